@@ -1,0 +1,109 @@
+"""Plain, frozen facts about one ELF file, as the dynamic loader sees it.
+
+Nothing here knows byte layouts: the reader fills these in, rules and
+renderers only read them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+_VERSION_TOKEN = re.compile(r"^(?P<ns>[A-Za-z][A-Za-z0-9]*?)_(?P<ver>\d+(?:[._]\d+)*)$")
+
+
+class Linkage(str, Enum):
+    """How the program gets its libraries at run time."""
+
+    STATIC = "static"
+    STATIC_PIE = "static-pie"
+    DYNAMIC = "dynamic"
+
+
+class Kind(str, Enum):
+    """What the file is, as opposed to how it links."""
+
+    EXECUTABLE = "executable"
+    PIE = "pie"
+    SHARED_LIBRARY = "shared-library"
+    RELOCATABLE = "relocatable"
+    CORE = "core"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class SymbolRef:
+    """An undefined dynamic symbol that carries a needed version."""
+
+    name: str
+    weak: bool = False
+
+
+@dataclass(frozen=True)
+class VersionNeed:
+    """One (library, version) pair from DT_VERNEED, with the symbols behind it."""
+
+    library: str
+    version: str
+    weak: bool = False
+    symbols: tuple[SymbolRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpxFacts:
+    """What is known about UPX packing of the file."""
+
+    packed: bool
+    evidence: str
+    tier: int
+    version: str | None = None
+    method: str | None = None
+    payload_read: bool = False
+
+
+@dataclass(frozen=True)
+class ElfFacts:
+    """The loader's view of one ELF file (see specs/elf-loader-view.md)."""
+
+    elf_class: int
+    byte_order: str
+    machine: str
+    kind: Kind
+    linkage: Linkage
+    interpreter: str | None = None
+    needed: tuple[str, ...] = ()
+    soname: str | None = None
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    flags: int = 0
+    flags_1: int = 0
+    version_needs: tuple[VersionNeed, ...] = ()
+    version_defs: tuple[str, ...] = ()
+    libc: str | None = None
+    executable_stack: bool = False
+    has_section_headers: bool = True
+    stripped: bool | None = None
+    debug_info: bool | None = None
+    upx: UpxFacts | None = None
+    payload: ElfFacts | None = field(default=None, repr=False)
+
+    def needs_by_library(self) -> dict[str, list[str]]:
+        """soname -> version tokens, in file order."""
+        result: dict[str, list[str]] = {}
+        for need in self.version_needs:
+            result.setdefault(need.library, []).append(need.version)
+        return result
+
+
+def split_version_token(token: str) -> tuple[str, tuple[int, ...]] | None:
+    """`GLIBC_2.34` -> ("GLIBC", (2, 34)); None for non-numeric tokens like GLIBC_PRIVATE.
+
+    OpenSSL spells its versions with underscores (`OPENSSL_1_1_0`), so both
+    separators count.
+    """
+    match = _VERSION_TOKEN.match(token)
+    if match is None:
+        return None
+    parts = re.split(r"[._]", match.group("ver"))
+    return match.group("ns"), tuple(int(part) for part in parts)

@@ -1,0 +1,157 @@
+"""Bounded, endian-aware access to the bytes of one ELF file.
+
+Every read is checked against the buffer length, so a truncated or hostile
+file raises ElfFormatError instead of reading past the end.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Protocol
+
+ELF_MAGIC = b"\x7fELF"
+ELFCLASS32, ELFCLASS64 = 1, 2
+ELFDATA2LSB, ELFDATA2MSB = 1, 2
+
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NULL = 1, 2, 3, 0
+PT_GNU_STACK = 0x6474E551
+PF_X = 1
+
+
+class Buffer(Protocol):
+    """bytes, bytearray or a read-only mmap."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice, /) -> bytes: ...
+
+    def find(self, sub: bytes, start: int = ..., end: int = ..., /) -> int: ...
+
+
+class ElfFormatError(Exception):
+    """The file is not a well-formed ELF object where the loader would read it."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One program header."""
+
+    p_type: int
+    p_flags: int
+    p_offset: int
+    p_vaddr: int
+    p_filesz: int
+    p_memsz: int
+
+
+@dataclass(frozen=True)
+class Header:
+    """The ELF header fields the loader uses."""
+
+    elf_class: int
+    byte_order: str
+    os_abi: int
+    e_type: int
+    e_machine: int
+    e_flags: int
+    e_entry: int
+    e_phoff: int
+    e_shoff: int
+    e_phentsize: int
+    e_phnum: int
+    e_shnum: int
+
+
+# e_type .. e_shstrndx, after the 16-byte e_ident.
+_EHDR = {ELFCLASS32: "HHIIIIIHHHHHH", ELFCLASS64: "HHIQQQIHHHHHH"}
+_PHDR = {ELFCLASS32: "IIIIIIII", ELFCLASS64: "IIQQQQQQ"}
+
+
+class Image:
+    """A buffer plus the byte order and word size declared in its e_ident."""
+
+    def __init__(self, data: Buffer) -> None:
+        self.data = data
+        self.size = len(data)
+        ident = self.read(0, 16)
+        if ident[:4] != ELF_MAGIC:
+            raise ElfFormatError("not an ELF file (bad magic)")
+        self.elf_class = ident[4]
+        if self.elf_class not in (ELFCLASS32, ELFCLASS64):
+            raise ElfFormatError(f"unknown ELF class {self.elf_class}")
+        if ident[5] not in (ELFDATA2LSB, ELFDATA2MSB):
+            raise ElfFormatError(f"unknown ELF byte order {ident[5]}")
+        self.endian = "<" if ident[5] == ELFDATA2LSB else ">"
+        self.byte_order = "little" if ident[5] == ELFDATA2LSB else "big"
+        self.is64 = self.elf_class == ELFCLASS64
+        self.word_size = 8 if self.is64 else 4
+        self.os_abi = ident[7]
+        self._ehdr = struct.Struct(self.endian + _EHDR[self.elf_class])
+        self._phdr = struct.Struct(self.endian + _PHDR[self.elf_class])
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Exactly `length` bytes at `offset`, or ElfFormatError."""
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise ElfFormatError(
+                f"truncated: needs bytes {offset:#x}..{offset + length:#x}, file has {self.size:#x}"
+            )
+        return self.data[offset : offset + length]
+
+    def unpack(self, fmt: str, offset: int) -> tuple[int, ...]:
+        """Unpack `fmt` (no byte-order prefix) in the file's byte order."""
+        full = self.endian + fmt
+        # struct caches compiled formats for its module-level functions.
+        return struct.unpack(full, self.read(offset, struct.calcsize(full)))
+
+    def header(self) -> Header:
+        """Parse and sanity-check the ELF header."""
+        fields = self._ehdr.unpack(self.read(16, self._ehdr.size))
+        e_type, e_machine, _version, e_entry, e_phoff, e_shoff, e_flags = fields[:7]
+        _ehsize, e_phentsize, e_phnum, _shentsize, e_shnum = fields[7:12]
+        return Header(
+            self.elf_class, self.byte_order, self.os_abi, e_type, e_machine, e_flags,
+            e_entry, e_phoff, e_shoff, e_phentsize, e_phnum, e_shnum,
+        )  # fmt: skip
+
+    def segments(self, header: Header) -> tuple[Segment, ...]:
+        """All program headers, validated against the file size."""
+        if header.e_phnum == 0:
+            return ()
+        if header.e_phentsize < self._phdr.size:
+            raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
+        table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
+        return tuple(
+            self._segment(table, index * header.e_phentsize) for index in range(header.e_phnum)
+        )
+
+    def _segment(self, table: bytes, offset: int) -> Segment:
+        fields = self._phdr.unpack_from(table, offset)
+        if self.is64:
+            p_type, p_flags, p_offset, p_vaddr, _paddr, p_filesz, p_memsz, _align = fields
+        else:
+            p_type, p_offset, p_vaddr, _paddr, p_filesz, p_memsz, p_flags, _align = fields
+        return Segment(p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz)
+
+
+class AddressMap:
+    """Virtual address -> file offset through the PT_LOAD segments, as ld.so maps them."""
+
+    def __init__(self, segments: tuple[Segment, ...]) -> None:
+        self._loads = [s for s in segments if s.p_type == PT_LOAD]
+
+    def offset(self, vaddr: int, length: int = 1) -> int:
+        """File offset of `vaddr`; the `length` bytes after it must be file-backed."""
+        for seg in self._loads:
+            delta = vaddr - seg.p_vaddr
+            if 0 <= delta and delta + length <= seg.p_filesz:
+                return seg.p_offset + delta
+        raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
+
+    def available(self, vaddr: int) -> int:
+        """How many file-backed bytes follow `vaddr` in its segment (0 if unmapped)."""
+        for seg in self._loads:
+            delta = vaddr - seg.p_vaddr
+            if 0 <= delta < seg.p_filesz:
+                return seg.p_filesz - delta
+        return 0

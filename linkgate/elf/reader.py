@@ -1,0 +1,103 @@
+"""The loader's-view reader: program headers, PT_INTERP, PT_DYNAMIC and what its
+tags point at. Section headers are never consulted, so stripping them changes
+nothing here (specs/elf-loader-view.md)."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+
+from linkgate.elf import dynamic as dt
+from linkgate.elf import upx
+from linkgate.elf.classify import classify, libc_family, machine_name
+from linkgate.elf.facts import ElfFacts
+from linkgate.elf.image import (
+    ELF_MAGIC,
+    PF_X,
+    PT_DYNAMIC,
+    PT_GNU_STACK,
+    PT_INTERP,
+    AddressMap,
+    Buffer,
+    ElfFormatError,
+    Image,
+    Segment,
+)
+from linkgate.elf.versions import SymbolSelection, VersionReader
+
+__all__ = ["ElfFormatError", "SymbolSelection", "is_elf_file", "parse_elf", "read_elf"]
+
+
+def is_elf_file(path: Path) -> bool:
+    """True when the file starts with the ELF magic (cheap pre-filter for discovery)."""
+    with open(path, "rb") as handle:
+        return handle.read(4) == ELF_MAGIC
+
+
+def read_elf(path: str | os.PathLike[str], want_symbols: SymbolSelection = None) -> ElfFacts:
+    """Facts of the ELF file at `path`, opened read-only and mapped, never modified."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise ElfFormatError("empty file")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return parse_elf(data, want_symbols)
+
+
+def parse_elf(data: Buffer, want_symbols: SymbolSelection = None) -> ElfFacts:
+    """Facts from an in-memory ELF image (a mapped file, or bytes from an archive)."""
+    image = Image(data)
+    header = image.header()
+    segments = image.segments(header)
+    addresses = AddressMap(segments)
+    interpreter = _interpreter(image, segments)
+    dynamic_segment = _first(segments, PT_DYNAMIC)
+    table = dt.read_dynamic(image, dynamic_segment, addresses) if dynamic_segment else dt.DynamicTable()
+    needed = tuple(dt.dynamic_string(table, off) for off in table.needed_offsets)
+    soname_offset = table.get(dt.DT_SONAME)
+    soname = None if soname_offset is None else dt.dynamic_string(table, soname_offset)
+    flags_1 = table.get(dt.DT_FLAGS_1) or 0
+    kind, linkage = classify(
+        header.e_type, interpreter is not None, dynamic_segment is not None, bool(needed),
+        soname is not None, flags_1,
+    )  # fmt: skip
+    versions = VersionReader(image, table, addresses)
+    return ElfFacts(
+        elf_class=32 if header.elf_class == 1 else 64,
+        byte_order=header.byte_order,
+        machine=machine_name(header.e_machine, header.elf_class, header.byte_order),
+        kind=kind,
+        linkage=linkage,
+        interpreter=interpreter,
+        needed=needed,
+        soname=soname,
+        rpath=dt.search_path(table, dt.DT_RPATH),
+        runpath=dt.search_path(table, dt.DT_RUNPATH),
+        flags=table.get(dt.DT_FLAGS) or 0,
+        flags_1=flags_1,
+        version_needs=versions.needs(want_symbols),
+        version_defs=versions.definitions(),
+        libc=libc_family(interpreter, needed),
+        executable_stack=_executable_stack(segments),
+        has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
+        upx=upx.detect(image, header, segments),
+    )
+
+
+def _first(segments: tuple[Segment, ...], p_type: int) -> Segment | None:
+    return next((s for s in segments if s.p_type == p_type), None)
+
+
+def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
+    segment = _first(segments, PT_INTERP)
+    if segment is None:
+        return None
+    raw = image.read(segment.p_offset, segment.p_filesz)
+    return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
+
+
+def _executable_stack(segments: tuple[Segment, ...]) -> bool:
+    """No PT_GNU_STACK, or one with PF_X, gives the process an executable stack."""
+    stack = _first(segments, PT_GNU_STACK)
+    return stack is None or bool(stack.p_flags & PF_X)
