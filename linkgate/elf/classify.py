@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 
 from linkgate.elf.facts import Kind, Linkage
 
@@ -31,46 +32,52 @@ def machine_name(e_machine: int, elf_class: int, byte_order: str) -> str:
     return _MACHINES.get(e_machine, f"em-{e_machine}")
 
 
-def classify(
-    e_type: int, has_interp: bool, has_dynamic: bool, has_needed: bool, has_soname: bool, flags_1: int
-) -> tuple[Kind, Linkage]:
+@dataclass(frozen=True)
+class Shape:
+    """The loader-visible facts that decide kind and linkage."""
+
+    e_type: int
+    has_interp: bool
+    has_dynamic: bool
+    has_needed: bool
+    has_soname: bool
+    flags_1: int
+
+
+def classify(shape: Shape) -> tuple[Kind, Linkage]:
     """Kind and linkage from the loader's facts (specs/elf-loader-view.md, Classification)."""
-    linkage = _linkage(e_type, has_interp, has_dynamic, has_needed, has_soname, flags_1)
-    return _kind(e_type, has_interp, has_soname, flags_1, linkage), linkage
+    linkage = _linkage(shape)
+    return _kind(shape, linkage), linkage
 
 
-def _linkage(
-    e_type: int, has_interp: bool, has_dynamic: bool, has_needed: bool, has_soname: bool, flags_1: int
-) -> Linkage:
-    if has_interp:
+def _linkage(shape: Shape) -> Linkage:
+    if shape.has_interp:
         return Linkage.DYNAMIC
-    if not has_dynamic:
+    if not shape.has_dynamic:
         return Linkage.STATIC
-    if e_type == ET_DYN and not has_needed and not has_soname:
-        # A self-relocating executable: PT_DYNAMIC only for its own relocations.
-        return Linkage.STATIC_PIE
-    if e_type == ET_DYN and flags_1 & DF_1_PIE and not has_needed:
-        return Linkage.STATIC_PIE
-    if e_type == ET_EXEC and not has_needed:
+    if shape.has_needed:
+        return Linkage.DYNAMIC
+    if shape.e_type == ET_EXEC:
         return Linkage.STATIC
+    # ET_DYN without interpreter or NEEDED: a self-relocating static-pie when it
+    # says it is a PIE or has no soname; otherwise a dependency-free library.
+    if shape.flags_1 & DF_1_PIE or not shape.has_soname:
+        return Linkage.STATIC_PIE
     return Linkage.DYNAMIC
 
 
-def _kind(e_type: int, has_interp: bool, has_soname: bool, flags_1: int, linkage: Linkage) -> Kind:
-    if e_type == ET_EXEC:
-        return Kind.EXECUTABLE
-    if e_type == ET_REL:
-        return Kind.RELOCATABLE
-    if e_type == ET_CORE:
-        return Kind.CORE
-    if e_type != ET_DYN:
-        return Kind.OTHER
-    if flags_1 & DF_1_PIE:
+_KINDS_BY_TYPE = {ET_EXEC: Kind.EXECUTABLE, ET_REL: Kind.RELOCATABLE, ET_CORE: Kind.CORE}
+
+
+def _kind(shape: Shape, linkage: Linkage) -> Kind:
+    if shape.e_type != ET_DYN:
+        return _KINDS_BY_TYPE.get(shape.e_type, Kind.OTHER)
+    if shape.flags_1 & DF_1_PIE:
         return Kind.PIE
     # libc.so.6 carries PT_INTERP so that it can be run, yet it is a library.
-    if has_soname:
+    if shape.has_soname:
         return Kind.SHARED_LIBRARY
-    if has_interp or linkage is Linkage.STATIC_PIE:
+    if shape.has_interp or linkage is Linkage.STATIC_PIE:
         return Kind.PIE
     return Kind.SHARED_LIBRARY
 

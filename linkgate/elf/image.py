@@ -121,9 +121,7 @@ class Image:
         if header.e_phentsize < self._phdr.size:
             raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
         table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
-        return tuple(
-            self._segment(table, index * header.e_phentsize) for index in range(header.e_phnum)
-        )
+        return tuple(self._segment(table, index * header.e_phentsize) for index in range(header.e_phnum))
 
     def _segment(self, table: bytes, offset: int) -> Segment:
         fields = self._phdr.unpack_from(table, offset)
@@ -144,7 +142,7 @@ class AddressMap:
         """File offset of `vaddr`; the `length` bytes after it must be file-backed."""
         for seg in self._loads:
             delta = vaddr - seg.p_vaddr
-            if 0 <= delta and delta + length <= seg.p_filesz:
+            if delta >= 0 and delta + length <= seg.p_filesz:
                 return seg.p_offset + delta
         raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf import upx
-from linkgate.elf.classify import classify, libc_family, machine_name
+from linkgate.elf.classify import Shape, classify, libc_family, machine_name
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import (
     ELF_MAGIC,
@@ -58,10 +58,11 @@ def parse_elf(data: Buffer, want_symbols: SymbolSelection = None) -> ElfFacts:
     soname_offset = table.get(dt.DT_SONAME)
     soname = None if soname_offset is None else dt.dynamic_string(table, soname_offset)
     flags_1 = table.get(dt.DT_FLAGS_1) or 0
-    kind, linkage = classify(
+    shape = Shape(
         header.e_type, interpreter is not None, dynamic_segment is not None, bool(needed),
         soname is not None, flags_1,
     )  # fmt: skip
+    kind, linkage = classify(shape)
     versions = VersionReader(image, table, addresses)
     return ElfFacts(
         elf_class=32 if header.elf_class == 1 else 64,

@@ -52,10 +52,7 @@ class VersionReader:
             return ()
         selected = {n.index for n in raw if want_symbols is None or (n.library, n.version) in want_symbols}
         symbols = self._symbols_by_index(selected) if selected else {}
-        return tuple(
-            VersionNeed(n.library, n.version, n.weak, tuple(symbols.get(n.index, ())))
-            for n in raw
-        )
+        return tuple(VersionNeed(n.library, n.version, n.weak, tuple(symbols.get(n.index, ()))) for n in raw)
 
     def _raw_needs(self) -> list[_Need]:
         address = self.table.get(dt.DT_VERNEED)

@@ -1,0 +1,5 @@
+"""`python -m linkgate`."""
+
+from linkgate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Command line: parse arguments, wire the layers, choose the exit code. Nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from linkgate import __version__
+from linkgate.discover import Candidate, MissingPathError, discover
+from linkgate.exitcodes import ExitCode
+from linkgate.findings import ArtifactResult, Report, Severity
+from linkgate.formats import json as json_format
+from linkgate.formats import text as text_format
+from linkgate.inspect import inspect_candidates
+from linkgate.policy.loader import PolicyError, load_policy
+from linkgate.scan import ScanOptions, check_all
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "text": text_format.render,
+    "json": json_format.render,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linkgate", description="CI gate for compiled ELF artifacts.")
+    parser.add_argument("--version", action="version", version=f"linkgate {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    check = commands.add_parser("check", help="evaluate artifacts against a policy (exit 1 on errors)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
+    check.add_argument(
+        "--policy", help="policy file or preset name (default: nearest linkgate.yml, else 'default')"
+    )
+    check.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    check.add_argument("--strict", action="store_true", help="warnings also fail the run")
+    inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
+    inspect.add_argument("paths", nargs="+", metavar="PATH")
+    inspect.add_argument("--format", choices=["text", "json"], default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # argparse: --help/--version exit 0, usage errors exit 2
+        return int(stop.code or 0)
+    try:
+        if args.command == "check":
+            return run_check(args)
+        return run_inspect(args)
+    except (MissingPathError, PolicyError) as error:
+        prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
+        print(f"linkgate: {prefix}{error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("linkgate: interrupted", file=sys.stderr)
+    except Exception as error:  # fail closed: an internal error must never look like a pass
+        print(f"linkgate: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    return ExitCode.CANNOT_EVALUATE
+
+
+def run_check(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy, Path.cwd())
+    candidates = discover(args.paths)
+    options = ScanOptions(policy=policy, today=datetime.date.today())
+    report = collect(policy.name, candidates, options)
+    sys.stdout.write(RENDERERS[args.format](report))
+    if args.format == "text":
+        print(text_format.summary(report), file=sys.stderr)
+    return exit_code(report, strict=args.strict)
+
+
+def collect(policy_name: str, candidates: list[Candidate], options: ScanOptions) -> Report:
+    results: list[ArtifactResult] = []
+    skipped = 0
+    for result in check_all(candidates, options):
+        if result is None:
+            skipped += 1
+        else:
+            results.append(result)
+    return Report(policy=policy_name, artifacts=tuple(results), skipped=skipped)
+
+
+def exit_code(report: Report, strict: bool) -> ExitCode:
+    """The one place that turns findings into a verdict."""
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    if any(f.severity in failing for f in report.findings):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    output, readable = inspect_candidates(discover(args.paths), args.format)
+    sys.stdout.write(output)
+    return ExitCode.OK if readable else ExitCode.FINDINGS

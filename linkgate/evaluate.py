@@ -1,0 +1,79 @@
+"""Rules x one artifact's facts -> findings, with severities, overrides and waivers applied.
+
+Pure: no I/O. The caller supplies `today` so waiver expiry is testable.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import replace
+from fnmatch import fnmatchcase
+
+from linkgate.elf.facts import ElfFacts
+from linkgate.findings import Finding, Severity, Violation
+from linkgate.policy.model import Waiver
+from linkgate.policy.resolved import Policy, rule_settings
+from linkgate.rules import elf_format
+from linkgate.rules.base import Rule
+from linkgate.rules.globs import matches_path
+
+VERSION_RULES = frozenset({"max-glibc", "max-versions"})
+
+
+def evaluate(path: str, facts: ElfFacts, policy: Policy, today: datetime.date) -> tuple[Finding, ...]:
+    """Findings of every configured rule; rules that judge the payload see through UPX."""
+    findings: list[Finding] = []
+    for rule, setting in rule_settings(policy.rules_for(path)):
+        judged = facts.payload if rule.judges_payload and facts.payload is not None else facts
+        for violation in rule.check(judged, setting):
+            findings.append(_finding(rule, path, violation, policy, today))
+    return tuple(findings)
+
+
+def unreadable(path: str, reason: str, policy: Policy, today: datetime.date) -> tuple[Finding, ...]:
+    """A file that looks like ELF but cannot be read fails closed."""
+    return (_finding(elf_format.RULE, path, elf_format.unreadable(reason), policy, today),)
+
+
+def symbols_wanted(facts: ElfFacts, findings: tuple[Finding, ...]) -> frozenset[tuple[str, str]]:
+    """(library, version) pairs whose symbols the version findings should name."""
+    tokens = {f.subject for f in findings if f.rule in VERSION_RULES}
+    judged = facts.payload or facts
+    return frozenset((n.library, n.version) for n in judged.version_needs if n.version in tokens)
+
+
+def _finding(rule: Rule, path: str, violation: Violation, policy: Policy, today: datetime.date) -> Finding:
+    finding = Finding(
+        rule=rule.id,
+        path=path,
+        severity=_severity(rule, violation, policy),
+        subject=violation.subject,
+        message=violation.message,
+        hint=violation.hint,
+        symbols=violation.symbols,
+    )
+    waiver = _waiver_for(finding, policy.waivers)
+    if waiver is None:
+        return finding
+    if waiver.expires is not None and waiver.expires < today:
+        message = f"{finding.message} (waiver expired {waiver.expires.isoformat()}: {waiver.reason})"
+        return replace(finding, message=message)
+    return replace(finding, waived_by=waiver.reason)
+
+
+def _severity(rule: Rule, violation: Violation, policy: Policy) -> Severity:
+    severity = Severity(policy.severity.get(rule.id, rule.severity.value))
+    if violation.advisory and severity is not Severity.NOTE:
+        return list(Severity)[severity.rank + 1]
+    return severity
+
+
+def _waiver_for(finding: Finding, waivers: tuple[Waiver, ...]) -> Waiver | None:
+    for waiver in waivers:
+        if (
+            waiver.rule == finding.rule
+            and matches_path(finding.path, waiver.paths)
+            and fnmatchcase(finding.subject, waiver.subject)
+        ):
+            return waiver
+    return None

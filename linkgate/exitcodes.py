@@ -1,0 +1,13 @@
+"""The process exit codes: the whole contract with CI and shell pipelines."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Mirrored in README.md ("Exit codes")."""
+
+    OK = 0  # no error-level findings
+    FINDINGS = 1  # error-level findings, or warnings with --strict
+    CANNOT_EVALUATE = 2  # bad arguments, invalid policy, missing path, internal error

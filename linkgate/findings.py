@@ -1,0 +1,85 @@
+"""What evaluation produces: findings per artifact, gathered in a report."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+
+from linkgate.elf.facts import ElfFacts
+
+
+class Severity(str, Enum):
+    """Ordered from most to least important; only ERROR fails a run (WARNING with --strict)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule reports about one artifact, before path and severity are attached."""
+
+    subject: str
+    message: str
+    hint: str = ""
+    symbols: tuple[str, ...] = ()
+    # True when the loader would accept the artifact anyway (e.g. a weak version
+    # reference): reported one severity lower than the rule's own.
+    advisory: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One actionable message: which artifact, which rule, which value, how to fix it."""
+
+    rule: str
+    path: str
+    severity: Severity
+    subject: str
+    message: str
+    hint: str = ""
+    symbols: tuple[str, ...] = ()
+    waived_by: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity without line numbers or timestamps: rule + artifact path + subject."""
+        key = "\x1f".join((self.rule, self.path, self.subject))
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    """One ELF file's verdict; facts are kept only when a renderer needs them."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    facts: ElfFacts | None = field(default=None, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.severity is Severity.ERROR and f.waived_by is None for f in self.findings)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a renderer may show; renderers never decide pass or fail."""
+
+    policy: str
+    artifacts: tuple[ArtifactResult, ...]
+    skipped: int = 0
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Active findings, most important first; within that, in artifact and rule order."""
+        active = [f for a in self.artifacts for f in a.findings if f.waived_by is None]
+        return tuple(sorted(active, key=lambda f: f.severity.rank))
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)

@@ -1,0 +1,92 @@
+"""Machine-readable output for scripts: findings of a check, facts of an inspect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from linkgate.elf.facts import ElfFacts, UpxFacts
+from linkgate.findings import Finding, Report
+
+
+def render(report: Report) -> str:
+    document = {
+        "policy": report.policy,
+        "artifacts": len(report.artifacts),
+        "skipped": report.skipped,
+        "passed": all(a.passed for a in report.artifacts),
+        "findings": [finding_json(f) for a in report.artifacts for f in a.findings],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule": finding.rule,
+        "path": finding.path,
+        "severity": finding.severity.value,
+        "subject": finding.subject,
+        "message": finding.message,
+        "hint": finding.hint,
+        "symbols": list(finding.symbols),
+        "waived": finding.waived_by,
+        "fingerprint": finding.fingerprint,
+    }
+
+
+def facts_json(path: str, facts: ElfFacts, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The inspect view of one artifact; for UPX files the payload's linkage is the artifact's."""
+    judged = facts.payload or facts
+    document: dict[str, Any] = {"path": path, **_linkage_json(judged)}
+    document["class"] = facts.elf_class
+    document["byte_order"] = facts.byte_order
+    document["machine"] = facts.machine
+    document["executable_stack"] = facts.executable_stack
+    document["section_headers"] = facts.has_section_headers
+    document["upx"] = _upx_json(facts.upx)
+    document.update(extra or {})
+    return document
+
+
+def _linkage_json(facts: ElfFacts) -> dict[str, Any]:
+    return {
+        "kind": facts.kind.value,
+        "linkage": facts.linkage.value,
+        "libc": facts.libc,
+        "interpreter": facts.interpreter,
+        "needed": list(facts.needed),
+        "soname": facts.soname,
+        "rpath": list(facts.rpath),
+        "runpath": list(facts.runpath),
+        "version_needs": facts.needs_by_library(),
+        "version_symbols": _symbols_json(facts),
+        "version_defs": list(facts.version_defs),
+        "flags": facts.flags,
+        "flags_1": facts.flags_1,
+    }
+
+
+def _symbols_json(facts: ElfFacts) -> dict[str, dict[str, list[str]]]:
+    """library -> version -> the undefined symbols carrying it (weak ones marked)."""
+    result: dict[str, dict[str, list[str]]] = {}
+    for need in facts.version_needs:
+        names = [s.name + (" (weak)" if s.weak else "") for s in need.symbols]
+        result.setdefault(need.library, {})[need.version] = names
+    return result
+
+
+def _upx_json(upx: UpxFacts | None) -> dict[str, Any] | None:
+    if upx is None:
+        return None
+    return {
+        "packed": upx.packed,
+        "evidence": upx.evidence,
+        "tier": upx.tier,
+        "version": upx.version,
+        "method": upx.method,
+        "payload_read": upx.payload_read,
+    }
+
+
+def render_inspection(items: list[dict[str, Any]]) -> str:
+    return json.dumps(items, indent=2) + "\n"

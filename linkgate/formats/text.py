@@ -1,0 +1,29 @@
+"""Human-readable output: one line per finding, then its fix; quiet when all is well."""
+
+from __future__ import annotations
+
+from linkgate.findings import Report, Severity
+
+
+def render(report: Report) -> str:
+    """Finding lines for stdout ("" when there are none)."""
+    lines: list[str] = []
+    for finding in report.findings:
+        lines.append(f"{finding.path}: {finding.severity.value}: [{finding.rule}] {finding.message}")
+        if finding.hint:
+            lines.append(f"    fix: {finding.hint}")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def summary(report: Report) -> str:
+    """One line for stderr: what was checked and the verdict in numbers."""
+    errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
+    failed = sum(1 for a in report.artifacts if not a.passed)
+    waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
+    parts = [f"{len(report.artifacts)} ELF artifact(s) checked against policy {report.policy}"]
+    parts.append(f"{errors} error(s), {warnings} warning(s) in {failed} artifact(s)")
+    if waived:
+        parts.append(f"{waived} waived")
+    if report.skipped:
+        parts.append(f"{report.skipped} non-ELF file(s) skipped")
+    return "linkgate: " + "; ".join(parts)

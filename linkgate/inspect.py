@@ -1,0 +1,42 @@
+"""`linkgate inspect`: the loader's view of each artifact, plus section-level facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linkgate.discover import Candidate
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.sections import read_section_facts
+from linkgate.formats import json as json_format
+from linkgate.formats import text_inspect
+from linkgate.scan import NotElfError, read_candidate
+
+
+def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple[str, bool]:
+    """Rendered output, and whether every ELF candidate could be read."""
+    items: list[dict[str, Any]] = []
+    readable = True
+    for candidate in candidates:
+        item = _inspect_one(candidate)
+        if item is not None:
+            readable = readable and "error" not in item
+            items.append(item)
+    if output_format == "json":
+        return json_format.render_inspection(items), readable
+    return text_inspect.render(items), readable
+
+
+def _inspect_one(candidate: Candidate) -> dict[str, Any] | None:
+    try:
+        facts = read_candidate(candidate)
+    except NotElfError:
+        return None
+    except ElfFormatError as error:
+        return {"path": candidate.display, "error": str(error)}
+    sections = read_section_facts(candidate.fs_path)
+    extra = {
+        "stripped": sections.stripped,
+        "debug_info": sections.debug_info,
+        "compiler": list(sections.comment),
+    }
+    return json_format.facts_json(candidate.display, facts, extra)

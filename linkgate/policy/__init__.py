@@ -1,0 +1,1 @@
+"""Policies: pydantic models, YAML loading with line numbers, presets."""

@@ -1,0 +1,135 @@
+"""Find, read, validate and merge policy files; every error names file, line and key."""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from linkgate.policy.model import Override, PolicyFile, Rules, Waiver
+from linkgate.policy.resolved import Policy
+from linkgate.policy.yamlsource import YamlError, load_yaml
+
+DEFAULT_PRESET = "default"
+POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
+_MAX_EXTENDS_DEPTH = 16
+
+
+class PolicyError(Exception):
+    """The policy cannot be used; the CLI prints it and exits 2."""
+
+    def __init__(self, source: str, line: int | None, key: str | None, message: str) -> None:
+        where = source + (f":{line}" if line else "") + (f": {key}" if key else "")
+        super().__init__(f"{where}: {message}")
+        self.source, self.line, self.key = source, line, key
+
+
+def presets_dir() -> Path:
+    """The shipped presets: package data after `pip install`, the top-level policies/ in a checkout."""
+    try:
+        return Path(str(importlib.resources.files("linkgate.policies")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "policies"
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in presets_dir().glob("*.yml"))
+
+
+def find_policy_file(start: Path) -> Path | None:
+    """linkgate.yml or .linkgate.yml in `start` or the nearest parent that has one."""
+    for directory in (start, *start.parents):
+        for name in POLICY_FILE_NAMES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_policy(spec: str | None, cwd: Path) -> Policy:
+    """--policy value (file path or preset name), else the nearest policy file, else `default`."""
+    if spec is None:
+        found = find_policy_file(cwd)
+        spec = str(found) if found else DEFAULT_PRESET
+    chain = list(_extends_chain(_locate(spec, cwd), depth=0))
+    return _merge(spec, chain)
+
+
+def _is_preset_name(spec: str) -> bool:
+    return "/" not in spec and not spec.endswith((".yml", ".yaml"))
+
+
+def _locate(spec: str, base: Path) -> Path:
+    if _is_preset_name(spec):
+        path = presets_dir() / f"{spec}.yml"
+        if not path.is_file():
+            known = ", ".join(preset_names())
+            raise PolicyError(spec, None, None, f"no such preset (known: {known})")
+        return path
+    path = (base / spec).resolve()
+    if not path.is_file():
+        raise PolicyError(spec, None, None, "policy file not found")
+    return path
+
+
+def _extends_chain(path: Path, depth: int) -> Iterator[tuple[Path, PolicyFile]]:
+    """Ancestors first, the named file last."""
+    if depth > _MAX_EXTENDS_DEPTH:
+        raise PolicyError(str(path), None, "extends", "extends chain too deep (a cycle?)")
+    document = _read(path)
+    if document.extends is not None:
+        yield from _extends_chain(_locate(document.extends, path.parent), depth + 1)
+    yield path, document
+
+
+def _read(path: Path) -> PolicyFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+        source = load_yaml(text)
+    except OSError as error:
+        raise PolicyError(str(path), None, None, f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(str(path), None, None, "not UTF-8 text") from None
+    except YamlError as error:
+        raise PolicyError(str(path), error.line, None, f"invalid YAML: {error}") from None
+    data = source.data if source.data is not None else {}
+    if not isinstance(data, dict):
+        raise PolicyError(str(path), 1, None, "a policy is a mapping (rules:, extends:, ...)")
+    try:
+        return PolicyFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = tuple(first["loc"])
+        key = ".".join(str(part) for part in location)
+        raise PolicyError(str(path), source.line_of(location), key, _describe(first)) from None
+
+
+def _describe(error: object) -> str:
+    assert isinstance(error, dict)
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _merge(name: str, chain: list[tuple[Path, PolicyFile]]) -> Policy:
+    """Later files win key by key; overrides and waivers accumulate."""
+    rules: dict[str, object] = {}
+    overrides: list[Override] = []
+    waivers: list[Waiver] = []
+    severity: dict[str, str] = {}
+    for _path, document in chain:
+        rules.update(document.rules.model_dump(by_alias=True, exclude_unset=True))
+        overrides.extend(document.overrides)
+        waivers.extend(document.waivers)
+        severity.update(document.severity)
+    source = chain[-1][0]
+    return Policy(
+        name=name if _is_preset_name(name) else str(source),
+        source=None if source.parent == presets_dir() else source,
+        rules=Rules.model_validate(rules),
+        overrides=tuple(overrides),
+        waivers=tuple(waivers),
+        severity=severity,
+    )

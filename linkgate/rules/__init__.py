@@ -1,0 +1,29 @@
+"""The rule catalogue, in the order findings are reported."""
+
+from __future__ import annotations
+
+from linkgate.rules import (
+    allowed_needed,
+    architectures,
+    elf_format,
+    forbid_upx,
+    forbidden_needed,
+    interpreters,
+    linkage,
+    max_glibc,
+    max_versions,
+)
+from linkgate.rules.base import Rule
+
+ALL_RULES: tuple[Rule, ...] = (
+    elf_format.RULE,
+    max_glibc.RULE,
+    max_versions.RULE,
+    allowed_needed.RULE,
+    forbidden_needed.RULE,
+    forbid_upx.RULE,
+    linkage.RULE,
+    interpreters.RULE,
+    architectures.RULE,
+)
+RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}

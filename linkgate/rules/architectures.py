@@ -1,0 +1,26 @@
+"""architectures: the machine types allowed (x86_64, aarch64, i386, arm, riscv64, ppc64le, s390x, mips…).
+
+Names follow the ELF header (e_machine, class and byte order): `ppc64le` vs
+`ppc64`, `mips` vs `mipsel`. Catches a cross-compiled artifact in the wrong
+upload directory before a server reports "Exec format error".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from linkgate.elf.facts import ElfFacts
+from linkgate.findings import Violation
+from linkgate.rules.base import Rule
+
+
+def check(facts: ElfFacts, allowed: tuple[str, ...]) -> Iterator[Violation]:
+    if facts.machine not in allowed:
+        yield Violation(
+            subject=facts.machine,
+            message=f"is built for {facts.machine}, allowed: {', '.join(allowed)}",
+            hint="build for the target architecture (cross-compile with the right --target)",
+        )
+
+
+RULE = Rule("architectures", __doc__ or "", check)

@@ -1,0 +1,33 @@
+"""max-versions: the newest version the artifact may need in any symbol-version namespace.
+
+A mapping from namespace to limit: `{GLIBCXX: "3.4.28", CXXABI: "1.3.12", GCC: "7.0.0"}`;
+any namespace works (ZLIB, OPENSSL, LIBATOMIC…; OpenSSL's 1_1_0 spelling too).
+Versions compare numerically (2.9 < 2.17). Non-numeric tokens of a limited
+namespace (CXXABI_TM_1, GLIBCXX_LDBL_3.4.7) fail unless listed in `allowed-tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+
+from linkgate.elf.facts import ElfFacts
+from linkgate.findings import Violation
+from linkgate.rules.base import Rule
+from linkgate.rules.versioning import Limits, parse_limit, version_violations
+
+HINT = (
+    "build with a toolchain whose runtime libraries are no newer than the target's "
+    "(the target distribution's compiler, or an older manylinux image), or link that runtime statically"
+)
+
+
+def check(facts: ElfFacts, setting: tuple[Mapping[str, str], frozenset[str]]) -> Iterator[Violation]:
+    """`setting` is (namespace -> max version, allowed non-numeric tokens)."""
+    maxima, allowed = setting
+    limits = Limits({ns: parse_limit(v) for ns, v in maxima.items()}, allowed)
+    for violation in version_violations(facts, limits):
+        yield replace(violation, hint=HINT)
+
+
+RULE = Rule("max-versions", __doc__ or "", check)

@@ -1,0 +1,74 @@
+"""Shared logic of max-glibc and max-versions: compare version needs to per-namespace limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
+from linkgate.findings import Violation
+from linkgate.rules.base import short_list
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Highest allowed version per namespace, plus non-numeric tokens named as allowed."""
+
+    maxima: Mapping[str, tuple[int, ...]]
+    allowed_tokens: frozenset[str] = frozenset()
+
+
+def parse_limit(text: str) -> tuple[int, ...]:
+    """`"2.31"` -> (2, 31); the policy model has already checked the shape."""
+    return tuple(int(part) for part in text.split("."))
+
+
+def version_violations(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
+    """One violation per offending version token, naming the libraries and symbols behind it."""
+    grouped = _needs_by_token(facts.version_needs)
+    for token in sorted(grouped, key=_newest_first):
+        reason = _excess(token, limits)
+        if reason is not None:
+            yield _violation(token, reason, grouped[token])
+
+
+def _newest_first(token: str) -> tuple[int, tuple[int, ...]]:
+    """Numeric tokens newest first (the one to fix first), then non-numeric ones."""
+    parsed = split_version_token(token)
+    return (0, tuple(-part for part in parsed[1])) if parsed else (1, ())
+
+
+def _needs_by_token(needs: tuple[VersionNeed, ...]) -> dict[str, list[VersionNeed]]:
+    grouped: dict[str, list[VersionNeed]] = {}
+    for need in needs:
+        grouped.setdefault(need.version, []).append(need)
+    return grouped
+
+
+def _excess(token: str, limits: Limits) -> str | None:
+    """Why `token` breaks the limits, or None when it is within them."""
+    parsed = split_version_token(token)
+    if parsed is None:
+        namespace = token.split("_", 1)[0]
+        if namespace in limits.maxima and token not in limits.allowed_tokens:
+            return "non-numeric version token; allow it by name in allowed-tokens"
+        return None
+    namespace, version = parsed
+    maximum = limits.maxima.get(namespace)
+    if maximum is not None and version > maximum:
+        return "max " + ".".join(map(str, maximum))
+    return None
+
+
+def _violation(token: str, reason: str, needs: list[VersionNeed]) -> Violation:
+    libraries = ", ".join(dict.fromkeys(n.library for n in needs))
+    strong = [s.name for n in needs for s in n.symbols if not s.weak]
+    weak = [f"{s.name} (weak)" for n in needs for s in n.symbols if s.weak]
+    symbols = tuple(dict.fromkeys(strong + weak))
+    message = f"needs {token} ({reason}) from {libraries}"
+    if symbols:
+        message += ": " + short_list(symbols)
+    advisory = all(n.weak for n in needs)
+    if advisory:
+        message += " [weak version reference: the loader only warns]"
+    return Violation(subject=token, message=message, symbols=symbols, advisory=advisory)
