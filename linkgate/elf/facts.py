@@ -6,6 +6,7 @@ renderers only read them.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -96,11 +97,12 @@ class ElfFacts:
         return result
 
 
+@functools.lru_cache(maxsize=4096)
 def split_version_token(token: str) -> tuple[str, tuple[int, ...]] | None:
     """`GLIBC_2.34` -> ("GLIBC", (2, 34)); None for non-numeric tokens like GLIBC_PRIVATE.
 
     OpenSSL spells its versions with underscores (`OPENSSL_1_1_0`), so both
-    separators count.
+    separators count. Cached: a tree of binaries repeats the same few hundred tokens.
     """
     match = _VERSION_TOKEN.match(token)
     if match is None:

@@ -93,9 +93,7 @@ class Image:
     def read(self, offset: int, length: int) -> bytes:
         """Exactly `length` bytes at `offset`, or ElfFormatError."""
         if offset < 0 or length < 0 or offset + length > self.size:
-            raise ElfFormatError(
-                f"truncated: needs bytes {offset:#x}..{offset + length:#x}, file has {self.size:#x}"
-            )
+            raise ElfFormatError(f"truncated: needs bytes {offset:#x}..{offset + length:#x}, file has {self.size:#x}")
         return self.data[offset : offset + length]
 
     def unpack(self, fmt: str, offset: int) -> tuple[int, ...]:
@@ -121,15 +119,12 @@ class Image:
         if header.e_phentsize < self._phdr.size:
             raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
         table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
-        return tuple(self._segment(table, index * header.e_phentsize) for index in range(header.e_phnum))
-
-    def _segment(self, table: bytes, offset: int) -> Segment:
-        fields = self._phdr.unpack_from(table, offset)
-        if self.is64:
-            p_type, p_flags, p_offset, p_vaddr, _paddr, p_filesz, p_memsz, _align = fields
-        else:
-            p_type, p_offset, p_vaddr, _paddr, p_filesz, p_memsz, p_flags, _align = fields
-        return Segment(p_type, p_flags, p_offset, p_vaddr, p_filesz, p_memsz)
+        unpack = self._phdr.unpack_from
+        rows = (unpack(table, index * header.e_phentsize) for index in range(header.e_phnum))
+        if self.is64:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+            return tuple(Segment(r[0], r[1], r[2], r[3], r[5], r[6]) for r in rows)
+        # ELF32: p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
+        return tuple(Segment(r[0], r[6], r[1], r[2], r[4], r[5]) for r in rows)
 
 
 class AddressMap:

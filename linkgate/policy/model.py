@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from linkgate.rules import RULES_BY_ID
+
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
 _NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
@@ -41,8 +43,15 @@ def _check_namespace(value: str) -> str:
     return value
 
 
+def _check_rule_id(value: str) -> str:
+    if value not in RULES_BY_ID:
+        raise ValueError(f"unknown rule {value!r} (known: {', '.join(sorted(RULES_BY_ID))})")
+    return value
+
+
 Version = Annotated[str, BeforeValidator(_version_text), AfterValidator(_check_version)]
 Namespace = Annotated[str, AfterValidator(_check_namespace)]
+RuleId = Annotated[str, AfterValidator(_check_rule_id)]
 Globs = tuple[str, ...]
 
 
@@ -74,7 +83,7 @@ class Override(_Strict):
 class Waiver(_Strict):
     """A known, accepted finding: it is reported as waived instead of failing the run."""
 
-    rule: str
+    rule: RuleId
     paths: tuple[str, ...] = ("*",)
     subject: str = "*"
     reason: str = Field(min_length=1)
@@ -88,5 +97,5 @@ class PolicyFile(_Strict):
     rules: Rules = Rules()
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()
-    severity: dict[str, Literal["error", "warning", "note"]] = {}
+    severity: dict[RuleId, Literal["error", "warning", "note"]] = {}
     description: str | None = None

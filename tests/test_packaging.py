@@ -1,0 +1,55 @@
+"""A plain, non-editable `pip install .` ships the presets and the console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+         "--target", str(target), str(REPO)],
+        check=True,
+    )  # fmt: skip
+    return target
+
+
+def run_installed(installed: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # Run from a directory outside the checkout so only the installed copy is importable.
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=installed.parent, env=env, check=False
+    )
+
+
+def test_presets_are_found_after_non_editable_install(installed: Path) -> None:
+    code = (
+        "import linkgate, linkgate.policy.loader as l;"
+        "print(linkgate.__file__); print(l.presets_dir()); print(' '.join(l.preset_names()))"
+    )
+    result = run_installed(installed, "-c", code)
+    assert result.returncode == 0, result.stderr
+    module_file, presets, names = result.stdout.splitlines()
+    assert module_file.startswith(str(installed))
+    assert presets.startswith(str(installed))
+    assert {"default", "manylinux2014", "manylinux_2_28", "static"} <= set(names.split())
+
+
+def test_installed_check_runs_on_default_policy(installed: Path) -> None:
+    result = run_installed(installed, "-m", "linkgate", "check", "--policy", "default", sys.executable)
+    assert result.returncode in (0, 1), result.stderr
+    assert "checked against policy default" in result.stderr
+
+
+def test_console_script_is_declared(installed: Path) -> None:
+    entry_points = next(installed.glob("linkgate-*.dist-info")) / "entry_points.txt"
+    assert "linkgate = linkgate.cli:main" in entry_points.read_text()
