@@ -14,7 +14,6 @@ from linkgate.exitcodes import ExitCode
 from linkgate.findings import ArtifactResult, Report, Severity
 from linkgate.formats import json as json_format
 from linkgate.formats import text as text_format
-from linkgate.inspect import inspect_candidates
 from linkgate.policy.loader import PolicyError, load_policy
 from linkgate.scan import ScanOptions, check_all
 
@@ -91,6 +90,9 @@ def exit_code(report: Report, strict: bool) -> ExitCode:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    # Imported here: pyelftools (section facts) costs start-up time `check` does not need.
+    from linkgate.inspect import inspect_candidates  # noqa: PLC0415
+
     output, readable = inspect_candidates(discover(args.paths), args.format)
     sys.stdout.write(output)
     return ExitCode.OK if readable else ExitCode.FINDINGS

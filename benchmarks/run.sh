@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One run, same machine, same warm page cache: linkgate against scanelf and an
+# auditwheel-style pyelftools reader over the host's ELF trees, plus one-binary
+# latency and memory against the number of files. Needs hyperfine, scanelf
+# (pax-utils), GNU time and linkgate + pyelftools installed in $PYTHON's env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+LINKGATE=("$PYTHON" -m linkgate)
+TREES=(/usr/lib/x86_64-linux-gnu /usr/bin)
+OUT=${OUT:-benchmarks/results}
+RUNS=${RUNS:-10}
+mkdir -p "$OUT"
+
+count=$("$PYTHON" - "${TREES[@]}" <<'PY'
+import os, sys
+n = 0
+for root in sys.argv[1:]:
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            p = os.path.join(d, f)
+            if not os.path.islink(p) and os.path.isfile(p):
+                with open(p, "rb") as h:
+                    n += h.read(4) == b"\x7fELF"
+print(n)
+PY
+)
+echo "ELF files in ${TREES[*]}: $count"
+
+# Exit status 1 is expected (findings), so -i.
+hyperfine -N -i -w 2 -r "$RUNS" --export-json "$OUT/trees.json" \
+  -n scanelf "scanelf -qRn ${TREES[*]}" \
+  -n "linkgate check" "${LINKGATE[*]} check --policy default --format json ${TREES[*]}" \
+  -n "pyelftools reader" "$PYTHON benchmarks/pyelftools_reader.py ${TREES[*]}"
+
+hyperfine -N -i -w 3 -r $((RUNS * 2)) --export-json "$OUT/one.json" \
+  -n "python -c pass" "$PYTHON -c pass" \
+  -n "linkgate check (1 binary)" "${LINKGATE[*]} check --policy default /usr/bin/ls"
+
+# Peak RSS (KiB) against the number of files: flat memory means streaming.
+: > "$OUT/memory.txt"
+for tree in /usr/bin/ls /usr/bin /usr/lib/x86_64-linux-gnu "${TREES[*]}"; do
+  # shellcheck disable=SC2086
+  /usr/bin/time -f "%M" -o "$OUT/rss" "${LINKGATE[@]}" check --policy default --format json $tree >/dev/null 2>&1 || true
+  echo "$tree $(cat "$OUT/rss")" >> "$OUT/memory.txt"
+done
+"$PYTHON" benchmarks/summarize.py "$OUT" "$count"
