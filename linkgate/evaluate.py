@@ -17,8 +17,6 @@ from linkgate.rules import elf_format
 from linkgate.rules.base import Rule
 from linkgate.rules.globs import matches_path
 
-VERSION_RULES = frozenset({"max-glibc", "max-versions"})
-
 
 def evaluate(path: str, facts: ElfFacts, policy: Policy, today: datetime.date) -> tuple[Finding, ...]:
     """Findings of every configured rule; rules that judge the payload see through UPX."""
@@ -35,11 +33,25 @@ def unreadable(path: str, reason: str, policy: Policy, today: datetime.date) -> 
     return (_finding(elf_format.RULE, path, elf_format.unreadable(reason), policy, today),)
 
 
-def symbols_wanted(facts: ElfFacts, findings: tuple[Finding, ...]) -> frozenset[tuple[str, str]]:
-    """(library, version) pairs whose symbols the version findings should name."""
-    tokens = {f.subject for f in findings if f.rule in VERSION_RULES}
-    judged = facts.payload or facts
-    return frozenset((n.library, n.version) for n in judged.version_needs if n.version in tokens)
+class RejectedVersions:
+    """The (library, version) pairs some configured rule rejects for one artifact path.
+
+    Passed to the reader as its symbol selection, so dynsym x versym is joined
+    only where a finding will name the symbols.
+    """
+
+    def __init__(self, policy: Policy, path: str) -> None:
+        self._checks = [
+            (rule.rejects_version, setting)
+            for rule, setting in rule_settings(policy.rules_for(path))
+            if rule.rejects_version is not None
+        ]
+
+    def __contains__(self, pair: object) -> bool:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            return False
+        library, version = pair
+        return any(rejects(setting, library, version) for rejects, setting in self._checks)
 
 
 def _finding(rule: Rule, path: str, violation: Violation, policy: Policy, today: datetime.date) -> Finding:

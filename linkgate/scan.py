@@ -12,7 +12,7 @@ from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import ELF_MAGIC, ElfFormatError
 from linkgate.elf.reader import SymbolSelection, read_elf
-from linkgate.evaluate import evaluate, symbols_wanted, unreadable
+from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.findings import ArtifactResult
 from linkgate.policy.resolved import Policy
 
@@ -44,14 +44,10 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
 
 
 def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResult | None:
-    """Evaluate one file; None when it is not ELF. Symbols are joined only for failing needs."""
+    """Evaluate one file; None when it is not ELF. Symbols are joined only for rejected needs."""
     try:
-        facts = read_candidate(candidate, want_symbols=frozenset())
+        facts = read_candidate(candidate, RejectedVersions(options.policy, candidate.display))
         findings = evaluate(candidate.display, facts, options.policy, options.today)
-        wanted = symbols_wanted(facts, findings)
-        if wanted:
-            facts = read_candidate(candidate, want_symbols=wanted)
-            findings = evaluate(candidate.display, facts, options.policy, options.today)
     except NotElfError:
         return None
     except ElfFormatError as error:

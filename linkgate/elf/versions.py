@@ -4,6 +4,7 @@ which undefined dynamic symbols carry each needed version."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Container
 from dataclasses import dataclass
 
 from linkgate.elf import dynamic as dt
@@ -19,7 +20,7 @@ MAX_SYMBOLS = 1 << 22
 
 
 # None: every need gets its symbols; otherwise only the listed (library, version) pairs.
-SymbolSelection = frozenset[tuple[str, str]] | None
+SymbolSelection = Container[tuple[str, str]] | None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ class Rule:
     check: Check
     severity: Severity = Severity.ERROR
     judges_payload: bool = True
+    # For rules over version needs: whether (setting, library, version) will be
+    # rejected. The reader joins symbols only for those pairs, which saves most
+    # of the reading cost on trees of binaries that pass.
+    rejects_version: Callable[[Any, str, str], bool] | None = None
 
     @property
     def summary(self) -> str:

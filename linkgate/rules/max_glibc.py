@@ -15,7 +15,7 @@ from dataclasses import replace
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
-from linkgate.rules.versioning import Limits, parse_limit, version_violations
+from linkgate.rules.versioning import Limits, exceeds, parse_limit, version_violations
 
 HINT = (
     "build against the oldest glibc you support (e.g. a manylinux2014 image for 2.17, or "
@@ -23,12 +23,22 @@ HINT = (
 )
 
 
-def check(facts: ElfFacts, setting: tuple[str, frozenset[str]]) -> Iterator[Violation]:
-    """`setting` is (max version, allowed non-numeric tokens)."""
+Setting = tuple[str, frozenset[str]]  # (max version, allowed non-numeric tokens)
+
+
+def _limits(setting: Setting) -> Limits:
     limit, allowed = setting
-    limits = Limits({"GLIBC": parse_limit(limit)}, allowed)
-    for violation in version_violations(facts, limits):
+    return Limits({"GLIBC": parse_limit(limit)}, allowed)
+
+
+def check(facts: ElfFacts, setting: Setting) -> Iterator[Violation]:
+    for violation in version_violations(facts, _limits(setting)):
         yield replace(violation, hint=HINT)
 
 
-RULE = Rule("max-glibc", __doc__ or "", check)
+def rejects(setting: Setting, library: str, version: str) -> bool:
+    del library  # the GLIBC namespace is judged whichever library defines it
+    return exceeds(version, _limits(setting))
+
+
+RULE = Rule("max-glibc", __doc__ or "", check, rejects_version=rejects)

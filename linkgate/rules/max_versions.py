@@ -14,7 +14,7 @@ from dataclasses import replace
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
-from linkgate.rules.versioning import Limits, parse_limit, version_violations
+from linkgate.rules.versioning import Limits, exceeds, parse_limit, version_violations
 
 HINT = (
     "build with a toolchain whose runtime libraries are no newer than the target's "
@@ -22,12 +22,22 @@ HINT = (
 )
 
 
-def check(facts: ElfFacts, setting: tuple[Mapping[str, str], frozenset[str]]) -> Iterator[Violation]:
-    """`setting` is (namespace -> max version, allowed non-numeric tokens)."""
+Setting = tuple[Mapping[str, str], frozenset[str]]  # (namespace -> max version, allowed tokens)
+
+
+def _limits(setting: Setting) -> Limits:
     maxima, allowed = setting
-    limits = Limits({ns: parse_limit(v) for ns, v in maxima.items()}, allowed)
-    for violation in version_violations(facts, limits):
+    return Limits({ns: parse_limit(v) for ns, v in maxima.items()}, allowed)
+
+
+def check(facts: ElfFacts, setting: Setting) -> Iterator[Violation]:
+    for violation in version_violations(facts, _limits(setting)):
         yield replace(violation, hint=HINT)
 
 
-RULE = Rule("max-versions", __doc__ or "", check)
+def rejects(setting: Setting, library: str, version: str) -> bool:
+    del library  # namespaces are judged whichever library defines them
+    return exceeds(version, _limits(setting))
+
+
+RULE = Rule("max-versions", __doc__ or "", check, rejects_version=rejects)

@@ -38,6 +38,11 @@ def _newest_first(token: str) -> tuple[int, tuple[int, ...]]:
     return (0, tuple(-part for part in parsed[1])) if parsed else (1, ())
 
 
+def exceeds(token: str, limits: Limits) -> bool:
+    """Whether a need of `token` breaks `limits`."""
+    return _excess(token, limits) is not None
+
+
 def _needs_by_token(needs: tuple[VersionNeed, ...]) -> dict[str, list[VersionNeed]]:
     grouped: dict[str, list[VersionNeed]] = {}
     for need in needs:
