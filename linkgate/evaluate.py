@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Finding, Severity, Violation
 from linkgate.policy.model import Waiver
-from linkgate.policy.resolved import Policy, rule_settings
+from linkgate.policy.resolved import Policy
 from linkgate.rules import elf_format
 from linkgate.rules.base import Rule
 from linkgate.rules.globs import matches_path
@@ -21,7 +21,7 @@ from linkgate.rules.globs import matches_path
 def evaluate(path: str, facts: ElfFacts, policy: Policy, today: datetime.date) -> tuple[Finding, ...]:
     """Findings of every configured rule; rules that judge the payload see through UPX."""
     findings: list[Finding] = []
-    for rule, setting in rule_settings(policy.rules_for(path)):
+    for rule, setting in policy.settings_for(path):
         judged = facts.payload if rule.judges_payload and facts.payload is not None else facts
         for violation in rule.check(judged, setting):
             findings.append(_finding(rule, path, violation, policy, today))
@@ -43,7 +43,7 @@ class RejectedVersions:
     def __init__(self, policy: Policy, path: str) -> None:
         self._checks = [
             (rule.rejects_version, setting)
-            for rule, setting in rule_settings(policy.rules_for(path))
+            for rule, setting in policy.settings_for(path)
             if rule.rejects_version is not None
         ]
 

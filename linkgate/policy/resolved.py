@@ -11,6 +11,7 @@ from linkgate.policy.model import Override, Rules, Waiver
 from linkgate.rules import RULES_BY_ID
 from linkgate.rules.base import Rule
 from linkgate.rules.globs import matches_path
+from linkgate.rules.versioning import compile_limits
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,20 @@ class Policy:
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     severity: Mapping[str, str] = field(default_factory=dict)
+    # Rule id -> line in `source` that configures it (its key, or `extends:` when inherited),
+    # so CI annotations can point at the policy line a finding breaks.
+    rule_lines: Mapping[str, int] = field(default_factory=dict)
+    # Compiled settings per combination of matching overrides: most trees have one.
+    _settings: dict[tuple[int, ...], tuple[tuple[Rule, Any], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def settings_for(self, path: str) -> tuple[tuple[Rule, Any], ...]:
+        """The rules that apply to `path`, each with its compiled setting."""
+        matching = tuple(i for i, o in enumerate(self.overrides) if matches_path(path, o.paths))
+        if matching not in self._settings:
+            self._settings[matching] = tuple(rule_settings(self.rules_for(path)))
+        return self._settings[matching]
 
     def rules_for(self, path: str) -> Rules:
         """The base rules with every matching override applied, in file order."""
@@ -34,11 +49,12 @@ class Policy:
 
 
 def rule_settings(rules: Rules) -> list[tuple[Rule, Any]]:
-    """The configured rules, each with the setting its check takes."""
+    """The configured rules, each with the setting its check takes (version limits parsed once)."""
     tokens = frozenset(rules.allowed_tokens)
+    glibc = None if rules.max_glibc is None else {"GLIBC": rules.max_glibc}
     settings: list[tuple[str, Any]] = [
-        ("max-glibc", None if rules.max_glibc is None else (rules.max_glibc, tokens)),
-        ("max-versions", None if rules.max_versions is None else (rules.max_versions, tokens)),
+        ("max-glibc", None if glibc is None else compile_limits(glibc, tokens)),
+        ("max-versions", None if rules.max_versions is None else compile_limits(rules.max_versions, tokens)),
         ("allowed-needed", rules.allowed_needed),
         ("forbidden-needed", rules.forbidden_needed),
         ("forbid-upx", rules.forbid_upx),

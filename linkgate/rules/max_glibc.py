@@ -15,7 +15,7 @@ from dataclasses import replace
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
-from linkgate.rules.versioning import Limits, exceeds, parse_limit, version_violations
+from linkgate.rules.versioning import Limits, rejects_need, version_violations
 
 HINT = (
     "build against the oldest glibc you support (e.g. a manylinux2014 image for 2.17, or "
@@ -23,22 +23,9 @@ HINT = (
 )
 
 
-Setting = tuple[str, frozenset[str]]  # (max version, allowed non-numeric tokens)
-
-
-def _limits(setting: Setting) -> Limits:
-    limit, allowed = setting
-    return Limits({"GLIBC": parse_limit(limit)}, allowed)
-
-
-def check(facts: ElfFacts, setting: Setting) -> Iterator[Violation]:
-    for violation in version_violations(facts, _limits(setting)):
+def check(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
+    for violation in version_violations(facts, limits):
         yield replace(violation, hint=HINT)
 
 
-def rejects(setting: Setting, library: str, version: str) -> bool:
-    del library  # the GLIBC namespace is judged whichever library defines it
-    return exceeds(version, _limits(setting))
-
-
-RULE = Rule("max-glibc", __doc__ or "", check, rejects_version=rejects)
+RULE = Rule("max-glibc", __doc__ or "", check, rejects_version=rejects_need)

@@ -8,13 +8,13 @@ namespace (CXXABI_TM_1, GLIBCXX_LDBL_3.4.7) fail unless listed in `allowed-token
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
-from linkgate.rules.versioning import Limits, exceeds, parse_limit, version_violations
+from linkgate.rules.versioning import Limits, rejects_need, version_violations
 
 HINT = (
     "build with a toolchain whose runtime libraries are no newer than the target's "
@@ -22,22 +22,9 @@ HINT = (
 )
 
 
-Setting = tuple[Mapping[str, str], frozenset[str]]  # (namespace -> max version, allowed tokens)
-
-
-def _limits(setting: Setting) -> Limits:
-    maxima, allowed = setting
-    return Limits({ns: parse_limit(v) for ns, v in maxima.items()}, allowed)
-
-
-def check(facts: ElfFacts, setting: Setting) -> Iterator[Violation]:
-    for violation in version_violations(facts, _limits(setting)):
+def check(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
+    for violation in version_violations(facts, limits):
         yield replace(violation, hint=HINT)
 
 
-def rejects(setting: Setting, library: str, version: str) -> bool:
-    del library  # namespaces are judged whichever library defines them
-    return exceeds(version, _limits(setting))
-
-
-RULE = Rule("max-versions", __doc__ or "", check, rejects_version=rejects)
+RULE = Rule("max-versions", __doc__ or "", check, rejects_version=rejects_need)

@@ -18,9 +18,10 @@ class Limits:
     allowed_tokens: frozenset[str] = frozenset()
 
 
-def parse_limit(text: str) -> tuple[int, ...]:
-    """`"2.31"` -> (2, 31); the policy model has already checked the shape."""
-    return tuple(int(part) for part in text.split("."))
+def compile_limits(maxima: Mapping[str, str], allowed_tokens: frozenset[str]) -> Limits:
+    """Policy text -> Limits: `{"GLIBC": "2.31"}` -> {"GLIBC": (2, 31)}; shapes were validated."""
+    parsed = {ns: tuple(int(part) for part in text.split(".")) for ns, text in maxima.items()}
+    return Limits(parsed, allowed_tokens)
 
 
 def version_violations(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
@@ -41,6 +42,12 @@ def _newest_first(token: str) -> tuple[int, tuple[int, ...]]:
 def exceeds(token: str, limits: Limits) -> bool:
     """Whether a need of `token` breaks `limits`."""
     return _excess(token, limits) is not None
+
+
+def rejects_need(limits: Limits, library: str, version: str) -> bool:
+    """Rule.rejects_version for limit rules: a namespace is judged whichever library defines it."""
+    del library
+    return exceeds(version, limits)
 
 
 def _needs_by_token(needs: tuple[VersionNeed, ...]) -> dict[str, list[VersionNeed]]:
