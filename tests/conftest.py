@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests import binaries
 
 REPO = Path(__file__).resolve().parent.parent
 # Binaries built during the run are cached here (gitignored) so reruns are fast.
@@ -33,3 +38,64 @@ def require_tool(name: str) -> str:
 def build_dir() -> Path:
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     return BUILD_DIR
+
+
+def require_module(name: str) -> None:
+    """Like require_tool, for a Python package run as `python -m name` (ziglang)."""
+    if importlib.util.find_spec(name) is None:
+        message = f"required Python package {name!r} is not installed (pip install -e '.[test]')"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _require(tool: str) -> None:
+    if tool == "ziglang":
+        require_module(tool)
+    else:
+        require_tool(tool)
+
+
+def _build_group(group: str, build_dir: Path, workers: int = 1) -> dict[str, Path]:
+    build_dir = build_dir / "reader"
+    for tool in binaries.GROUP_TOOLS[group]:
+        _require(tool)
+    if workers == 1:
+        return binaries.build_group(group, build_dir)
+    recipes = binaries.RECIPES[group]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        paths = pool.map(lambda recipe: binaries.build(recipe, build_dir), recipes.values())
+        return dict(zip(recipes, paths, strict=True))
+
+
+@pytest.fixture(scope="session")
+def gcc_binaries(build_dir: Path) -> dict[str, Path]:
+    return _build_group("gcc", build_dir)
+
+
+@pytest.fixture(scope="session")
+def musl_binaries(build_dir: Path) -> dict[str, Path]:
+    return _build_group("musl", build_dir)
+
+
+@pytest.fixture(scope="session")
+def zig_binaries(build_dir: Path) -> dict[str, Path]:
+    # The whole cross matrix at once: the first build per target compiles zig's libc
+    # stubs (~25 s each, cached in zig's global cache afterwards), two at a time.
+    return _build_group("zig", build_dir, workers=2)
+
+
+@pytest.fixture(scope="session")
+def go_binaries(build_dir: Path) -> dict[str, Path]:
+    return _build_group("go", build_dir)
+
+
+@pytest.fixture
+def built(request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """built(name) -> path of the binary `name` from tests/binaries.py (its group is built once)."""
+
+    def get(name: str) -> Path:
+        group: dict[str, Path] = request.getfixturevalue(f"{binaries.group_of(name)}_binaries")
+        return group[name]
+
+    return get

@@ -122,9 +122,15 @@ class Image:
         unpack = self._phdr.unpack_from
         rows = (unpack(table, index * header.e_phentsize) for index in range(header.e_phnum))
         if self.is64:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
-            return tuple(Segment(r[0], r[1], r[2], r[3], r[5], r[6]) for r in rows)
-        # ELF32: p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
-        return tuple(Segment(r[0], r[6], r[1], r[2], r[4], r[5]) for r in rows)
+            segments = tuple(Segment(r[0], r[1], r[2], r[3], r[5], r[6]) for r in rows)
+        else:  # ELF32: p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
+            segments = tuple(Segment(r[0], r[6], r[1], r[2], r[4], r[5]) for r in rows)
+        for index, segment in enumerate(segments):
+            # A cut-off upload: the loader would map file bytes that are not there.
+            end = segment.p_offset + segment.p_filesz
+            if segment.p_type == PT_LOAD and end > self.size:
+                raise ElfFormatError(f"truncated: PT_LOAD #{index} ends at {end:#x}, file has {self.size:#x}")
+        return segments
 
 
 class AddressMap:

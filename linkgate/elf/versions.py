@@ -65,8 +65,10 @@ class VersionReader:
         for _ in range(count):
             _ver, aux_count, file_name, aux, next_entry = self.image.unpack("HHIII", offset)
             library = self._string(file_name)
-            result.extend(self._aux_needs(library, offset + aux, min(aux_count, MAX_VERSION_ENTRIES)))
-            if next_entry == 0:
+            # One budget for all entries: a hostile file cannot make the nested walk quadratic.
+            budget = MAX_VERSION_ENTRIES - len(result)
+            result.extend(self._aux_needs(library, offset + aux, min(aux_count, budget)))
+            if next_entry == 0 or len(result) >= MAX_VERSION_ENTRIES:
                 break
             offset += next_entry
         return result
@@ -106,9 +108,11 @@ class VersionReader:
             return {}
         count = self.symbol_count()
         syment = self.table.get(dt.DT_SYMENT) or (24 if self.image.is64 else 16)
+        layout = struct.Struct(self.image.endian + ("IBBH" if self.image.is64 else "IIIBBH"))
+        if syment < layout.size:
+            raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
         symtab_at = self.addresses.offset(symtab_addr, max(syment * count, 1))
         symtab = self.image.read(symtab_at, syment * count)
-        layout = struct.Struct(self.image.endian + ("IBBH" if self.image.is64 else "IIIBBH"))
         versyms = self.image.read(self.addresses.offset(versym_addr, max(2 * count, 1)), 2 * count)
         result: dict[int, list[SymbolRef]] = {}
         for index in sorted(indexes):
@@ -130,12 +134,14 @@ class VersionReader:
         mips = self.table.get(dt.DT_MIPS_SYMTABNO)
         if mips is not None:
             return mips
-        hash_addr = self.table.get(dt.DT_HASH)
-        if hash_addr is not None:
-            return self.image.unpack("II", self.addresses.offset(hash_addr, 8))[1]
+        # glibc prefers DT_GNU_HASH too; DT_HASH entries are 8 bytes on s390x and
+        # alpha, which this 4-byte reading would get wrong when both tables exist.
         gnu_hash = self.table.get(dt.DT_GNU_HASH)
         if gnu_hash is not None:
             return self._count_from_gnu_hash(gnu_hash)
+        hash_addr = self.table.get(dt.DT_HASH)
+        if hash_addr is not None:
+            return self.image.unpack("II", self.addresses.offset(hash_addr, 8))[1]
         raise ElfFormatError("versioned dynamic symbols but neither DT_HASH nor DT_GNU_HASH")
 
     def _count_from_gnu_hash(self, address: int) -> int:
@@ -148,7 +154,10 @@ class VersionReader:
         raw = self.image.read(buckets_at, 4 * nbuckets)
         last = max(struct.unpack(f"{self.image.endian}{nbuckets}I", raw), default=0)
         if last < symoffset:
-            return symoffset
+            # An empty table: the object exports nothing (a non-PIE executable) and
+            # GNU ld writes symoffset 1 whatever precedes it, so count the undefined
+            # symbols through the relocations that bind them.
+            return max(symoffset, self._count_from_relocations())
         chains_at = buckets_at + 4 * nbuckets
         index = last
         while index < MAX_SYMBOLS:
@@ -157,6 +166,26 @@ class VersionReader:
                 return index + 1
             index += 1
         raise ElfFormatError("DT_GNU_HASH chain never ends")
+
+    def _count_from_relocations(self) -> int:
+        """One more than the highest symbol index a dynamic relocation refers to."""
+        plt_rela = self.table.get(dt.DT_PLTREL) == dt.DT_RELA
+        tables = (
+            (dt.DT_RELA, dt.DT_RELASZ, True),
+            (dt.DT_REL, dt.DT_RELSZ, False),
+            (dt.DT_JMPREL, dt.DT_PLTRELSZ, plt_rela),
+        )
+        word = "Q" if self.image.is64 else "I"
+        shift = 32 if self.image.is64 else 8
+        highest = -1
+        for address_tag, size_tag, with_addend in tables:
+            address, size = self.table.get(address_tag), self.table.get(size_tag)
+            if not address or not size:
+                continue
+            entry = struct.Struct(self.image.endian + word * (3 if with_addend else 2))
+            raw = self.image.read(self.addresses.offset(address, size), size - size % entry.size)
+            highest = max(highest, max((e[1] >> shift for e in entry.iter_unpack(raw)), default=-1))
+        return highest + 1
 
 
 def _positions_of(versyms: bytes, index: int, endian: str) -> list[int]:
