@@ -64,6 +64,51 @@ class UpxFacts:
 
 
 @dataclass(frozen=True)
+class GoModule:
+    """One module line of Go build info (`mod`, `dep`, or the `=>` replacing it)."""
+
+    path: str
+    version: str
+    sum: str = ""
+    replace: GoModule | None = None
+
+
+@dataclass(frozen=True)
+class GoBuildInfo:
+    """What the Go linker recorded about the build (runtime/debug.BuildInfo)."""
+
+    version: str
+    path: str = ""
+    main: GoModule | None = None
+    deps: tuple[GoModule, ...] = ()
+    settings: tuple[tuple[str, str], ...] = ()
+    # Packages whose functions call C (cgo), from the function names the runtime
+    # keeps; None until looked for, which costs a scan of the read-only data.
+    cgo_packages: tuple[str, ...] | None = None
+
+    def setting(self, key: str) -> str | None:
+        """The value of `build key=value`, e.g. setting("-tags") -> "musl"."""
+        return next((value for name, value in self.settings if name == key), None)
+
+    @property
+    def cgo_enabled(self) -> bool | None:
+        """CGO_ENABLED as recorded (Go >= 1.18); None when the build info predates settings."""
+        value = self.setting("CGO_ENABLED")
+        return None if value is None else value == "1"
+
+    def module_of(self, package: str) -> GoModule | None:
+        """The module that provides `package` (longest path prefix); None for the standard library.
+
+        The linker names the main package `main`, whatever its import path.
+        """
+        if package == "main":
+            return self.main
+        modules = [m for m in (self.main, *self.deps) if m is not None]
+        owners = [m for m in modules if package == m.path or package.startswith(m.path + "/")]
+        return max(owners, key=lambda m: len(m.path), default=None)
+
+
+@dataclass(frozen=True)
 class ElfFacts:
     """The loader's view of one ELF file (see specs/elf-loader-view.md)."""
 
@@ -87,6 +132,7 @@ class ElfFacts:
     stripped: bool | None = None
     debug_info: bool | None = None
     upx: UpxFacts | None = None
+    go: GoBuildInfo | None = None
     payload: ElfFacts | None = field(default=None, repr=False)
 
     def needs_by_library(self) -> dict[str, list[str]]:

@@ -4,12 +4,13 @@ nothing here (specs/elf-loader-view.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import os
 from pathlib import Path
 
 from linkgate.elf import dynamic as dt
-from linkgate.elf import upx
+from linkgate.elf import gobuild, upx
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import (
@@ -46,8 +47,20 @@ def read_elf(path: str | os.PathLike[str], want_symbols: SymbolSelection = None)
 
 
 def parse_elf(data: Buffer, want_symbols: SymbolSelection = None) -> ElfFacts:
-    """Facts from an in-memory ELF image (a mapped file, or bytes from an archive)."""
+    """Facts from an in-memory ELF image (a mapped file, or bytes from an archive).
+
+    A UPX-packed file also gets `upx`, and `payload`: the facts of the program
+    the stub unpacks, read through the same loader's-view logic.
+    """
     image = Image(data)
+    facts = _loader_facts(image, want_symbols)
+    seen = upx.see_through(image, facts, lambda payload: _loader_facts(Image(payload), want_symbols))
+    if seen is None:
+        return facts
+    return dataclasses.replace(facts, upx=seen.upx, payload=seen.payload)
+
+
+def _loader_facts(image: Image, want_symbols: SymbolSelection) -> ElfFacts:
     header = image.header()
     segments = image.segments(header)
     addresses = AddressMap(segments)
@@ -82,7 +95,7 @@ def parse_elf(data: Buffer, want_symbols: SymbolSelection = None) -> ElfFacts:
         libc=libc_family(interpreter, needed),
         executable_stack=_executable_stack(segments),
         has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
-        upx=upx.detect(image, header, segments),
+        go=gobuild.read_build_info(image, segments, addresses),
     )
 
 

@@ -1,32 +1,189 @@
-"""UPX detection from structure, not from the "UPX!" magic (specs/upx-elf.md).
+"""UPX detection from structure, not from the "UPX!" magic, and the packed
+program's real linkage (specs/upx-elf.md).
 
 The UPX runtime never reads its marks, so an attacker or a careless script can
-erase them; the trailer checksum and the loader-visible shape survive.
+erase them; what the runtime does read (l_info, p_info, the b_info blocks) and
+the loader-visible shape survive. Evidence, strongest first:
+1. proof: l_info/p_info/b_info #0 validate and b_info #0 decodes to an ELF
+   header of this file's class and machine;
+2. the trailer's PackHeader checksum validates (the magic is not summed);
+3. the shape a UPX stub shows the loader.
+Strings alone ("UPX!", "$Info", "$Id") are never enough: the upx program
+itself and static glibc binaries carry some of them. They only name the
+release of a file already known to be packed.
 """
 
 from __future__ import annotations
 
-from linkgate.elf.facts import UpxFacts
-from linkgate.elf.image import PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_NULL, Header, Image, Segment
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from linkgate.elf.facts import ElfFacts, UpxFacts
+from linkgate.elf.image import (
+    PF_X,
+    PT_DYNAMIC,
+    PT_INTERP,
+    PT_LOAD,
+    PT_NULL,
+    Buffer,
+    ElfFormatError,
+    Header,
+    Image,
+    Segment,
+)
+from linkgate.elf.upx_blocks import FORMATS, INFO_SIZE, METHOD_NAMES, PayloadImage, Proof, packed_u32, prove
 
 PACK_HEADER_SIZE = 32
-METHODS = {2: "NRV2B", 3: "NRV2B", 5: "NRV2D", 6: "NRV2D", 8: "NRV2E", 9: "NRV2E", 14: "LZMA"}
 # l_version / PackHeader version byte -> the UPX release line that writes it.
 VERSIONS = {11: "1.x", 12: "2.x", 13: "3.x", 14: "4.x"}
 _TRAILER_WINDOW = 4096
+# Where a shared library's l_info may sit: after its verbatim dynamic part.
+_SCAN_LIMIT = 4 << 20
+_MAX_CANDIDATES = 64
+_ID = re.compile(rb"\$Id: UPX (\d+)\.(\d+)")
+
+ParsePayload = Callable[[Buffer], ElfFacts]
+
+
+@dataclass(frozen=True)
+class SeenThrough:
+    """What UPX detection found, and the payload's facts when they could be read."""
+
+    upx: UpxFacts
+    payload: ElfFacts | None
+
+
+@dataclass(frozen=True)
+class _Trailer:
+    """The PackHeader at the end of the file and the overlay offset after it."""
+
+    raw: bytes
+    overlay_offset: int
+
+    @property
+    def method(self) -> str | None:
+        return METHOD_NAMES.get(self.raw[6])
 
 
 def detect(image: Image, header: Header, segments: tuple[Segment, ...]) -> UpxFacts | None:
-    """Strongest structural evidence of UPX packing, or None."""
+    """Strongest structural evidence of UPX packing, without reading the payload."""
     trailer = _trailer(image)
-    if trailer is not None:
-        return trailer
-    if _packed_shape(header, segments):
-        return UpxFacts(True, "loader-visible shape of a UPX stub (two bare PT_LOADs)", tier=3)
+    proof = _find_proof(image, header, segments, trailer)
+    if proof is not None:
+        return _proof_facts(image, proof, payload_read=False)
+    return _weak_facts(image, header, segments, trailer)
+
+
+def see_through(image: Image, own: ElfFacts, parse: ParsePayload) -> SeenThrough | None:
+    """Detect UPX and, when proven, read the payload's facts with `parse`.
+
+    `own` are the facts of the file as the loader maps it. A packed shared
+    library keeps its dynamic part verbatim and the loader links it before the
+    UPX code runs, so those facts are the payload's. A packed program is read
+    through its decoded blocks. Any decoding failure leaves payload None:
+    packing is still reported, so a rule against UPX still fails.
+    """
+    header = image.header()
+    segments = image.segments(header)
+    trailer = _trailer(image)
+    proof = _find_proof(image, header, segments, trailer)
+    if proof is None:
+        weak = _weak_facts(image, header, segments, trailer)
+        return None if weak is None else SeenThrough(weak, None)
+    payload = own if _first(segments, PT_DYNAMIC) else _payload_facts(image, proof, parse)
+    return SeenThrough(_proof_facts(image, proof, payload_read=payload is not None), payload)
+
+
+def _payload_facts(image: Image, proof: Proof, parse: ParsePayload) -> ElfFacts | None:
+    try:
+        return parse(PayloadImage(image, proof))
+    except ElfFormatError:
+        return None
+
+
+def open_payload(data: Buffer) -> PayloadImage | None:
+    """The original file bytes of a packed main program, decoded on demand (None if not proven)."""
+    image = Image(data)
+    header = image.header()
+    segments = image.segments(header)
+    proof = _find_proof(image, header, segments, _trailer(image))
+    return None if proof is None else PayloadImage(image, proof)
+
+
+# --- tier 1: proof ---------------------------------------------------------------------------
+
+
+def _find_proof(image: Image, header: Header, segments: tuple[Segment, ...], trailer: _Trailer | None) -> Proof | None:
+    library = _first(segments, PT_DYNAMIC) is not None
+    for at in _candidates(image, header, segments, trailer):
+        proof = prove(image, header.e_machine, at, library)
+        if proof is not None:
+            return proof
     return None
 
 
-def _trailer(image: Image) -> UpxFacts | None:
+def _candidates(image: Image, header: Header, segments: tuple[Segment, ...], trailer: _Trailer | None) -> Iterator[int]:
+    """Where l_info may be, cheapest first: after the program headers (programs),
+    at the start of the executable PT_LOAD (UPX 3 libraries), before p_info
+    (the trailer's overlay offset), else wherever its format bytes occur."""
+    yield header.e_phoff + header.e_phnum * header.e_phentsize
+    yield from (s.p_offset for s in segments if s.p_type == PT_LOAD and s.p_flags & PF_X and s.p_offset)
+    if trailer is not None:
+        yield trailer.overlay_offset - INFO_SIZE
+    if trailer is not None or _packed_shape(header, segments):
+        yield from _scan(image, header, segments)
+
+
+def _scan(image: Image, header: Header, segments: tuple[Segment, ...]) -> list[int]:
+    """l_info positions in the first PT_LOAD: version byte, format byte, then p_progid 0."""
+    formats = FORMATS.get((header.e_machine, image.endian == ">"), frozenset())
+    if not formats:
+        return []
+    first = _first(segments, PT_LOAD)
+    end = min(image.size, _SCAN_LIMIT, first.p_offset + first.p_filesz if first else image.size)
+    window = image.read(0, end)
+    fmt = b"".join(re.escape(bytes([f])) for f in sorted(formats))
+    pattern = re.compile(rb"[\x0b-\x0e][" + fmt + rb"]\x00\x00\x00\x00")
+    positions: list[int] = []
+    for match in pattern.finditer(window):
+        positions.append(match.start() - 10)
+        if len(positions) >= _MAX_CANDIDATES:
+            break
+    return positions
+
+
+def _proof_facts(image: Image, proof: Proof, payload_read: bool) -> UpxFacts:
+    marks = "magic present" if image.read(proof.l_info_at + 4, 4) == b"UPX!" else "magic erased"
+    decodes_to = "the original ELF header" if proof.header else "a valid first block"
+    evidence = f"UPX l_info at {proof.l_info_at:#x} decodes to {decodes_to} ({marks})"
+    return UpxFacts(
+        packed=True,
+        evidence=evidence,
+        tier=1,
+        version=_version(image, proof.version),
+        method=METHOD_NAMES.get(proof.header_block.method),
+        payload_read=payload_read,
+    )
+
+
+# --- tiers 2 and 3 -----------------------------------------------------------------------------
+
+
+def _weak_facts(
+    image: Image, header: Header, segments: tuple[Segment, ...], trailer: _Trailer | None
+) -> UpxFacts | None:
+    if trailer is not None:
+        magic = "magic present" if trailer.raw[:4] == b"UPX!" else "magic erased"
+        evidence = f"UPX trailer: PackHeader checksum valid ({magic})"
+        return UpxFacts(True, evidence, tier=2, version=_version(image, trailer.raw[4]), method=trailer.method)
+    if _packed_shape(header, segments):
+        evidence = "loader-visible shape of a UPX stub"
+        return UpxFacts(True, evidence, tier=3, version=_version(image, None))
+    return None
+
+
+def _trailer(image: Image) -> _Trailer | None:
     """A PackHeader whose checksum validates, just before the final overlay offset."""
     window_start = max(0, image.size - _TRAILER_WINDOW)
     tail = image.read(window_start, image.size - window_start).rstrip(b"\x00")
@@ -34,34 +191,49 @@ def _trailer(image: Image) -> UpxFacts | None:
     # rstrip removed: the header ends 1 to 4 bytes before the last non-zero byte.
     for header_end in range(len(tail) - 4, len(tail)):
         packed = tail[header_end - PACK_HEADER_SIZE : header_end]
-        if len(packed) == PACK_HEADER_SIZE and _valid_pack_header(packed):
-            return _trailer_facts(packed)
+        if header_end >= PACK_HEADER_SIZE and _valid_pack_header(packed):
+            at = window_start + header_end
+            overlay = packed_u32(image, at) if at + 4 <= image.size else -1
+            return _Trailer(packed, overlay)
     return None
 
 
 def _valid_pack_header(packed: bytes) -> bool:
     checksum_ok = sum(packed[4:31]) % 251 == packed[31]
-    return checksum_ok and packed[4] in VERSIONS and packed[6] in METHODS
-
-
-def _trailer_facts(packed: bytes) -> UpxFacts:
-    evidence = "UPX trailer (PackHeader checksum valid"
-    evidence += ", magic present)" if packed[:4] == b"UPX!" else ", magic erased)"
-    return UpxFacts(True, evidence, tier=2, version=VERSIONS[packed[4]], method=METHODS[packed[6]])
+    return checksum_ok and packed[4] in VERSIONS and packed[6] in METHOD_NAMES
 
 
 def _packed_shape(header: Header, segments: tuple[Segment, ...]) -> bool:
-    """The spec's tier 3: what a packed main program or library shows the loader."""
-    if header.e_shnum != 0 or header.e_shoff != 0:
+    """Tier 3: what a packed main program or library shows the loader."""
+    if header.e_shnum != 0 or header.e_shoff != 0 or _first(segments, PT_INTERP):
         return False
-    types = [s.p_type for s in segments]
-    if PT_INTERP in types:
-        return False
-    if PT_DYNAMIC in types:
+    if _first(segments, PT_DYNAMIC):
+        # Libraries: compressed PT_LOADs retyped PT_NULL, keeping offset and size.
         return any(s.p_type == PT_NULL and s.p_offset and s.p_filesz for s in segments)
     loads = [s for s in segments if s.p_type == PT_LOAD]
-    if len(loads) != 2:
+    if len(loads) != 2 or any(s.p_offset != 0 for s in loads):
         return False
-    first, second = loads
-    entry_in_second = second.p_vaddr <= header.e_entry < second.p_vaddr + second.p_memsz
-    return first.p_filesz in (0, 0x1000) and first.p_memsz > first.p_filesz and entry_in_second
+    code = [s for s in loads if s.p_flags & PF_X and s.p_vaddr <= header.e_entry < s.p_vaddr + s.p_memsz]
+    bare = [s for s in loads if s.p_filesz in (0, 0x1000) and s.p_memsz > s.p_filesz]
+    # 3.9x: code first, empty RW second; 4.x: a one-page RW first, code second.
+    return len(code) == 1 and len(bare) == 1 and code[0] is not bare[0]
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def _version(image: Image, version_byte: int | None) -> str | None:
+    """`$Id: UPX 4.24` means 4.2.4 (UPX 4 drops the dots of its patch level); else the byte."""
+    at = image.data.find(b"$Id: UPX ")
+    if at >= 0:
+        match = _ID.match(image.data[at : at + 24])
+        if match is not None:
+            major, minor = match.group(1).decode(), match.group(2).decode()
+            if int(major) >= 4 and len(minor) == 2:
+                return f"{major}.{minor[0]}.{minor[1]}"
+            return f"{major}.{minor}"
+    return None if version_byte is None else VERSIONS.get(version_byte)
+
+
+def _first(segments: tuple[Segment, ...], p_type: int) -> Segment | None:
+    return next((s for s in segments if s.p_type == p_type), None)

@@ -1,0 +1,337 @@
+"""Go build info, read as Go's own debug/buildinfo reads it, through the loader's view.
+
+The Go linker writes a 32-byte header, `\\xff Go buildinf:` + pointer size +
+flags, 16-byte aligned near the start of the writable data. Go >= 1.18 sets
+flag bit 2 and follows the header with two uvarint-prefixed strings (the Go
+version and the module info); older linkers store two pointers to Go string
+headers {data, len} instead, in the byte order flag bit 1 names.
+
+Go's reader finds the header through the `.go.buildinfo` section when there is
+one. Sections can be stripped, so this reader searches the writable PT_LOAD
+segments, as Go does for files without that section: the first 64 KiB, or all
+of them when the file carries a Go build-ID note (external linkers put the
+header after the C data, past 64 KiB in large cgo programs).
+
+Which packages call C is not in the build info; the function names the Go
+runtime keeps in every binary (stripped or not) say it: cgo generates a
+`pkg._Cfunc_name` (or `pkg._C2func_name`) function per C function used.
+That scan reads the whole read-only data, so callers do it only when needed.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import re
+import struct
+from dataclasses import replace
+
+from linkgate.elf import upx
+from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule
+from linkgate.elf.image import PF_X, PT_LOAD, AddressMap, ElfFormatError, Image, Segment
+
+MAGIC = b"\xff Go buildinf:"
+HEADER_SIZE = 32
+ALIGN = 16
+FLAG_BIG_ENDIAN, FLAG_INLINE = 1, 2
+PF_W = 2
+PT_NOTE = 4
+# Go's reader looks this far into the data when there is no .go.buildinfo section.
+WINDOW = 64 * 1024
+# cmd/link writes this note type with owner "Go" (ELF_NOTE_GOBUILDID_TAG).
+NOTE_GO_BUILDID = 4
+# Hostile files can declare absurd string lengths; real module info is far smaller.
+MAX_STRING = 1 << 22
+# cmd/go frames the module info with 16-byte sentinels (modload.infoStart/infoEnd).
+_FRAME = 16
+_CGO_MARK = re.compile(rb"\._C2?func_")
+_MAX_SYMBOL = 512
+_IMPORT_PATH = re.compile(r"^[A-Za-z0-9_.~+%-]+(/[A-Za-z0-9_.~+%-]+)*$")
+
+
+def read_build_info(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) -> GoBuildInfo | None:
+    """The build info of a Go binary; None for other files or when it cannot be decoded."""
+    offset = _find_header(image, segments)
+    if offset is None:
+        return None
+    try:
+        raw = _raw_strings(image, addresses, offset)
+    except (ElfFormatError, struct.error):
+        return None
+    if raw is None or not raw[0]:
+        return None
+    version, modinfo = raw
+    return parse_build_info(version, _unframe(modinfo))
+
+
+def _writable(segments: tuple[Segment, ...]) -> list[Segment]:
+    return [s for s in segments if s.p_type == PT_LOAD and s.p_flags & (PF_W | PF_X) == PF_W]
+
+
+def _find_header(image: Image, segments: tuple[Segment, ...]) -> int | None:
+    """File offset of the first 16-byte aligned header in the writable data.
+
+    Go's own window first (cheap, and where cmd/link puts it); the rest of the
+    data only for files that cmd/link marked with its build-ID note.
+    """
+    spans = [(s, min(s.p_offset + s.p_filesz, image.size)) for s in _writable(segments)]
+    found = _search(image, spans, WINDOW)
+    if found is None and _has_go_note(image, segments):
+        found = _search(image, spans, None)
+    return found
+
+
+def _search(image: Image, spans: list[tuple[Segment, int]], window: int | None) -> int | None:
+    for segment, end in spans:
+        limit = end if window is None else min(end, segment.p_offset + window)
+        found = _aligned_magic(image, segment, limit)
+        if found is not None and found + HEADER_SIZE <= end:
+            return found
+    return None
+
+
+def _aligned_magic(image: Image, segment: Segment, limit: int) -> int | None:
+    position = image.data.find(MAGIC, segment.p_offset, limit)
+    while position >= 0:
+        if (segment.p_vaddr + position - segment.p_offset) % ALIGN == 0:
+            return position
+        position = image.data.find(MAGIC, position + 1, limit)
+    return None
+
+
+def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
+    """A note with owner "Go" and the build-ID type: the file was linked by cmd/link."""
+    for segment in segments:
+        if segment.p_type != PT_NOTE:
+            continue
+        start, end = segment.p_offset, min(segment.p_offset + segment.p_filesz, image.size)
+        # Elf_Nhdr is namesz, descsz, type; the name "Go\0\0" follows it.
+        position = image.data.find(b"Go\x00\x00", start + 12, end)
+        while position >= 0:
+            namesz, _descsz, note_type = image.unpack("III", position - 12)
+            if namesz in (3, 4) and note_type == NOTE_GO_BUILDID:
+                return True
+            position = image.data.find(b"Go\x00\x00", position + 1, end)
+    return False
+
+
+def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes] | None:
+    """(Go version, framed module info) from the header at `offset`."""
+    header = image.read(offset, HEADER_SIZE)
+    pointer_size, flags = header[14], header[15]
+    if flags & FLAG_INLINE:
+        position = offset + HEADER_SIZE
+        version, position = _varint_string(image, position)
+        modinfo, _ = _varint_string(image, position)
+        return version.decode("utf-8", "replace"), modinfo
+    if pointer_size not in (4, 8):
+        return None
+    endian = ">" if flags & FLAG_BIG_ENDIAN else "<"
+    word = "Q" if pointer_size == 8 else "I"
+    version_at, modinfo_at = struct.unpack_from(f"{endian}{word}{word}", header, 16)
+    version = _go_string(image, addresses, version_at, endian + word * 2)
+    modinfo = _go_string(image, addresses, modinfo_at, endian + word * 2)
+    return version.decode("utf-8", "replace"), modinfo
+
+
+def _varint_string(image: Image, position: int) -> tuple[bytes, int]:
+    """A uvarint length and that many bytes (encoding/binary.Uvarint)."""
+    length, shift = 0, 0
+    for index in range(10):
+        byte = image.read(position + index, 1)[0]
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            position += index + 1
+            break
+    else:
+        raise ElfFormatError("Go build info: overlong varint")
+    if length > MAX_STRING:
+        raise ElfFormatError("Go build info: string too long")
+    return image.read(position, length), position + length
+
+
+def _go_string(image: Image, addresses: AddressMap, address: int, header_format: str) -> bytes:
+    """The bytes of the Go string header {data, len} at virtual address `address`.
+
+    A pointer outside the loaded segments raises ElfFormatError: the caller
+    then reports no build info, where Go's reader reports "not a Go executable".
+    """
+    size = struct.calcsize(header_format)
+    data_at, length = struct.unpack(header_format, image.read(addresses.offset(address, size), size))
+    if length == 0 or length > MAX_STRING:
+        return b""
+    return image.read(addresses.offset(data_at, length), length)
+
+
+def _unframe(modinfo: bytes) -> str:
+    """The module info between cmd/go's sentinels; "" when it is not framed (no modules)."""
+    if len(modinfo) >= 2 * _FRAME + 1 and modinfo[-_FRAME - 1 : -_FRAME] == b"\n":
+        return modinfo[_FRAME:-_FRAME].decode("utf-8", "replace")
+    return ""
+
+
+# --- the module info text (runtime/debug.ParseBuildInfo) ---------------------------------------
+
+
+def parse_build_info(version: str, modinfo: str) -> GoBuildInfo:
+    """GoBuildInfo from the Go version and the unframed module info text.
+
+    Go's parser rejects the whole text on one bad line; this one skips such a
+    line, because a partly damaged record still says how the binary was built.
+    """
+    path = ""
+    main: GoModule | None = None
+    deps: list[GoModule] = []
+    settings: list[tuple[str, str]] = []
+    for line in modinfo.split("\n"):
+        word, _, rest = line.partition("\t")
+        if word == "path":
+            path = rest
+        elif word in ("mod", "dep"):
+            module = _module(rest)
+            if module is not None and word == "mod":
+                main = module
+            elif module is not None:
+                deps.append(module)
+        elif word == "=>":
+            main, deps = _with_replacement(main, deps, rest)
+        elif word == "build":
+            setting = _setting(rest)
+            if setting is not None:
+                settings.append(setting)
+    return GoBuildInfo(version, path, main, tuple(deps), tuple(settings))
+
+
+def _module(columns: str) -> GoModule | None:
+    parts = columns.split("\t")
+    if len(parts) not in (2, 3):
+        return None
+    return GoModule(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+
+
+def _with_replacement(
+    main: GoModule | None, deps: list[GoModule], columns: str
+) -> tuple[GoModule | None, list[GoModule]]:
+    """A `=>` line replaces the module on the line before it (the last dep, else main)."""
+    replacement = _module(columns)
+    if replacement is None:
+        return main, deps
+    if deps:
+        return main, [*deps[:-1], replace(deps[-1], replace=replacement)]
+    if main is not None:
+        return replace(main, replace=replacement), deps
+    return main, deps
+
+
+_QUOTED = re.compile(r'^(?:"(?:[^"\\]|\\.)*"|`[^`]*`)')
+
+
+def _setting(text: str) -> tuple[str, str] | None:
+    """`key=value`, where key and value may be Go-quoted (strconv.Quote)."""
+    quoted = _QUOTED.match(text)
+    if quoted is not None:
+        key, rest = go_unquote(quoted.group()), text[quoted.end() :]
+        if not rest.startswith("="):
+            return None
+        raw = rest[1:]
+    else:
+        key, equals, raw = text.partition("=")
+        if not equals or not key:
+            return None
+    return key, go_unquote(raw) if raw[:1] in ('"', "`") else raw
+
+
+_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))", re.S)
+_SIMPLE = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v"}
+
+
+def go_unquote(text: str) -> str:
+    """A Go string literal's value: `raw` or "interpreted" (\\x and octal escapes are bytes)."""
+    if len(text) >= 2 and text[0] == text[-1] == "`":
+        return text[1:-1]
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        return text
+    out = bytearray()
+    body, position = text[1:-1], 0
+    for match in _ESCAPE.finditer(body):
+        out += body[position : match.start()].encode()
+        out += _escaped(match)
+        position = match.end()
+    out += body[position:].encode()
+    return out.decode("utf-8", "replace")
+
+
+def _escaped(match: re.Match[str]) -> bytes:
+    hex_byte, octal, short, long, single = match.groups()
+    if hex_byte or octal:
+        return bytes([int(hex_byte, 16) if hex_byte else int(octal, 8) & 0xFF])
+    if short or long:
+        return chr(int(short or long, 16)).encode("utf-8", "replace")
+    return _SIMPLE.get(single, single.encode())
+
+
+# --- which packages call C ------------------------------------------------------------------------
+
+
+def cgo_packages(image: Image, segments: tuple[Segment, ...]) -> tuple[str, ...]:
+    """Import paths of the packages with cgo calls, sorted, from the read-only segments."""
+    found: set[str] = set()
+    for segment in segments:
+        if segment.p_type != PT_LOAD or segment.p_flags & PF_W:
+            continue
+        # One copy and one regex pass: ~2x faster than a find() loop per mark,
+        # and works on any image (a mapped file, or a decoded UPX payload).
+        data = image.read(segment.p_offset, min(segment.p_filesz, image.size - segment.p_offset))
+        for mark in _CGO_MARK.finditer(data):
+            package = _package_before(data[max(0, mark.start() - _MAX_SYMBOL) : mark.start()])
+            if package is not None:
+                found.add(package)
+    return tuple(sorted(found))
+
+
+_SYMBOL_TAIL = re.compile(rb"[\x21-\x7e]+\Z")
+_PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
+
+
+def _package_before(text: bytes) -> str | None:
+    """The package path that prefixes the symbol name at the end of `text`."""
+    tail = _SYMBOL_TAIL.search(text)
+    if tail is None:
+        return None
+    # The linker escapes "." in the last path element (and odd bytes) as %xx.
+    package = _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), tail.group().decode("ascii"))
+    return package if _IMPORT_PATH.match(package) else None
+
+
+def with_cgo_packages(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts:
+    """`facts` with the Go packages that call C filled in, for a Go program or a UPX-packed one.
+
+    Returns `facts` itself when there is nothing to look up. Informational, so
+    a file that cannot be read again just leaves the facts as they were.
+    """
+    judged = facts.payload if facts.payload is not None else facts
+    go = judged.go
+    if go is None or go.cgo_packages is not None:
+        return facts
+    packages: tuple[str, ...] | None = ()
+    if go.cgo_enabled is not False:
+        packages = _scan_file(path, packed=judged is not facts)
+    if packages is None:
+        return facts
+    seen = replace(judged, go=replace(go, cgo_packages=packages))
+    return seen if judged is facts else replace(facts, payload=seen)
+
+
+def _scan_file(path: str | os.PathLike[str], packed: bool) -> tuple[str, ...] | None:
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            image = Image(data)
+            if packed:
+                payload = upx.open_payload(data)
+                if payload is None:
+                    return None
+                image = Image(payload)
+            return cgo_packages(image, image.segments(image.header()))
+    except (OSError, ValueError, ElfFormatError):
+        return None
