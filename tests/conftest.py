@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -99,3 +101,14 @@ def built(request: pytest.FixtureRequest) -> Callable[[str], Path]:
         return group[name]
 
     return get
+
+
+def run_linkgate(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m linkgate ARGS` in a real process (exit codes and streams as users see them),
+    outside any CI environment unless `env` says otherwise."""
+    base = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
+    full = {**base, "PYTHONPATH": str(REPO), **(env or {})}
+    command = [sys.executable, "-m", "linkgate", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=full, check=False)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import require_tool, run_linkgate
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'
 
@@ -37,11 +35,7 @@ def static_bin(build_dir: Path) -> Path:
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "linkgate", *args], capture_output=True, text=True, cwd=cwd, env=env, check=False
-    )
+    return run_linkgate(*args, cwd=cwd)
 
 
 def policy_file(tmp_path: Path, text: str) -> str:
@@ -79,7 +73,8 @@ def test_json_findings_have_the_documented_keys(dynamic_bin: Path) -> None:
     finding = document["findings"][0]
     for key in ("rule", "path", "severity", "subject", "message", "fingerprint"):
         assert key in finding
-    assert finding["path"] == str(dynamic_bin)
+    # Paths are shown relative to the working directory (the CI workspace) when inside it.
+    assert Path(finding["path"]).resolve() == dynamic_bin.resolve()
     assert {f["subject"] for f in document["findings"]} >= {"GLIBC_2.34"}
     fingerprints = [f["fingerprint"] for f in document["findings"]]
     assert len(fingerprints) == len(set(fingerprints))

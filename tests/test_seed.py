@@ -4,17 +4,12 @@ its fixes (musl static, pure Go) must pass. Real `go build`, real CLI process.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.binaries import build_group
-from tests.conftest import require_tool
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import require_tool, run_linkgate
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +26,8 @@ def policy(tmp_path: Path) -> str:
     return str(path)
 
 
-def linkgate(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run([sys.executable, "-m", "linkgate", *args], capture_output=True, text=True, env=env, check=False)
-
-
 def test_cgo_binary_fails_naming_glibc_2_34_and_its_symbols(go_binaries: dict[str, Path], policy: str) -> None:
-    result = linkgate("check", "--policy", policy, "--format", "json", str(go_binaries["go-cgo"]))
+    result = run_linkgate("check", "--policy", policy, "--format", "json", str(go_binaries["go-cgo"]))
     assert result.returncode == 1, result.stderr
     findings = {f["subject"]: f for f in json.loads(result.stdout)["findings"]}
     assert "GLIBC_2.34" in findings
@@ -50,8 +39,8 @@ def test_cgo_binary_fails_naming_glibc_2_34_and_its_symbols(go_binaries: dict[st
 
 @pytest.mark.parametrize("name", ["go-cgo-musl-static", "go-pure"])
 def test_the_fixes_pass(go_binaries: dict[str, Path], policy: str, name: str) -> None:
-    result = linkgate("check", "--policy", policy, str(go_binaries[name]))
+    result = run_linkgate("check", "--policy", policy, str(go_binaries[name]))
     assert result.returncode == 0, result.stdout + result.stderr
-    inspected = json.loads(linkgate("inspect", "--format", "json", str(go_binaries[name])).stdout)[0]
+    inspected = json.loads(run_linkgate("inspect", "--format", "json", str(go_binaries[name])).stdout)[0]
     assert inspected["linkage"] == "static"
     assert inspected["needed"] == []
