@@ -45,8 +45,13 @@ def _walk(root: str) -> Iterator[Candidate]:
 
 
 def relative_display(path: str, base: Path) -> str:
-    """`path` relative to `base` when inside it (CI workspaces), else unchanged."""
-    try:
-        return str(Path(path).resolve().relative_to(base.resolve()))
-    except ValueError:
-        return path
+    """`path` relative to `base` when inside it (CI workspaces), else unchanged.
+
+    The file's own symlinks are kept (`dist/app` must not turn into its link target); the base is
+    tried as given and resolved because CI workspaces are often reached through a symlink.
+    """
+    absolute = Path(os.path.abspath(path))
+    for root in (Path(os.path.abspath(base)), base.resolve()):
+        if absolute.is_relative_to(root):
+            return str(absolute.relative_to(root))
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -68,12 +69,27 @@ class ArtifactResult:
 
 
 @dataclass(frozen=True)
+class PolicyRef:
+    """The policy file as a path in the repository, so a finding can point at the line it breaks."""
+
+    path: str
+    lines: Mapping[str, int] = field(default_factory=dict)  # rule id -> line of its key
+
+    def line_of(self, rule: str) -> int | None:
+        return self.lines.get(rule)
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a renderer may show; renderers never decide pass or fail."""
 
     policy: str
     artifacts: tuple[ArtifactResult, ...]
     skipped: int = 0
+    # The rules evaluated for every artifact (ids, catalogue order): JUnit shows passes too.
+    rules: tuple[str, ...] = ()
+    # Set only when the policy is a file inside the workspace (a tracked file annotations can target).
+    policy_ref: PolicyRef | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:

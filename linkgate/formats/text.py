@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from linkgate.findings import Report, Severity
+from linkgate.findings import Finding, Report, Severity
 
 
 def render(report: Report) -> str:
     """Finding lines for stdout ("" when there are none)."""
-    lines: list[str] = []
-    for finding in report.findings:
-        lines.append(f"{finding.path}: {finding.severity.value}: [{finding.rule}] {finding.message}")
-        if finding.hint:
-            lines.append(f"    fix: {finding.hint}")
+    lines = [line for finding in report.findings for line in finding_lines(finding)]
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def finding_lines(finding: Finding) -> list[str]:
+    """A finding and its fix; a waived one says so and why."""
+    level = f"waived ({finding.waived_by})" if finding.waived_by else finding.severity.value
+    lines = [f"{finding.path}: {level}: [{finding.rule}] {finding.message}"]
+    if finding.hint and not finding.waived_by:
+        lines.append(f"    fix: {finding.hint}")
+    return lines
 
 
 def summary(report: Report) -> str:

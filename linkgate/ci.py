@@ -1,0 +1,78 @@
+"""The CI edge: which CI runs us, its workspace, and the report files written besides stdout.
+
+Renderers stay pure; everything that reads the environment or writes a side file is here, called
+by the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from linkgate.discover import Candidate, relative_display
+from linkgate.findings import PolicyRef, Report
+from linkgate.formats import github_summary
+from linkgate.policy.resolved import Policy, rule_settings
+from linkgate.rules import elf_format
+
+Renderer = Callable[[Report], str]
+
+
+@dataclass(frozen=True)
+class CiContext:
+    github_actions: bool
+    # Paths in reports and fingerprints are relative to this: GITHUB_WORKSPACE, CI_PROJECT_DIR, cwd.
+    workspace: Path
+    step_summary: Path | None = None
+
+
+def detect(environ: Mapping[str, str], cwd: Path) -> CiContext:
+    github = environ.get("GITHUB_ACTIONS") == "true"
+    gitlab = environ.get("GITLAB_CI") == "true"
+    workspace = environ.get("GITHUB_WORKSPACE" if github else "CI_PROJECT_DIR" if gitlab else "")
+    # A workspace that is not there (a local runner emulating a container path) cannot anchor paths.
+    root = Path(workspace) if workspace and os.path.isdir(workspace) else cwd
+    summary = environ.get("GITHUB_STEP_SUMMARY") if github else None
+    return CiContext(github, root, Path(summary) if summary else None)
+
+
+def output_format(requested: str, ci: CiContext) -> str:
+    """`auto`: workflow commands under GitHub Actions, plain text everywhere else."""
+    if requested != "auto":
+        return requested
+    return "github" if ci.github_actions else "text"
+
+
+def relative_candidates(candidates: Iterable[Candidate], workspace: Path) -> list[Candidate]:
+    """Display paths relative to the workspace, so fingerprints are the same on every runner."""
+    return [replace(c, display=relative_display(c.display, workspace)) for c in candidates]
+
+
+def policy_ref(policy: Policy, workspace: Path) -> PolicyRef | None:
+    """The policy file as a workspace path: only then can an annotation point into it."""
+    if policy.source is None:
+        return None
+    path = relative_display(str(policy.source), workspace)
+    return None if os.path.isabs(path) else PolicyRef(path, dict(policy.rule_lines))
+
+
+def write_reports(report: Report, targets: Iterable[tuple[str | None, Renderer]]) -> None:
+    """--sarif/--gitlab-report/--junit FILE: one run feeds every consumer."""
+    for path, render in targets:
+        if path:
+            Path(path).write_text(render(report), encoding="utf-8")
+
+
+def append_step_summary(report: Report, ci: CiContext) -> None:
+    if ci.step_summary is not None:
+        with ci.step_summary.open("a", encoding="utf-8") as handle:
+            handle.write(github_summary.render(report))
+
+
+def with_policy_context(report: Report, policy: Policy, workspace: Path) -> Report:
+    """What CI reports need besides findings: the rules evaluated, and where the policy file is."""
+    ref = policy_ref(policy, workspace)
+    rules = (elf_format.RULE.id, *(rule.id for rule, _setting in rule_settings(policy.rules)))
+    return replace(report, policy=ref.path if ref else report.policy, rules=rules, policy_ref=ref)

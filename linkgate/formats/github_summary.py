@@ -1,0 +1,84 @@
+"""Markdown for the GitHub job summary ($GITHUB_STEP_SUMMARY): artifacts x verdicts, then findings.
+
+The summary holds at most 1 MiB per step, so both tables are capped (problems first) and say how
+many rows they leave out.
+"""
+
+from __future__ import annotations
+
+from linkgate.findings import ArtifactResult, Finding, Report, Severity
+
+MAX_ROWS = 200
+_STATUS = {"fail": "❌ fail", "warn": "⚠️ warn", "pass": "✅ pass"}
+
+
+def render(report: Report) -> str:
+    lines = [f"### linkgate: {_headline(report)}", "", _facts(report), ""]
+    lines.extend(_artifact_table(report.artifacts))
+    if report.findings:
+        lines.extend(["", f"<details><summary>Findings ({len(report.findings)})</summary>", ""])
+        lines.extend(_finding_table(report.findings))
+        lines.extend(["", "</details>"])
+    return "\n".join(lines) + "\n\n"
+
+
+def _headline(report: Report) -> str:
+    errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
+    failed = sum(1 for a in report.artifacts if not a.passed)
+    icon = "❌" if errors else "⚠️" if warnings else "✅"
+    total = len(report.artifacts)
+    return f"{icon} {errors} error(s), {warnings} warning(s) in {failed} of {total} artifact(s)"
+
+
+def _facts(report: Report) -> str:
+    parts = [f"Policy {_code(report.policy)}"]
+    waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
+    if waived:
+        parts.append(f"{waived} finding(s) waived")
+    if report.skipped:
+        parts.append(f"{report.skipped} non-ELF file(s) skipped")
+    return " · ".join(parts)
+
+
+def status(artifact: ArtifactResult) -> str:
+    active = [f.severity for f in artifact.findings if f.waived_by is None]
+    if Severity.ERROR in active:
+        return "fail"
+    return "warn" if Severity.WARNING in active else "pass"
+
+
+def _artifact_table(artifacts: tuple[ArtifactResult, ...]) -> list[str]:
+    rank = {"fail": 0, "warn": 1, "pass": 2}
+    ordered = sorted(artifacts, key=lambda a: rank[status(a)])
+    rows = ["| Artifact | Verdict | Errors | Warnings | Rules |", "| --- | --- | ---: | ---: | --- |"]
+    for artifact in ordered[:MAX_ROWS]:
+        active = [f for f in artifact.findings if f.waived_by is None]
+        errors = sum(1 for f in active if f.severity is Severity.ERROR)
+        warnings = sum(1 for f in active if f.severity is Severity.WARNING)
+        rules = ", ".join(dict.fromkeys(f.rule for f in active))
+        rows.append(f"| {_code(artifact.path)} | {_STATUS[status(artifact)]} | {errors} | {warnings} | {rules} |")
+    return rows + _more(len(ordered), "artifact(s)")
+
+
+def _finding_table(findings: tuple[Finding, ...]) -> list[str]:
+    rows = ["| Severity | Rule | Artifact | Message | Fix |", "| --- | --- | --- | --- | --- |"]
+    for f in findings[:MAX_ROWS]:
+        cells = (f.severity.value, f.rule, _code(f.path), _cell(f.message), _cell(f.hint))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows + _more(len(findings), "finding(s)")
+
+
+def _more(total: int, what: str) -> list[str]:
+    hidden = total - MAX_ROWS
+    return ["", f"… and {hidden} more {what}: see the log or the SARIF report."] if hidden > 0 else []
+
+
+def _cell(text: str) -> str:
+    """Table cells are one line and must not close the cell early."""
+    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+def _code(text: str) -> str:
+    """`text` as inline code; a backtick inside needs a longer fence."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {_cell(text)} {fence}" if fence == "``" else f"`{_cell(text)}`"
