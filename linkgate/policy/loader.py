@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from linkgate.policy import targets
 from linkgate.policy.model import Override, PolicyFile, Rules, Waiver
 from linkgate.policy.resolved import Policy
-from linkgate.policy.yamlsource import YamlError, load_yaml
+from linkgate.policy.yamlsource import Location, YamlError, load_yaml
+from linkgate.profiles.files import ProfileError
+from linkgate.profiles.model import Profile
 
 DEFAULT_PRESET = "default"
 POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
@@ -64,27 +67,35 @@ def _is_preset_name(spec: str) -> bool:
 def _locate(spec: str, base: Path) -> Path:
     if _is_preset_name(spec):
         path = presets_dir() / f"{spec}.yml"
-        if not path.is_file():
-            known = ", ".join(preset_names())
+        # A shipped target profile is a preset too: `--policy debian-11` means "runs on Debian 11".
+        profile = None if path.is_file() else targets.shipped_path(spec, presets_dir())
+        if not path.is_file() and profile is None:
+            known = ", ".join([*preset_names(), *targets.shipped_names(presets_dir())])
             raise PolicyError(spec, None, None, f"no such preset (known: {known})")
-        return path
+        return profile or path
     path = (base / spec).resolve()
     if not path.is_file():
         raise PolicyError(spec, None, None, "policy file not found")
     return path
 
 
-def _extends_chain(path: Path, depth: int) -> Iterator[tuple[Path, PolicyFile]]:
+# One file of an extends chain: where it is, what it says, and the line of each key.
+ChainLink = tuple[Path, PolicyFile, Mapping[Location, int]]
+
+
+def _extends_chain(path: Path, depth: int) -> Iterator[ChainLink]:
     """Ancestors first, the named file last."""
     if depth > _MAX_EXTENDS_DEPTH:
         raise PolicyError(str(path), None, "extends", "extends chain too deep (a cycle?)")
-    document = _read(path)
+    document, lines = _read(path)
     if document.extends is not None:
         yield from _extends_chain(_locate(document.extends, path.parent), depth + 1)
-    yield path, document
+    yield path, document, lines
 
 
-def _read(path: Path) -> PolicyFile:
+def _read(path: Path) -> tuple[PolicyFile, Mapping[Location, int]]:
+    if path.parent == targets.profiles_dir(presets_dir()):
+        return targets.profile_preset(path), {}
     try:
         text = path.read_text(encoding="utf-8")
         source = load_yaml(text)
@@ -98,7 +109,7 @@ def _read(path: Path) -> PolicyFile:
     if not isinstance(data, dict):
         raise PolicyError(str(path), 1, None, "a policy is a mapping (rules:, extends:, ...)")
     try:
-        return PolicyFile.model_validate(data)
+        return targets.anchored(PolicyFile.model_validate(data), path.parent), source.lines
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
@@ -113,23 +124,43 @@ def _describe(error: object) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _merge(name: str, chain: list[tuple[Path, PolicyFile]]) -> Policy:
+def _merge(name: str, chain: list[ChainLink]) -> Policy:
     """Later files win key by key; overrides and waivers accumulate."""
     rules: dict[str, object] = {}
     overrides: list[Override] = []
     waivers: list[Waiver] = []
     severity: dict[str, str] = {}
-    for _path, document in chain:
+    for _path, document, _lines in chain:
         rules.update(document.rules.model_dump(by_alias=True, exclude_unset=True))
         overrides.extend(document.overrides)
         waivers.extend(document.waivers)
         severity.update(document.severity)
-    source = chain[-1][0]
+    source, _document, lines = chain[-1]
+    merged = Rules.model_validate(rules)
+    shipped = source.parent in (presets_dir(), targets.profiles_dir(presets_dir()))
     return Policy(
         name=name if _is_preset_name(name) else str(source),
-        source=None if source.parent == presets_dir() else source,
-        rules=Rules.model_validate(rules),
+        source=None if shipped else source,
+        rules=merged,
         overrides=tuple(overrides),
         waivers=tuple(waivers),
         severity=severity,
+        rule_lines=_rule_lines(rules, lines),
+        profiles=_target_profiles(merged, overrides),
     )
+
+
+def _target_profiles(rules: Rules, overrides: list[Override]) -> dict[str, Profile]:
+    """Every profile a `target:` of the policy names, loaded once."""
+    specs = [r.target for r in (rules, *(o.rules for o in overrides)) if r.target is not None]
+    try:
+        return targets.load_profiles(specs, presets_dir())
+    except ProfileError as error:
+        raise PolicyError(error.source, error.line, "target", error.message) from None
+
+
+def _rule_lines(rules: Mapping[str, object], lines: Mapping[Location, int]) -> dict[str, int]:
+    """Each configured rule's key in the named file; a rule inherited from a preset points at `extends:`."""
+    extends = lines.get(("extends",))
+    found = {key: lines.get(("rules", key), extends) for key in rules}
+    return {key: line for key, line in found.items() if line is not None}

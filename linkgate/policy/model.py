@@ -71,6 +71,8 @@ class Rules(_Strict):
     linkage: Literal["static", "dynamic", "any"] | None = None
     interpreters: Globs | None = None
     architectures: tuple[str, ...] | None = None
+    # A target profile: a shipped name (debian-11) or a path relative to this file (./prod-host.yml).
+    target: str | None = Field(None, min_length=1)
 
 
 class Override(_Strict):

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from linkgate.policy.model import Override, Rules, Waiver
+from linkgate.profiles.model import Profile
 from linkgate.rules import RULES_BY_ID
 from linkgate.rules.base import Rule
 from linkgate.rules.globs import matches_path
+from linkgate.rules.target import Target
 from linkgate.rules.versioning import compile_limits
 
 
@@ -25,6 +27,8 @@ class Policy:
     # Rule id -> line in `source` that configures it (its key, or `extends:` when inherited),
     # so CI annotations can point at the policy line a finding breaks.
     rule_lines: Mapping[str, int] = field(default_factory=dict)
+    # `target:` values (shipped names, or absolute paths of profile files) -> the loaded profile.
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
     # Compiled settings per combination of matching overrides: most trees have one.
     _settings: dict[tuple[int, ...], tuple[tuple[Rule, Any], ...]] = field(
         default_factory=dict, compare=False, repr=False
@@ -34,7 +38,7 @@ class Policy:
         """The rules that apply to `path`, each with its compiled setting."""
         matching = tuple(i for i, o in enumerate(self.overrides) if matches_path(path, o.paths))
         if matching not in self._settings:
-            self._settings[matching] = tuple(rule_settings(self.rules_for(path)))
+            self._settings[matching] = tuple(rule_settings(self.rules_for(path), self.profiles))
         return self._settings[matching]
 
     def rules_for(self, path: str) -> Rules:
@@ -48,8 +52,11 @@ class Policy:
         return Rules.model_validate(merged)
 
 
-def rule_settings(rules: Rules) -> list[tuple[Rule, Any]]:
-    """The configured rules, each with the setting its check takes (version limits parsed once)."""
+def rule_settings(rules: Rules, profiles: Mapping[str, Profile] | None = None) -> list[tuple[Rule, Any]]:
+    """The configured rules, each with the setting its check takes (version limits parsed once).
+
+    `profiles` are the policy's loaded target profiles, by the `target:` value naming them.
+    """
     tokens = frozenset(rules.allowed_tokens)
     glibc = None if rules.max_glibc is None else {"GLIBC": rules.max_glibc}
     settings: list[tuple[str, Any]] = [
@@ -61,5 +68,6 @@ def rule_settings(rules: Rules) -> list[tuple[Rule, Any]]:
         ("linkage", rules.linkage),
         ("interpreters", rules.interpreters),
         ("architectures", rules.architectures),
+        ("target", None if rules.target is None else Target(rules.target, (profiles or {}).get(rules.target))),
     ]
     return [(RULES_BY_ID[rule_id], value) for rule_id, value in settings if value is not None]

@@ -12,11 +12,13 @@ from linkgate.rules import (
     linkage,
     max_glibc,
     max_versions,
+    target,
 )
 from linkgate.rules.base import Rule
 
 ALL_RULES: tuple[Rule, ...] = (
     elf_format.RULE,
+    target.RULE,
     max_glibc.RULE,
     max_versions.RULE,
     allowed_needed.RULE,

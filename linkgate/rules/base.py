@@ -26,6 +26,9 @@ class Rule:
     # rejected. The reader joins symbols only for those pairs, which saves most
     # of the reading cost on trees of binaries that pass.
     rejects_version: Callable[[Any, str, str], bool] | None = None
+    # Situated rules judge an artifact together with the others checked with it
+    # (what is shipped beside it): their check gets (setting, Site).
+    situated: bool = False
 
     @property
     def summary(self) -> str:

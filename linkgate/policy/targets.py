@@ -1,0 +1,105 @@
+"""`target:` in a policy: shipped profile names and profile files, found and loaded.
+
+Shipped profiles live in profiles/ beside the presets (package data after
+`pip install`); profiles/aliases.yml maps other names (rocky-9, manylinux2014)
+to them. A `target:` that looks like a path is relative to the policy file
+that says it, so it is made absolute when that file is read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from linkgate.policy.model import PolicyFile, Rules
+from linkgate.profiles.files import ProfileError, read_profile
+from linkgate.profiles.model import Profile
+
+PROFILES_SUBDIR = "profiles"
+ALIASES_FILE = "aliases.yml"
+
+
+def profiles_dir(presets: Path) -> Path:
+    return presets / PROFILES_SUBDIR
+
+
+def is_path_spec(spec: str) -> bool:
+    """`./prod.yml`, `/etc/x.yml`, `prod.yaml` are files; `debian-11` is a shipped name."""
+    return "/" in spec or spec.endswith((".yml", ".yaml"))
+
+
+# Listing order: distributions first, the manylinux tags last.
+_FAMILY_ORDER = ("debian", "ubuntu", "rhel", "amazonlinux", "alpine", "manylinux")
+
+
+def shipped_names(presets: Path) -> list[str]:
+    """The shipped profiles (aliases not repeated): by family, then version (debian-11 before debian-12)."""
+    paths = profiles_dir(presets).glob("*.yml")
+    return sorted((p.stem for p in paths if p.name != ALIASES_FILE), key=listing_key)
+
+
+def listing_key(name: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+    """Family rank, then natural order: manylinux_2_5 < manylinux_2_17, ubuntu-18.04 < ubuntu-20.04."""
+    rank = next((i for i, f in enumerate(_FAMILY_ORDER) if name.startswith(f)), len(_FAMILY_ORDER))
+    parts = [p for p in re.split(r"(\d+)", name) if p]
+    return rank, tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
+
+
+def aliases(presets: Path) -> dict[str, str]:
+    """alias -> shipped profile name."""
+    path = profiles_dir(presets) / ALIASES_FILE
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def shipped_path(name: str, presets: Path) -> Path | None:
+    """The file of shipped profile `name` (or of the profile it is an alias of)."""
+    directory = profiles_dir(presets)
+    name = aliases(presets).get(name, name)
+    path = directory / f"{name}.yml"
+    return path if name != ALIASES_FILE.removesuffix(".yml") and path.is_file() else None
+
+
+def anchored(document: PolicyFile, directory: Path) -> PolicyFile:
+    """`document` with every path-like `target:` made absolute (relative to `directory`)."""
+    rules = _anchored_rules(document.rules, directory)
+    overrides = [o.model_copy(update={"rules": _anchored_rules(o.rules, directory)}) for o in document.overrides]
+    return document.model_copy(update={"rules": rules, "overrides": tuple(overrides)})
+
+
+def _anchored_rules(rules: Rules, directory: Path) -> Rules:
+    if rules.target is None or not is_path_spec(rules.target):
+        return rules
+    data = rules.model_dump(by_alias=True, exclude_unset=True)
+    data["target"] = str((directory / rules.target).resolve())
+    return Rules.model_validate(data)
+
+
+def load_profiles(specs: Iterable[str], presets: Path) -> dict[str, Profile]:
+    """spec -> profile; ProfileError names the file and line of a broken one."""
+    loaded: dict[str, Profile] = {}
+    for spec in dict.fromkeys(specs):
+        path = Path(spec) if is_path_spec(spec) else shipped_path(spec, presets)
+        if path is None:
+            known = ", ".join(shipped_names(presets))
+            raise ProfileError(spec, None, f"no such target profile (shipped: {known})")
+        loaded[spec] = read_profile(path)
+    return loaded
+
+
+def profile_preset(path: Path) -> PolicyFile:
+    """`--policy debian-11`: exactly "runs on Debian 11", no other rule."""
+    return PolicyFile.model_validate(
+        {"description": f"runs on {path.stem} (target profile)", "rules": {"target": path.stem}}
+    )
+
+
+def load_shipped(presets: Path) -> dict[str, Profile]:
+    """Every shipped profile by name, in natural order (for `inspect` and `profile list`)."""
+    directory = profiles_dir(presets)
+    return {name: read_profile(directory / f"{name}.yml") for name in shipped_names(presets)}

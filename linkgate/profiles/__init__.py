@@ -1,0 +1,1 @@
+"""Target profiles: what a system's dynamic loader can find (interpreters, libraries, versions)."""

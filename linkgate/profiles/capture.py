@@ -1,0 +1,123 @@
+"""`linkgate profile capture`: what the dynamic loader of a system (or a root
+directory holding one) can find, as a Profile.
+
+Recorded: the interpreters present, every shared library in the loader's
+search path under the name the loader looks up (its soname; the file name
+when it has none) with the versions its DT_VERDEF defines, and the C library's
+family and release. The first library of a name and machine wins, as in the
+loader's own search.
+"""
+
+from __future__ import annotations
+
+import datetime
+import posixpath
+import re
+from collections.abc import Callable, Iterator
+
+from linkgate.elf.banner import glibc_release
+from linkgate.elf.facts import ElfFacts, Kind
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.reader import read_elf
+from linkgate.profiles.model import Libc, LibraryDefs, Profile, Provenance
+from linkgate.profiles.rootfs import RootFs
+from linkgate.profiles.searchpath import multiarch_dirs, search_dirs
+
+GENERATOR = "linkgate profile capture"
+_INTERPRETER_DIRS = ("/lib", "/lib64", "/lib32", "/libx32", "/usr/lib", "/usr/lib64", "/usr/lib32")
+_OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+Libraries = dict[str, dict[str, LibraryDefs]]
+
+
+def capture(root: str = "/", name: str | None = None, today: datetime.date | None = None) -> Profile:
+    """The profile of the system whose `/` is `root`."""
+    fs = RootFs(root)
+    libraries = find_libraries(fs, search_dirs(fs))
+    interpreters = find_interpreters(fs)
+    release = os_release(fs)
+    return Profile(
+        name=name or _default_name(release),
+        description=release.get("PRETTY_NAME", ""),
+        source=Provenance(generator=GENERATOR, date=today),
+        libc=_libc(fs, interpreters, libraries),
+        architectures=tuple(sorted(set(interpreters.values()))),
+        interpreters=tuple(sorted(interpreters)),
+        libraries=libraries,
+    )
+
+
+def find_libraries(fs: RootFs, directories: list[str]) -> Libraries:
+    """machine -> name -> definitions, sorted for stable files."""
+    found: Libraries = {}
+    for directory in directories:
+        for path, facts in _elf_files(fs, directory, lambda n: ".so" in n):
+            name = posixpath.basename(path)
+            # A library reached through a link named after its soname is recorded
+            # under that name (ldconfig creates such links); other names are aliases.
+            if facts.kind in (Kind.SHARED_LIBRARY, Kind.PIE) and facts.soname in (None, name):
+                table = found.setdefault(facts.machine, {})
+                table.setdefault(name, LibraryDefs(path=path, versions=facts.version_defs))
+    return {m: dict(sorted(t.items())) for m, t in sorted(found.items())}
+
+
+def find_interpreters(fs: RootFs) -> dict[str, str]:
+    """Program interpreters present (path -> machine): ld-linux*, ld64.so.*, ld-musl-*, ld.so.1."""
+    directories = dict.fromkeys([*_INTERPRETER_DIRS, *multiarch_dirs(fs)])
+    found: dict[str, str] = {}
+    for directory in directories:
+        for path, facts in _elf_files(fs, directory, lambda n: re.match(r"ld[-.0-9a-z_]*\.so", n) is not None):
+            # The loader itself is a shared object with no interpreter of its own.
+            if facts.interpreter is None and facts.kind in (Kind.SHARED_LIBRARY, Kind.PIE):
+                found[path] = facts.machine
+    return found
+
+
+def _elf_files(fs: RootFs, directory: str, wanted: Callable[[str], bool]) -> Iterator[tuple[str, ElfFacts]]:
+    for name in fs.listdir(directory):
+        if not wanted(name):
+            continue
+        path = f"{directory}/{name}"
+        facts = _read(fs, path)
+        if facts is not None:
+            yield path, facts
+
+
+def _read(fs: RootFs, path: str) -> ElfFacts | None:
+    host = fs.host_path(path)
+    if host is None or not fs.is_file(path):
+        return None
+    try:
+        with open(host, "rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                return None  # linker scripts (libc.so) and other text
+        return read_elf(host, want_symbols=frozenset())
+    except (OSError, ElfFormatError):
+        return None
+
+
+def _libc(fs: RootFs, interpreters: dict[str, str], libraries: Libraries) -> Libc | None:
+    """glibc when libc.so.6 is there (a musl loader beside it is an add-on, as on Debian), else musl."""
+    for table in libraries.values():
+        libc = table.get("libc.so.6")
+        if libc is not None and libc.path is not None:
+            host = fs.host_path(libc.path)
+            return Libc(family="glibc", version=glibc_release(host) if host else None)
+    if any(posixpath.basename(p).startswith("ld-musl-") for p in interpreters):
+        return Libc(family="musl")
+    return None
+
+
+def os_release(fs: RootFs) -> dict[str, str]:
+    """KEY=value pairs of the target's os-release (quotes removed)."""
+    for path in _OS_RELEASE:
+        text = fs.read_text(path)
+        if text is not None:
+            pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+            return {key.strip(): value.strip().strip("\"'") for key, value in pairs}
+    return {}
+
+
+def _default_name(release: dict[str, str]) -> str:
+    """debian-11, ubuntu-22.04, rocky-9.4 … or `captured` when the system does not say."""
+    parts = [release[k] for k in ("ID", "VERSION_ID") if release.get(k)]
+    return "-".join(parts) if parts else "captured"

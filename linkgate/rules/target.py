@@ -1,0 +1,80 @@
+"""target: the artifact runs on the named system, as that system's dynamic loader decides.
+
+`target: debian-11` names a shipped profile (`linkgate profile list` shows them;
+RHEL, Rocky, Ubuntu, Amazon Linux, Alpine and the manylinux tags too);
+`target: ./prod-host.yml` a profile captured on the real host with
+`linkgate profile capture`. Checked in the loader's order, each failure named
+as the loader would name it:
+1. the target's kernel runs the artifact's machine;
+2. the interpreter (PT_INTERP) exists there. Without it the kernel says "No
+   such file or directory" and nothing else is loaded, so nothing else is reported;
+3. every NEEDED library is found: shipped with the artifact (RPATH/RUNPATH,
+   `$ORIGIN` = the artifact's directory among the checked files) or on the target;
+4. every (library, version) need is defined by the library that provides it:
+   `version 'GLIBC_2.34' not found`.
+Accepted, as the loader accepts them: weak version references, needs against a
+library that defines no versions at all (the loader only warns "no version
+information available"), unversioned symbols; musl's loader ignores symbol
+versions. Not seen: LD_LIBRARY_PATH, libraries opened with dlopen(), and a
+symbol missing from a library whose version exists. UPX-packed files are judged
+by their payload; when the payload cannot be read the verdict fails closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from linkgate.elf.facts import ElfFacts
+from linkgate.findings import Violation
+from linkgate.profiles.model import Profile
+from linkgate.rules import target_findings as failure
+from linkgate.rules.base import Rule
+from linkgate.rules.target_search import Found, find_library
+from linkgate.site import Site
+
+
+@dataclass(frozen=True)
+class Target:
+    """The compiled setting: the profile as named in the policy (None if it was not loaded)."""
+
+    spec: str
+    profile: Profile | None
+
+
+def check(facts: ElfFacts, setting: tuple[Target, Site]) -> Iterator[Violation]:
+    target, site = setting
+    if target.profile is None:
+        yield Violation(subject=target.spec, message=f"target profile {target.spec} was not loaded")
+        return
+    yield from judge(facts, target.profile, site)
+
+
+def judge(facts: ElfFacts, profile: Profile, site: Site) -> Iterator[Violation]:
+    """Everything that stops the artifact on `profile`, in the loader's order."""
+    blocker = failure.unreadable_payload(facts, profile) or failure.wrong_machine(facts, profile)
+    blocker = blocker or failure.missing_interpreter(facts, profile)
+    if blocker is not None:
+        yield blocker
+        return
+    libraries: dict[str, Found] = {}
+    for name in dict.fromkeys((*facts.needed, *(n.library for n in facts.version_needs))):
+        library = find_library(facts, name, profile, site)
+        if library is not None:
+            libraries[name] = library
+        elif name in facts.needed:
+            yield failure.missing_library(name, profile, facts)
+    if profile.checks_versions:
+        yield from failure.missing_versions(facts, libraries, profile)
+
+
+def rejects_need(setting: Target, library: str, version: str) -> bool:
+    """Symbols are joined for needs the target's own library lacks (shipped ones are not known here)."""
+    profile = setting.profile
+    if profile is None:
+        return True
+    candidates = [t[library] for t in profile.libraries.values() if library in t]
+    return not any(defs.unversioned or defs.defines(version) for defs in candidates)
+
+
+RULE = Rule("target", __doc__ or "", check, rejects_version=rejects_need, situated=True)

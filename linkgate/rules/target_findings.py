@@ -1,0 +1,127 @@
+"""The target rule's findings, worded as the loader words its failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
+from linkgate.findings import Violation
+from linkgate.profiles.model import Profile
+from linkgate.rules import culprits
+from linkgate.rules.base import short_list
+from linkgate.rules.target_search import Found
+
+
+def unreadable_payload(facts: ElfFacts, profile: Profile) -> Violation | None:
+    if facts.upx is None or not facts.upx.packed:
+        return None
+    return Violation(
+        subject="upx",
+        message=f"UPX-packed and the packed program could not be read: whether it runs on {profile.name} "
+        "cannot be decided",
+        hint="unpack it (`upx -d`) and check the real program, or ship it unpacked",
+    )
+
+
+def wrong_machine(facts: ElfFacts, profile: Profile) -> Violation | None:
+    if profile.runs_machine(facts.machine):
+        return None
+    return Violation(
+        subject=facts.machine,
+        message=f"built for {facts.machine}; {profile.name} runs {', '.join(profile.architectures)} "
+        "(Exec format error)",
+        hint="build for the target's architecture",
+    )
+
+
+def missing_interpreter(facts: ElfFacts, profile: Profile) -> Violation | None:
+    if facts.interpreter is None or facts.interpreter in profile.interpreters:
+        return None
+    return Violation(
+        subject=facts.interpreter,
+        message=f"interpreter {facts.interpreter} does not exist on {profile.name}: the kernel reports "
+        "'No such file or directory' and nothing is loaded",
+        hint="build against the target's C library (its loader is one of: "
+        f"{short_list(profile.interpreters, limit=2)}), or link statically",
+    )
+
+
+def missing_library(name: str, profile: Profile, facts: ElfFacts) -> Violation:
+    searched = [*facts.runpath] or [*facts.rpath]
+    where = f"not on {profile.name}" + (f" and not shipped in {', '.join(searched)}" if searched else "")
+    return Violation(
+        subject=name,
+        message=f"{name}: cannot open shared object file ({where})",
+        hint=f"ship {name} with the artifact and point RUNPATH at it ($ORIGIN/...), link it statically, "
+        "or install it on the target",
+    )
+
+
+def missing_versions(facts: ElfFacts, found: dict[str, Found], profile: Profile) -> Iterator[Violation]:
+    missing: dict[str, list[tuple[VersionNeed, Found]]] = {}
+    for need in facts.version_needs:
+        library = found.get(need.library)
+        if library is None or need.weak or library.defs.unversioned or library.defs.defines(need.version):
+            continue
+        missing.setdefault(need.version, []).append((need, library))
+    for token in sorted(missing, key=_newest_first):
+        yield _version_violation(token, missing[token], profile)
+
+
+def _newest_first(token: str) -> tuple[int, tuple[int, ...], str]:
+    parsed = split_version_token(token)
+    return (0, tuple(-part for part in parsed[1]), token) if parsed else (1, (), token)
+
+
+def _version_violation(token: str, needs: list[tuple[VersionNeed, Found]], profile: Profile) -> Violation:
+    parsed = split_version_token(token)
+    namespace = parsed[0] if parsed else token.split("_", 1)[0]
+    parts = [f"{need.library} ({_provider(namespace, library, profile)})" for need, library in needs]
+    symbols = _symbols(token, [need for need, _ in needs])
+    message = f"version '{token}' not found in {'; '.join(parts)}"
+    if symbols:
+        message += ": " + short_list(symbols)
+    why = culprits.causes(token, symbols)
+    if why:
+        message += f" (why: {'; '.join(why)})"
+    shipped = [library.shipped_at for _, library in needs if library.shipped_at]
+    hint = _shipped_hint(token, shipped) if shipped else _hint(namespace, profile)
+    return Violation(subject=token, message=message, hint=hint, symbols=symbols)
+
+
+def _shipped_hint(token: str, shipped: list[str]) -> str:
+    return (
+        f"the library shipped at {shipped[0]} is older than the one the artifact was linked against: "
+        f"ship one that defines {token} (the build's own copy)"
+    )
+
+
+def _provider(namespace: str, library: Found, profile: Profile) -> str:
+    """`debian-11: glibc 2.31, newest GLIBC_2.30`: the release, and what its library really defines
+    (glibc 2.31 added no GLIBC_2.31 symbol on x86_64)."""
+    words = [f"shipped {library.shipped_at}" if library.shipped_at else profile.name]
+    release = profile.libc.version if profile.libc is not None else None
+    if namespace == "GLIBC" and release and not library.shipped_at:
+        words[0] += f": glibc {release}"
+    newest = library.defs.newest(namespace)
+    return ", ".join(words + ([f"newest {newest}"] if newest else []))
+
+
+def _symbols(token: str, needs: list[VersionNeed]) -> tuple[str, ...]:
+    refs = sorted((s for n in needs for s in n.symbols), key=lambda s: (s.weak, culprits.rank(token, s.name)))
+    return tuple(dict.fromkeys(s.name for s in refs))
+
+
+def _hint(namespace: str, profile: Profile) -> str:
+    if namespace == "GLIBC" and profile.libc is not None and profile.libc.version:
+        version = profile.libc.version
+        return (
+            f"build against glibc {version} or older (a {profile.name} build image, or "
+            f"`zig cc -target x86_64-linux-gnu.{version}`), or link statically against musl"
+        )
+    if namespace in ("GLIBCXX", "CXXABI", "GCC"):
+        return (
+            "build with the target's compiler (or an older one), or link the C++ runtime statically "
+            "(-static-libstdc++ -static-libgcc)"
+        )
+    return "build against the library version the target has, or ship the newer library with the artifact"

@@ -1,0 +1,1 @@
+"""Maintainer scripts: generate the shipped target profiles (run from the repository root)."""

@@ -1,0 +1,47 @@
+"""Generate the shipped Debian 11, 12 and 13 profiles from Debian's real packages.
+
+For each release: derive an apt sources file from the machine's own (only
+`Suites:` changes), download the packages of a minimal system into a private
+cache (apt resolves them), `dpkg -x` the libraries into a root, and run
+`linkgate profile capture` on it (scripts/debian_roots.py).
+The package versions go into the profile's `source.packages`.
+
+    python -m scripts.gen_debian_profiles   # from the repository root, as root (apt)
+
+The tests build the same roots (tests/.build/debian-roots) and check that a
+fresh capture still equals these files.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from linkgate.profiles.capture import capture
+from linkgate.profiles.model import Profile, Provenance
+from scripts.debian_roots import SELECTION, SUITES, DebianRoot, debian_root
+from scripts.profile_output import write_alias_index, write_profile
+
+GENERATOR = "scripts/gen_debian_profiles.py"
+
+
+def debian_profile(root: DebianRoot) -> Profile:
+    """The captured profile of one extracted root, with where its data came from."""
+    captured = capture(str(root.path), name=f"debian-{root.release}")
+    source = Provenance(
+        generator=GENERATOR,
+        packages=root.packages,
+        note=f"suite {root.suite}, amd64: {SELECTION}",
+    )
+    return captured.model_copy(update={"source": source, "aliases": (root.suite,)})
+
+
+def main() -> int:
+    for release in SUITES:
+        path = write_profile(debian_profile(debian_root(release)), GENERATOR)
+        print(f"wrote {path}")
+    write_alias_index()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
