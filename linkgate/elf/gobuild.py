@@ -72,11 +72,13 @@ def _find_header(image: Image, segments: tuple[Segment, ...]) -> int | None:
     """File offset of the first 16-byte aligned header in the writable data.
 
     Go's own window first (cheap, and where cmd/link puts it); the rest of the
-    data only for files that cmd/link marked with its build-ID note.
+    data only for files that look linked from Go: a Go build-ID note, or a
+    `.go.buildinfo` section name (external linkers place that section after
+    the C data, and builds with an empty -buildid have no note).
     """
     spans = [(s, min(s.p_offset + s.p_filesz, image.size)) for s in _writable(segments)]
     found = _search(image, spans, WINDOW)
-    if found is None and _has_go_note(image, segments):
+    if found is None and (_has_go_note(image, segments) or _names_go_section(image)):
         found = _search(image, spans, None)
     return found
 
@@ -113,6 +115,28 @@ def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
                 return True
             position = image.data.find(b"Go\x00\x00", position + 1, end)
     return False
+
+
+# Where e_shoff and (e_shentsize, e_shnum, e_shstrndx) sit in the ELF header, per class.
+_SHOFF = {False: (0x20, "I"), True: (0x28, "Q")}
+_SHFIELDS = {False: 0x2E, True: 0x3A}
+# sh_offset and sh_size inside one section header, per class.
+_SH_EXTENT = {False: (0x10, "II"), True: (0x18, "QQ")}
+
+
+def _names_go_section(image: Image) -> bool:
+    """Whether the section-name table (if the file keeps one) names `.go.buildinfo`."""
+    at, word = _SHOFF[image.is64]
+    (shoff,) = image.unpack(word, at)
+    shentsize, shnum, shstrndx = image.unpack("HHH", _SHFIELDS[image.is64])
+    if shoff == 0 or not 0 < shstrndx < shnum:
+        return False
+    field, pair = _SH_EXTENT[image.is64]
+    try:
+        offset, size = image.unpack(pair, shoff + shstrndx * shentsize + field)
+    except ElfFormatError:
+        return False
+    return image.data.find(b".go.buildinfo\x00", offset, min(offset + size, image.size)) >= 0
 
 
 def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes] | None:

@@ -3,6 +3,11 @@
 static-pie counts as static. Shared libraries are dynamic by nature and are
 not judged. For a UPX-packed file the payload's linkage counts: packing does
 not make a dynamic program static.
+
+To become static, C and C++ programs link against musl (`musl-gcc -static`,
+`zig cc -target x86_64-linux-musl`); Go programs with cgo build with
+`CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags "-static"'`
+or `CGO_ENABLED=0`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from collections.abc import Iterator
 from linkgate.elf.facts import ElfFacts, Kind, Linkage
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
+from linkgate.rules.remedies import static_fix
 
 _STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 
@@ -25,14 +31,8 @@ def check(facts: ElfFacts, wanted: str) -> Iterator[Violation]:
         yield Violation(
             subject=facts.linkage.value,
             message=f"is {facts.linkage.value}{detail}, policy requires {wanted}",
-            hint=_HINTS[wanted],
+            hint=static_fix(facts) if wanted == "static" else "link dynamically against the target's C library",
         )
 
-
-_HINTS = {
-    "static": "link statically (musl-gcc -static; Go: CGO_ENABLED=0, or CC=musl-gcc with "
-    "-ldflags '-linkmode external -extldflags \"-static\"')",
-    "dynamic": "link dynamically against the target's C library",
-}
 
 RULE = Rule("linkage", __doc__ or "", check)

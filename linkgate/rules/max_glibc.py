@@ -5,6 +5,18 @@ is read as 2.30 too, never 2.3). Every version need above the limit is a
 finding that names the symbols carrying it; a weak version reference is only
 a warning because the loader tolerates its absence. Non-numeric tokens such as
 GLIBC_PRIVATE fail unless listed in `allowed-tokens`.
+
+Symbols are listed strong before weak (marked `(weak)`), well-known culprits
+first, with why they need the version: `__libc_start_main` = every executable
+linked against glibc >= 2.34; `pthread_*`, `dlopen` = libpthread/libdl merged
+into libc in 2.34; `stat` 2.33; libm `exp`/`log`/`pow` 2.29; `__isoc23_*` 2.38.
+
+The fix is chosen from how the binary was built. A Go program with cgo gets
+`CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags "-static"'`
+or `CGO_ENABLED=0`, naming the modules that call C (from its Go build info and
+function names); anything else: build in an image whose glibc is no newer than
+the limit (manylinux2014 for 2.17), `zig cc -target x86_64-linux-gnu.<limit>`,
+or link statically against musl.
 """
 
 from __future__ import annotations
@@ -15,17 +27,14 @@ from dataclasses import replace
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
+from linkgate.rules.remedies import glibc_fix
 from linkgate.rules.versioning import Limits, rejects_need, version_violations
-
-HINT = (
-    "build against the oldest glibc you support (e.g. a manylinux2014 image for 2.17, or "
-    "`zig cc -target x86_64-linux-gnu.2.17`), or link statically against musl"
-)
 
 
 def check(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
+    hint = glibc_fix(facts, limits.maxima["GLIBC"])
     for violation in version_violations(facts, limits):
-        yield replace(violation, hint=HINT)
+        yield replace(violation, hint=hint)
 
 
 RULE = Rule("max-glibc", __doc__ or "", check, rejects_version=rejects_need)

@@ -4,6 +4,10 @@ A mapping from namespace to limit: `{GLIBCXX: "3.4.28", CXXABI: "1.3.12", GCC: "
 any namespace works (ZLIB, OPENSSL, LIBATOMIC…; OpenSSL's 1_1_0 spelling too).
 Versions compare numerically (2.9 < 2.17). Non-numeric tokens of a limited
 namespace (CXXABI_TM_1, GLIBCXX_LDBL_3.4.7) fail unless listed in `allowed-tokens`.
+
+The fix for GLIBCXX/CXXABI is the target's GCC or `-static-libstdc++
+-static-libgcc`; for GCC (libgcc_s) `-static-libgcc`; a Go program with cgo
+gets the Go remedies of max-glibc.
 """
 
 from __future__ import annotations
@@ -14,17 +18,20 @@ from dataclasses import replace
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
+from linkgate.rules.remedies import glibc_fix, runtime_fix
 from linkgate.rules.versioning import Limits, rejects_need, version_violations
-
-HINT = (
-    "build with a toolchain whose runtime libraries are no newer than the target's "
-    "(the target distribution's compiler, or an older manylinux image), or link that runtime statically"
-)
 
 
 def check(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
     for violation in version_violations(facts, limits):
-        yield replace(violation, hint=HINT)
+        yield replace(violation, hint=_hint(facts, limits, violation.subject))
+
+
+def _hint(facts: ElfFacts, limits: Limits, token: str) -> str:
+    namespace = token.split("_", 1)[0]
+    if namespace == "GLIBC" and "GLIBC" in limits.maxima:
+        return glibc_fix(facts, limits.maxima["GLIBC"])
+    return runtime_fix(facts, namespace)
 
 
 RULE = Rule("max-versions", __doc__ or "", check, rejects_version=rejects_need)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
+from linkgate.elf.facts import ElfFacts, SymbolRef, VersionNeed, split_version_token
 from linkgate.findings import Violation
+from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 
 
@@ -74,13 +75,21 @@ def _excess(token: str, limits: Limits) -> str | None:
 
 def _violation(token: str, reason: str, needs: list[VersionNeed]) -> Violation:
     libraries = ", ".join(dict.fromkeys(n.library for n in needs))
-    strong = [s.name for n in needs for s in n.symbols if not s.weak]
-    weak = [f"{s.name} (weak)" for n in needs for s in n.symbols if s.weak]
-    symbols = tuple(dict.fromkeys(strong + weak))
+    refs = [ref for need in needs for ref in need.symbols]
+    symbols = _strongest_first(token, refs)
     message = f"needs {token} ({reason}) from {libraries}"
     if symbols:
         message += ": " + short_list(symbols)
+    why = culprits.causes(token, (ref.name for ref in refs))
+    if why:
+        message += f" (why: {'; '.join(why)})"
     advisory = all(n.weak for n in needs)
     if advisory:
         message += " [weak version reference: the loader only warns]"
     return Violation(subject=token, message=message, symbols=symbols, advisory=advisory)
+
+
+def _strongest_first(token: str, refs: list[SymbolRef]) -> tuple[str, ...]:
+    """Strong references before weak ones (marked); well-known culprits first, since they explain."""
+    ordered = sorted(refs, key=lambda ref: (ref.weak, culprits.rank(token, ref.name)))
+    return tuple(dict.fromkeys(ref.name + (" (weak)" if ref.weak else "") for ref in ordered))

@@ -1,0 +1,302 @@
+"""Go build info from real Go binaries, checked against Go's own reader (`go version -m`).
+
+Go 1.19 writes the 1.18+ inline format, Debian 11's Go 1.15 the older pointer
+format; both build natively and for 386 (32-bit LE), mips (32-bit BE) and ppc64
+(64-bit BE). `go version -m` (Go 1.19's debug/buildinfo) reads both formats, so
+it is the oracle for every binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from linkgate.elf.facts import GoBuildInfo, GoModule
+from linkgate.elf.gobuild import MAGIC, WINDOW, go_unquote, parse_build_info, with_cgo_packages
+from linkgate.elf.reader import read_elf
+from scripts import debian_roots
+from tests import binaries, go_builds
+from tests.conftest import in_ci, require_tool
+
+REPO = Path(__file__).resolve().parents[1]
+KAFKA = "github.com/confluentinc/confluent-kafka-go/v2"
+
+
+@pytest.fixture(scope="module")
+def go119(build_dir: Path) -> dict[str, Path]:
+    for tool in ("go", "gcc", "musl-gcc"):
+        require_tool(tool)
+    return go_builds.build_all(build_dir / "go", None)
+
+
+@pytest.fixture(scope="module")
+def go115(build_dir: Path) -> dict[str, Path]:
+    for tool in ("go", "gcc", "musl-gcc", "apt-get", "dpkg"):
+        require_tool(tool)
+    try:
+        root = go_builds.go115_root()
+    except debian_roots.RootUnavailable as error:
+        message = f"Go 1.15 from Debian 11 is not available: {error}"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    built = go_builds.build_all(build_dir / "go", root)
+    return {name: path for name, path in built.items() if name.startswith("go115-")}
+
+
+@dataclass
+class Oracle:
+    """What `go version -m` prints, split without linkgate's parser."""
+
+    version: str
+    path: str = ""
+    main: GoModule | None = None
+    deps: list[GoModule] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+def go_version_m(path: Path) -> Oracle:
+    out = subprocess.run(["go", "version", "-m", str(path)], capture_output=True, text=True, check=True).stdout
+    first, *rows = out.splitlines()
+    oracle = Oracle(first.split(": ", 1)[1])
+    for row in rows:
+        word, *columns = row.lstrip("\t").split("\t")
+        if word == "path":
+            oracle.path = columns[0]
+        elif word in ("mod", "dep"):
+            module = GoModule(columns[0], columns[1], columns[2] if len(columns) > 2 else "")
+            if word == "mod":
+                oracle.main = module
+            else:
+                oracle.deps.append(module)
+        elif word == "=>":
+            replaced = GoModule(columns[0], columns[1], columns[2] if len(columns) > 2 else "")
+            oracle.deps[-1] = GoModule(oracle.deps[-1].path, oracle.deps[-1].version, replace=replaced)
+        elif word == "build":
+            key, _, value = columns[0].partition("=")
+            # Go quotes values with spaces or quotes (strconv.Quote); for ASCII that is JSON's syntax.
+            oracle.settings[key] = json.loads(value) if value.startswith('"') else value
+    return oracle
+
+
+def assert_matches_go(path: Path) -> GoBuildInfo:
+    go = read_elf(path).go
+    oracle = go_version_m(path)
+    assert go is not None
+    assert (go.version, go.path, go.main) == (oracle.version, oracle.path, oracle.main)
+    assert list(go.deps) == oracle.deps
+    assert dict(go.settings) == oracle.settings
+    return go
+
+
+def header_bytes(path: Path) -> tuple[int, int]:
+    """(pointer size, flags) of the build-info header, found by plain search (independent of the reader)."""
+    data = path.read_bytes()
+    at = data.find(MAGIC)
+    while at % 16:
+        at = data.find(MAGIC, at + 1)
+    return data[at + 14], data[at + 15]
+
+
+INLINE = ["go119-kafka-cgo", "go119-kafka-pure", "go119-kafka-musl", "go119-kafka-cgo-nobuildid", "go119-netcgo"] + [
+    f"go119-tiny-{arch}" for arch in go_builds.CROSS
+]
+POINTER = ["go115-kafka-cgo", "go115-tiny-pie"] + [f"go115-tiny-{arch}" for arch in go_builds.CROSS]
+# GOARCH -> (pointer size, big-endian flag) the header must declare.
+TARGETS = {"amd64": (8, 0), "386": (4, 0), "mips": (4, 1), "ppc64": (8, 1)}
+
+
+@pytest.mark.parametrize("name", INLINE)
+def test_inline_format_matches_go(go119: dict[str, Path], name: str) -> None:
+    go = assert_matches_go(go119[name])
+    assert go.version.startswith("go1.19")
+
+
+@pytest.mark.parametrize("name", POINTER)
+def test_pointer_format_matches_go(go115: dict[str, Path], name: str) -> None:
+    go = assert_matches_go(go115[name])
+    assert go.version.startswith("go1.15")
+    assert go.settings == ()  # Go < 1.18 records no build settings
+    assert go.cgo_enabled is None
+
+
+@pytest.mark.parametrize("arch", ["amd64", *go_builds.CROSS])
+def test_both_formats_cover_both_byte_orders_and_pointer_sizes(
+    go119: dict[str, Path], go115: dict[str, Path], arch: str
+) -> None:
+    """The binaries really are what the format tests claim: this is the coverage matrix."""
+    native = {"go119": "go119-kafka-cgo", "go115": "go115-kafka-cgo"}
+    files = {**go119, **go115}
+    pointer_size, big_endian = TARGETS[arch]
+    for toolchain, inline_flag in (("go119", 2), ("go115", 0)):
+        name = native[toolchain] if arch == "amd64" else f"{toolchain}-tiny-{arch}"
+        assert header_bytes(files[name]) == (pointer_size, big_endian | inline_flag), name
+        facts = read_elf(files[name])
+        assert facts.byte_order == ("big" if big_endian else "little")
+
+
+def test_cgo_build_records_the_kafka_dependency_and_cgo(go119: dict[str, Path]) -> None:
+    go = read_elf(go119["go119-kafka-cgo"]).go
+    assert go is not None
+    assert go.path == "example.com/uploader"
+    assert [(m.path, m.version) for m in go.deps] == [(KAFKA, "v2.3.0")]
+    assert go.deps[0].replace == GoModule("../fake-kafka", "(devel)")
+    assert go.cgo_enabled is True
+    assert go.setting("GOOS") == "linux"
+    assert go.setting("GOARCH") == "amd64"
+
+
+def test_musl_static_build_shows_tags_and_ldflags_in_inspect_json(go119: dict[str, Path]) -> None:
+    """Done-when: on the musl-static build, `inspect --format json` shows the Go version and -tags=musl."""
+    toolchain = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True)
+    out = linkgate("inspect", "--format", "json", str(go119["go119-kafka-musl"]))
+    item = json.loads(out.stdout)[0]
+    assert item["linkage"] == "static"
+    assert item["go"]["version"] == toolchain.stdout.strip()
+    assert item["go"]["settings"]["-tags"] == "musl"
+    assert item["go"]["settings"]["-ldflags"] == go_builds.MUSL_LDFLAGS
+    assert item["go"]["cgo_enabled"] is True
+    assert [m["path"] for m in item["go"]["modules"]] == [KAFKA]
+    assert item["go"]["cgo_packages"] == [f"{KAFKA}/kafka"]
+    assert any(line.startswith("GCC: ") for line in item["compiler"])
+    text = linkgate("inspect", str(go119["go119-kafka-musl"])).stdout
+    assert "-tags=musl" in text
+    assert '-ldflags="-linkmode external -extldflags \\"-static\\""' in text
+
+
+def test_not_go(gcc_binaries: dict[str, Path]) -> None:
+    facts = read_elf(gcc_binaries["gcc-pie"])
+    assert facts.go is None
+    assert with_cgo_packages(gcc_binaries["gcc-pie"], facts) is facts
+    item = json.loads(linkgate("inspect", "--format", "json", str(gcc_binaries["gcc-pie"])).stdout)[0]
+    assert item["go"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "packages"),
+    [
+        ("go119-kafka-cgo", (f"{KAFKA}/kafka",)),
+        ("go119-kafka-musl", (f"{KAFKA}/kafka",)),
+        ("go119-kafka-pure", ()),
+        # No `import "C"` in the program: the standard library's resolver calls C.
+        ("go119-netcgo", ("net",)),
+    ],
+)
+def test_cgo_packages_come_from_function_names(go119: dict[str, Path], name: str, packages: tuple[str, ...]) -> None:
+    facts = with_cgo_packages(go119[name], read_elf(go119[name]))
+    assert facts.go is not None
+    assert facts.go.cgo_packages == packages
+
+
+def test_cgo_packages_without_build_settings(go115: dict[str, Path]) -> None:
+    """Go 1.15 records no CGO_ENABLED; the function names still show the cgo package."""
+    facts = with_cgo_packages(go115["go115-kafka-cgo"], read_elf(go115["go115-kafka-cgo"]))
+    assert facts.go is not None
+    assert facts.go.cgo_packages == (f"{KAFKA}/kafka",)
+
+
+def test_section_headers_are_not_needed(go119: dict[str, Path], build_dir: Path) -> None:
+    """The loader's view finds the header even 64 KiB+ into the data, with no sections at all.
+
+    The fixture's 100 kB of C data puts it there; Go 1.19's own reader then
+    reports "not a Go executable" for the stripped file.
+    """
+    source = go119["go119-kafka-cgo"]
+    data = source.read_bytes()
+    segment = next(
+        h for h in binaries.program_headers(data) if h.p_offset <= data.find(MAGIC) < h.p_offset + h.p_filesz
+    )
+    assert data.find(MAGIC) - segment.p_offset > WINDOW
+    for transform in (binaries.strip_section_headers, binaries.strip_to_segments):
+        stripped = binaries.derive(build_dir / "go", f"kafka-cgo-{transform.__name__}", source, transform)
+        facts = read_elf(stripped)
+        assert not facts.has_section_headers
+        assert facts.go == read_elf(source).go
+        assert with_cgo_packages(stripped, facts).go == with_cgo_packages(source, read_elf(source)).go
+
+
+def test_without_go_note_the_section_name_leads_the_search(go119: dict[str, Path], build_dir: Path) -> None:
+    """An empty -buildid leaves no Go note; the `.go.buildinfo` section name then justifies the
+    full search. With neither (sections stripped too), a header past 64 KiB is not found:
+    the one layout this reader does not cover (Go's own reader misses it as well)."""
+    source = go119["go119-kafka-cgo-nobuildid"]
+    with source.open("rb") as handle:
+        segments: list[Any] = list(ELFFile(handle).iter_segments("PT_NOTE"))  # NoteSegment, untyped
+        notes = [note["n_name"] for segment in segments for note in segment.iter_notes()]
+    assert "GNU" in notes
+    assert "Go" not in notes
+    assert read_elf(source).go is not None
+    stripped = binaries.derive(build_dir / "go", "kafka-cgo-nobuildid-stripped", source, binaries.strip_section_headers)
+    assert read_elf(stripped).go is None
+
+
+def test_damaged_build_info_is_ignored_not_fatal(go119: dict[str, Path], build_dir: Path) -> None:
+    """Build info is informational: a corrupt record must not make the artifact unreadable."""
+    source = go119["go119-kafka-cgo"]
+    at = source.read_bytes().find(MAGIC)
+    while at % 16:
+        at = source.read_bytes().find(MAGIC, at + 1)
+
+    def corrupt(offset: int, value: bytes) -> Path:
+        def edit(data: bytes) -> bytes:
+            return data[:offset] + value + data[offset + len(value) :]
+
+        return binaries.derive(build_dir / "go", f"kafka-cgo-corrupt-{offset}", source, edit)
+
+    overlong = corrupt(at + 32, b"\xff" * 10)  # the version's uvarint length never ends
+    huge = corrupt(at + 32, b"\xff\xff\xff\xff\x0f")  # a 4 GiB string
+    assert read_elf(overlong).go is None
+    assert read_elf(huge).go is None
+    pointer = corrupt(at + 15, b"\x00")  # claims the pointer format: the "pointers" point nowhere
+    assert read_elf(pointer).go is None
+    assert read_elf(pointer).needed == read_elf(source).needed
+
+
+def test_module_info_parsing_follows_go() -> None:
+    """Quoting and replacement rules of runtime/debug.ParseBuildInfo, on the text Go writes."""
+    text = "\n".join(
+        [
+            "path\texample.com/app",
+            "mod\texample.com/app\t(devel)\t",
+            "dep\tgolang.org/x/sys\tv0.5.0\th1:abc=",
+            "dep\texample.com/old\tv1.0.0\t",
+            "=>\texample.com/new\tv1.1.0\th1:def=",
+            'build\t-ldflags="-X main.version=1.2 -extldflags \\"-static\\""',
+            'build\t"weird key"=value',
+            "build\t-tags=netgo,osusergo",
+            "build\tbroken line without equals",
+            "",
+        ]
+    )
+    go = parse_build_info("go1.21.0", text)
+    assert go.main == GoModule("example.com/app", "(devel)")
+    assert go.deps == (
+        GoModule("golang.org/x/sys", "v0.5.0", "h1:abc="),
+        GoModule("example.com/old", "v1.0.0", "", GoModule("example.com/new", "v1.1.0", "h1:def=")),
+    )
+    assert go.setting("-ldflags") == '-X main.version=1.2 -extldflags "-static"'
+    assert go.setting("weird key") == "value"
+    assert go.setting("-tags") == "netgo,osusergo"
+    assert len(go.settings) == 3
+
+
+def test_go_unquote() -> None:
+    assert go_unquote('"a\\tb\\x41\\101\\u00e9\\"q\\""') == 'a\tbAAé"q"'
+    assert go_unquote("`raw \\n`") == "raw \\n"
+    assert go_unquote("plain") == "plain"
+
+
+def linkgate(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("GITHUB_ACTIONS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "linkgate", *args], capture_output=True, text=True, env=env, check=False
+    )
