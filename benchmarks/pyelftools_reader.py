@@ -12,7 +12,10 @@ import os
 import sys
 
 from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
+from elftools.elf.sections import SymbolTableSection
 
 
 def read_one(path: str) -> int:
@@ -30,16 +33,20 @@ def read_one(path: str) -> int:
 
 def _needed(elf: ELFFile) -> list[str]:
     section = elf.get_section_by_name(".dynamic")
-    if section is None:
+    if not isinstance(section, DynamicSection):
         return []
-    return [tag.needed for tag in section.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+    return [str(tag.needed) for tag in section.iter_tags("DT_NEEDED")]  # type: ignore[attr-defined]
 
 
 def _versioned_symbols(elf: ELFFile) -> list[tuple[str, str]]:
     versym = elf.get_section_by_name(".gnu.version")
     dynsym = elf.get_section_by_name(".dynsym")
     verneed = elf.get_section_by_name(".gnu.version_r")
-    if versym is None or dynsym is None or verneed is None:
+    if not (
+        isinstance(versym, GNUVerSymSection)
+        and isinstance(dynsym, SymbolTableSection)
+        and isinstance(verneed, GNUVerNeedSection)
+    ):
         return []
     names = {aux.entry.vna_other: aux.name for _v, auxs in verneed.iter_versions() for aux in auxs}
     result = []

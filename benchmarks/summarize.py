@@ -16,15 +16,17 @@ def main(out: Path, files: str) -> None:
     trees = _means(out / "trees.json")
     one = _means(out / "one.json")
     scanelf = trees["scanelf"][0]
-    print(f"| {files} ELF files (/usr/lib/x86_64-linux-gnu + /usr/bin) | mean ± σ | vs scanelf |")
+    print(f"| {files} ELF files (/usr/lib/x86_64-linux-gnu + /usr/bin) | mean ± sd | vs scanelf |")
     print("|---|---|---|")
     for name, (mean, sd) in trees.items():
-        print(f"| {name} | {mean * 1000:.0f} ± {sd * 1000:.0f} ms | {mean / scanelf:.1f}× |")
+        print(f"| {name} | {mean * 1000:.0f} ± {sd * 1000:.0f} ms | {mean / scanelf:.1f}x |")
     base = one["python -c pass"][0]
     single = one["linkgate check (1 binary)"][0]
     print()
-    print(f"One binary: {single * 1000:.0f} ms, {(single - base) * 1000:.0f} ms above `python -c pass` "
-          f"({base * 1000:.0f} ms).")
+    print(
+        f"One binary: {single * 1000:.0f} ms, {(single - base) * 1000:.0f} ms above `python -c pass` "
+        f"({base * 1000:.0f} ms)."
+    )
     print()
     print("| input | peak RSS |")
     print("|---|---|")

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from linkgate import __version__
+from linkgate import __version__, ci, docs
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import ExitCode
 from linkgate.findings import ArtifactResult, Report, Severity
+from linkgate.formats import github, gitlab, junit, sarif
 from linkgate.formats import json as json_format
 from linkgate.formats import text as text_format
 from linkgate.policy.loader import PolicyError, load_policy
+from linkgate.profiles import command as profile_command
+from linkgate.rules import RULES_BY_ID
 from linkgate.scan import ScanOptions, check_all
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": text_format.render,
     "json": json_format.render,
+    "github": github.render,
+    "gitlab": gitlab.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
 }
+
+# Side outputs, so one run feeds every consumer (code scanning, MR widgets, the log).
+SIDE_REPORTS = (("--sarif", "SARIF 2.1.0"), ("--gitlab-report", "GitLab Code Quality"), ("--junit", "JUnit XML"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,14 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check = commands.add_parser("check", help="evaluate artifacts against a policy (exit 1 on errors)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
+    check.add_argument("--policy", help="policy file or preset name (default: nearest linkgate.yml, else 'default')")
     check.add_argument(
-        "--policy", help="policy file or preset name (default: nearest linkgate.yml, else 'default')"
+        "--format",
+        choices=["auto", *sorted(RENDERERS)],
+        default="auto",
+        help="stdout format (default auto: github under GitHub Actions, else text)",
     )
-    check.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    for flag, what in SIDE_REPORTS:
+        check.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")
     check.add_argument("--strict", action="store_true", help="warnings also fail the run")
     inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
     inspect.add_argument("--format", choices=["text", "json"], default="text")
+    explain = commands.add_parser("explain", help="show a rule's documentation (without RULE: list the rules)")
+    explain.add_argument("rule", nargs="?", metavar="RULE")
+    profile_command.add_parser(commands)
     return parser
 
 
@@ -48,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(args)
+        if args.command == "explain":
+            return run_explain(args)
+        if args.command == "profile":
+            return profile_command.run(args)
         return run_inspect(args)
     except (MissingPathError, PolicyError) as error:
         prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
@@ -60,13 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    context = ci.detect(os.environ, Path.cwd())
     policy = load_policy(args.policy, Path.cwd())
-    candidates = discover(args.paths)
+    candidates = ci.relative_candidates(discover(args.paths), context.workspace)
     options = ScanOptions(policy=policy, today=datetime.date.today())
-    report = collect(policy.name, candidates, options)
-    sys.stdout.write(RENDERERS[args.format](report))
-    if args.format == "text":
+    report = ci.with_policy_context(collect(policy.name, candidates, options), policy, context.workspace)
+    output = ci.output_format(args.format, context)
+    sys.stdout.write(RENDERERS[output](report))
+    if output in ("text", "github"):
         print(text_format.summary(report), file=sys.stderr)
+    reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render))
+    ci.write_reports(report, reports)
+    ci.append_step_summary(report, context)
     return exit_code(report, strict=args.strict)
 
 
@@ -86,6 +114,18 @@ def exit_code(report: Report, strict: bool) -> ExitCode:
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     if any(f.severity in failing for f in report.findings):
         return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    if args.rule is None:
+        sys.stdout.write(docs.rule_list())
+        return ExitCode.OK
+    rule = RULES_BY_ID.get(args.rule)
+    if rule is None:
+        print(f"linkgate: {docs.unknown_rule(args.rule)}", file=sys.stderr)
+        return ExitCode.CANNOT_EVALUATE
+    sys.stdout.write(docs.explanation(rule))
     return ExitCode.OK
 
 

@@ -16,15 +16,23 @@ from linkgate.policy.resolved import Policy
 from linkgate.rules import elf_format
 from linkgate.rules.base import Rule
 from linkgate.rules.globs import matches_path
+from linkgate.rules.remedies import seen_through_upx
+from linkgate.site import NOWHERE, Site
 
 
-def evaluate(path: str, facts: ElfFacts, policy: Policy, today: datetime.date) -> tuple[Finding, ...]:
-    """Findings of every configured rule; rules that judge the payload see through UPX."""
+def evaluate(
+    path: str, facts: ElfFacts, policy: Policy, today: datetime.date, site: Site = NOWHERE
+) -> tuple[Finding, ...]:
+    """Findings of every configured rule; rules that judge the payload see through UPX.
+
+    `site` tells situated rules (target) where the artifact sits among the checked files.
+    """
     findings: list[Finding] = []
     for rule, setting in policy.settings_for(path):
         judged = facts.payload if rule.judges_payload and facts.payload is not None else facts
-        for violation in rule.check(judged, setting):
-            findings.append(_finding(rule, path, violation, policy, today))
+        for violation in rule.check(judged, (setting, site) if rule.situated else setting):
+            seen = violation if judged is facts else seen_through_upx(violation)
+            findings.append(_finding(rule, path, seen, policy, today))
     return tuple(findings)
 
 

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from linkgate.discover import Candidate
+from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.sections import read_section_facts
 from linkgate.formats import json as json_format
 from linkgate.formats import text_inspect
+from linkgate.policy.loader import presets_dir
+from linkgate.policy.targets import load_shipped
+from linkgate.profiles.compat import compatibility
+from linkgate.profiles.model import Profile
 from linkgate.scan import NotElfError, read_candidate
+from linkgate.shipping import Shipped, collect_shipped, site_of
 
 
 def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple[str, bool]:
     """Rendered output, and whether every ELF candidate could be read."""
     items: list[dict[str, Any]] = []
     readable = True
+    # Each artifact is judged against every shipped profile, with what is shipped beside it.
+    profiles, shipped = load_shipped(presets_dir()), collect_shipped(candidates)
     for candidate in candidates:
-        item = _inspect_one(candidate)
+        item = _inspect_one(candidate, profiles, shipped)
         if item is not None:
             readable = readable and "error" not in item
             items.append(item)
@@ -26,17 +35,19 @@ def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple
     return text_inspect.render(items), readable
 
 
-def _inspect_one(candidate: Candidate) -> dict[str, Any] | None:
+def _inspect_one(candidate: Candidate, profiles: Mapping[str, Profile], shipped: Shipped) -> dict[str, Any] | None:
     try:
         facts = read_candidate(candidate)
     except NotElfError:
         return None
     except ElfFormatError as error:
         return {"path": candidate.display, "error": str(error)}
+    facts = with_cgo_packages(candidate.fs_path, facts)
     sections = read_section_facts(candidate.fs_path)
     extra = {
         "stripped": sections.stripped,
         "debug_info": sections.debug_info,
         "compiler": list(sections.comment),
+        "compatibility": compatibility(facts, profiles, site_of(candidate, shipped)),
     }
     return json_format.facts_json(candidate.display, facts, extra)

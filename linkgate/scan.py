@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime
 import multiprocessing
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
+from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.image import ELF_MAGIC, ElfFormatError
 from linkgate.elf.reader import SymbolSelection, read_elf
 from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.findings import ArtifactResult
 from linkgate.policy.resolved import Policy
+from linkgate.shipping import collect_shipped, site_of
+from linkgate.site import ShippedLibrary
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -26,6 +29,8 @@ class ScanOptions:
     policy: Policy
     today: datetime.date
     keep_facts: bool = False
+    # Shared libraries among the checked files, for target profiles (filled by check_all).
+    shipped: Mapping[str, ShippedLibrary] | None = None
 
 
 class NotElfError(Exception):
@@ -47,7 +52,14 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
     """Evaluate one file; None when it is not ELF. Symbols are joined only for rejected needs."""
     try:
         facts = read_candidate(candidate, RejectedVersions(options.policy, candidate.display))
-        findings = evaluate(candidate.display, facts, options.policy, options.today)
+        site = site_of(candidate, options.shipped or {})
+        findings = evaluate(candidate.display, facts, options.policy, options.today, site)
+        # Which Go packages call C costs a scan of the whole binary: only failing
+        # Go programs pay it, so that their hints can name the modules.
+        detailed = with_cgo_packages(candidate.fs_path, facts) if findings else facts
+        if detailed is not facts:
+            facts = detailed
+            findings = evaluate(candidate.display, facts, options.policy, options.today, site)
     except NotElfError:
         return None
     except ElfFormatError as error:
@@ -58,6 +70,9 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
     """Results in candidate order; a fork pool on multi-core machines for large trees."""
+    if options.policy.profiles and options.shipped is None:
+        # A target judges each artifact with the libraries shipped beside it: one pre-pass.
+        options = replace(options, shipped=collect_shipped(candidates))
     workers = min(os.cpu_count() or 1, 8)
     if len(candidates) < PARALLEL_THRESHOLD or workers < 2 or not _can_fork():
         yield from (check_candidate(c, options) for c in candidates)

@@ -53,3 +53,16 @@ def test_installed_check_runs_on_default_policy(installed: Path) -> None:
 def test_console_script_is_declared(installed: Path) -> None:
     entry_points = next(installed.glob("linkgate-*.dist-info")) / "entry_points.txt"
     assert "linkgate = linkgate.cli:main" in entry_points.read_text()
+
+
+def test_target_profiles_ship_and_work_as_presets(installed: Path) -> None:
+    """policies/profiles/ is package data too: `--policy debian-11` works from the installed copy."""
+    profiles = installed / "linkgate" / "policies" / "profiles"
+    assert (profiles / "debian-11.yml").is_file()
+    assert (profiles / "aliases.yml").is_file()
+    result = run_installed(installed, "-m", "linkgate", "check", "--policy", "debian-11", sys.executable)
+    assert result.returncode in (0, 1), result.stderr
+    assert "checked against policy debian-11" in result.stderr
+    listed = run_installed(installed, "-m", "linkgate", "profile", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "rhel-8" in listed.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from linkgate.elf.facts import ElfFacts, UpxFacts
+from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, UpxFacts
 from linkgate.findings import Finding, Report
 
 
@@ -44,8 +44,35 @@ def facts_json(path: str, facts: ElfFacts, extra: dict[str, Any] | None = None) 
     document["executable_stack"] = facts.executable_stack
     document["section_headers"] = facts.has_section_headers
     document["upx"] = _upx_json(facts.upx)
+    document["go"] = go_json(judged.go)
     document.update(extra or {})
     return document
+
+
+def go_json(go: GoBuildInfo | None) -> dict[str, Any] | None:
+    """Go build info as `go version -m` shows it; settings as a mapping (keys are unique)."""
+    if go is None:
+        return None
+    return {
+        "version": go.version,
+        "path": go.path,
+        "main": _module_json(go.main),
+        "modules": [_module_json(m) for m in go.deps],
+        "settings": dict(go.settings),
+        "cgo_enabled": go.cgo_enabled,
+        "cgo_packages": None if go.cgo_packages is None else list(go.cgo_packages),
+    }
+
+
+def _module_json(module: GoModule | None) -> dict[str, Any] | None:
+    if module is None:
+        return None
+    return {
+        "path": module.path,
+        "version": module.version,
+        "sum": module.sum,
+        "replace": _module_json(module.replace),
+    }
 
 
 def _linkage_json(facts: ElfFacts) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from linkgate.formats.text_compat import compat_lines
 
 
 def render(items: list[dict[str, Any]]) -> str:
@@ -30,6 +33,33 @@ def _artifact(item: dict[str, Any]) -> str:
     if item["upx"]:
         upx = item["upx"]
         lines.append(f"  upx: packed={upx['packed']} ({upx['evidence']})")
+    if item.get("go"):
+        lines.extend(_go(item["go"]))
+    if item.get("compiler"):
+        lines.append(f"  compiler: {'; '.join(item['compiler'])}")
     if item["executable_stack"]:
         lines.append("  executable stack")
+    lines.extend(compat_lines(item.get("compatibility") or {}))
     return "\n".join(lines) + "\n\n"
+
+
+# The build settings that say how a Go binary links, in `go version -m` spelling.
+_GO_SETTINGS = ("CGO_ENABLED", "-tags", "-ldflags", "-buildmode", "GOOS", "GOARCH")
+
+
+def _go(go: dict[str, Any]) -> list[str]:
+    settings = go["settings"]
+    shown = " ".join(f"{key}={_quoted(settings[key])}" for key in _GO_SETTINGS if key in settings)
+    lines = [f"  go: {go['version']}" + (f" {go['path']}" if go["path"] else "") + (f", {shown}" if shown else "")]
+    if go["modules"]:
+        modules = [f"{m['path']} {m['version']}" for m in go["modules"]]
+        more = f", +{len(modules) - 4} more" if len(modules) > 4 else ""
+        lines.append(f"  go modules: {', '.join(modules[:4])}{more}")
+    if go["cgo_packages"]:
+        lines.append(f"  cgo packages: {', '.join(go['cgo_packages'])}")
+    return lines
+
+
+def _quoted(value: str) -> str:
+    """Quoted like `go version -m` does (JSON's escapes agree with Go's for these characters)."""
+    return json.dumps(value) if any(c in value for c in ' \t"`') else value
