@@ -61,7 +61,7 @@ def debian_root(release: str, cache: Path = CACHE) -> DebianRoot:
     """The root of Debian `release` ("11", "13"), fetched and extracted on first use (~40 MB)."""
     suite = SUITES[release]
     base = cache / suite
-    with _locked(cache / f"{suite}.lock"):
+    with locked(cache / f"{suite}.lock"):
         done = base / "packages.json"
         if not done.is_file():
             _build(suite, base)
@@ -71,8 +71,31 @@ def debian_root(release: str, cache: Path = CACHE) -> DebianRoot:
     return DebianRoot(release, suite, base / "root", packages)
 
 
+def fetch_packages(suite: str, packages: tuple[str, ...], base: Path) -> Path:
+    """`packages` of `suite` downloaded with `apt-get download` and extracted into `base`/root.
+
+    Only those packages (no dependency closure); `name/suite` makes apt take
+    the suite's version even when the machine has a newer one installed.
+    Done once: a second call with the same `base` only returns the root.
+    """
+    root, debs = base / "root", base / "debs"
+    with locked(base.parent / f"{base.name}.lock"):
+        done = base / "fetched"
+        if not done.is_file() or done.read_text() != " ".join(packages):
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(debs, ignore_errors=True)
+            debs.mkdir(parents=True)
+            options = _apt_options(base, suite)
+            _run(["apt-get", *options, "update"], base)
+            _run(["apt-get", *options, "download", *(f"{p}/{suite}" for p in packages)], debs)
+            for deb in sorted(debs.glob("*.deb")):
+                _run(["dpkg", "-x", str(deb), str(root)], base)
+            done.write_text(" ".join(packages))
+    return root
+
+
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """Serialise builds between concurrent test runs and the generator script."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:

@@ -28,20 +28,8 @@ GO115_PACKAGES = ("golang-1.15-go", "golang-1.15-src")
 
 def go115_root(cache: Path = debian_roots.CACHE) -> Path:
     """GOROOT of Debian 11's Go 1.15, fetched and unpacked on first use."""
-    base = cache / "bullseye-golang-1.15"
-    goroot = base / "root" / "usr" / "lib" / "go-1.15"
-    # The Debian-roots helpers derive the suite's apt sources from the machine's
-    # own, with private apt state; only the package list differs here.
-    with debian_roots._locked(cache / "bullseye-golang-1.15.lock"):
-        if not (goroot / "bin" / "go").exists():
-            debs = base / "debs"
-            debs.mkdir(parents=True, exist_ok=True)
-            options = debian_roots._apt_options(base, "bullseye")
-            debian_roots._run(["apt-get", *options, "update"], base)
-            debian_roots._run(["apt-get", *options, "download", *GO115_PACKAGES], debs)
-            for deb in sorted(debs.glob("*.deb")):
-                debian_roots._run(["dpkg", "-x", str(deb), str(base / "root")], base)
-    return goroot
+    root = debian_roots.fetch_packages("bullseye", GO115_PACKAGES, cache / "bullseye-golang-1.15")
+    return root / "usr" / "lib" / "go-1.15"
 
 
 def _sources(*packages: str) -> tuple[Path, ...]:

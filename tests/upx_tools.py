@@ -18,7 +18,6 @@ Run as a script to fetch both packers ahead of the tests:
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import random
@@ -26,15 +25,14 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts import debian_roots
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "tests" / ".build" / "debian"
 WORK = REPO / "tests" / ".build" / "upx"
-SYSTEM_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 
 # The runtime closure of upx-ucl in each suite (its Depends, and theirs).
 # libc6 brings the loader that makes the packer independent of the host glibc.
@@ -64,77 +62,15 @@ SUITES = {"upx-3.96": "bullseye", "upx-4.2.4": "trixie"}
 def packer(name: str) -> Packer:
     """The packer `name` (a key of SUITES), fetched and extracted on first use."""
     suite = SUITES[name]
-    with _locked(CACHE / f"{suite}.lock"):
-        root = CACHE / suite / "root"
-        if not (root / "usr" / "bin" / "upx-ucl").exists():
-            _fetch_suite(suite, root)
+    try:
+        root = debian_roots.fetch_packages(suite, _CLOSURE, CACHE / suite)
+    except debian_roots.RootUnavailableError as error:
+        raise PackerUnavailableError(str(error)) from error
     command = _command(root)
     version = _version(command)
     if version != name.removeprefix("upx-"):
         raise PackerUnavailableError(f"{suite} upx-ucl reports version {version}, expected {name}")
     return Packer(name, version, command)
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise fetching between pytest workers and concurrent runs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def _fetch_suite(suite: str, root: Path) -> None:
-    base = root.parent
-    base.mkdir(parents=True, exist_ok=True)
-    sources = base / "debian.sources"
-    sources.write_text(derived_sources(SYSTEM_SOURCES.read_text(), suite))
-    lists, cache, debs = base / "lists", base / "cache", base / "debs"
-    for directory in (lists / "partial", cache / "archives" / "partial", debs):
-        directory.mkdir(parents=True, exist_ok=True)
-    options = _apt_options(sources, lists, cache)
-    _apt(["apt-get", *options, "update"], base)
-    missing = [p for p in _CLOSURE if not any(debs.glob(f"{p}_*.deb"))]
-    if missing:
-        # `name/suite`: the machine's installed (newer) versions must not win.
-        _apt(["apt-get", *options, "download", *(f"{p}/{suite}" for p in missing)], debs)
-    for deb in sorted(debs.glob("*.deb")):
-        _apt(["dpkg", "-x", str(deb), str(root)], base)
-
-
-def derived_sources(system: str, suite: str) -> str:
-    """The machine's deb822 sources with the main archive moved to `suite`.
-
-    Only stanzas whose Suites name the machine's base release are kept (not
-    -security), and the URIs stay exactly as the machine has them.
-    """
-    stanzas = [s for s in re.split(r"\n\s*\n", system) if re.search(r"^Suites:", s, re.M)]
-    main = [s for s in stanzas if not re.search(r"^Suites:.*-security", s, re.M)]
-    if not main:
-        raise PackerUnavailableError(f"no main archive stanza in {SYSTEM_SOURCES}")
-    changed = [re.sub(r"^Suites:.*$", f"Suites: {suite}", s, flags=re.M) for s in main]
-    return "\n\n".join(changed) + "\n"
-
-
-def _apt_options(sources: Path, lists: Path, cache: Path) -> list[str]:
-    # A private list and cache directory: the machine's own apt state stays untouched.
-    return [
-        "-q",
-        "-o", f"Dir::Etc::sourcelist={sources}",
-        "-o", "Dir::Etc::sourceparts=-",
-        "-o", f"Dir::State::Lists={lists}",
-        "-o", f"Dir::Cache={cache}",
-        "-o", "APT::Sandbox::User=root",
-    ]  # fmt: skip
-
-
-def _apt(command: list[str], cwd: Path) -> None:
-    try:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise PackerUnavailableError(f"{command[0]} failed: {error}") from error
-    if result.returncode != 0:
-        raise PackerUnavailableError(f"{' '.join(command)} exited {result.returncode}: {result.stderr[-2000:]}")
 
 
 def _command(root: Path) -> tuple[str, ...]:
@@ -225,7 +161,7 @@ def build_go_program(name: str, program: str) -> Path:
     """A Go program built once under tests/.build, keyed by its source."""
     digest = hashlib.sha256(program.encode()).hexdigest()[:12]
     out = WORK / "inputs" / digest / name
-    with _locked(WORK / "inputs.lock"):
+    with debian_roots.locked(WORK / "inputs.lock"):
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
             _build_go(out, program)
@@ -258,7 +194,7 @@ _GCC_FLAGS = {
 def build_input(name: str) -> Path:
     """The unpacked input `name` (one of INPUTS), built once."""
     out = WORK / "inputs" / _sources_digest() / name
-    with _locked(WORK / "inputs.lock"):
+    with debian_roots.locked(WORK / "inputs.lock"):
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
             if name == "go-cgo":
@@ -306,7 +242,7 @@ def _run_build(command: list[str], cwd: Path, env: dict[str, str] | None = None)
 def packed(tool: Packer, method: str, source: Path) -> Path:
     """`source` packed by `tool` with `method` (one of METHODS), cached by name."""
     out = WORK / "packed" / tool.name / method / source.parent.name / source.name
-    with _locked(WORK / "packed.lock"):
+    with debian_roots.locked(WORK / "packed.lock"):
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
             options = [] if method == "default" else [f"--{method}"]
