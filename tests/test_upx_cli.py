@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_linkgate
-from tests.test_upx_packed import available
-from tests.upx_tools import Packer, build_input, erase_marks
+from tests.upx_tools import Packer, available, build_input, erase_marks
 from tests.upx_tools import packed as pack
 from tests.upx_tools import packer as get_packer
 

@@ -5,9 +5,7 @@ corrupt streams."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,17 +14,7 @@ from linkgate.elf.upx_blocks import Block, decode_block, read_block
 from linkgate.elf.upx_filters import unfilter
 from linkgate.elf.upx_lzma import decompress_lzma
 from linkgate.elf.upx_nrv import UpxDecodeError, decompress_nrv
-from tests.conftest import in_ci
-from tests.upx_tools import PackerUnavailableError, build_input, packed, packer, seeded
-
-
-def available(make: Callable[[], Any]) -> Any:
-    try:
-        return make()
-    except PackerUnavailableError as error:
-        if in_ci():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
+from tests.upx_tools import available, build_input, packed, packer, seeded
 
 
 def blocks_of(path: Path) -> tuple[Image, list[Block]]:

@@ -8,12 +8,11 @@ packing (the gate fails closed on `forbid-upx` even when the payload is gone).
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from random import Random
 from types import FrameType
-from typing import Any
 
 import pytest
 
@@ -21,8 +20,7 @@ from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.reader import parse_elf
 from linkgate.elf.upx_blocks import read_block
-from tests.conftest import in_ci
-from tests.upx_tools import PackerUnavailableError, build_input, packed, packer, seeded
+from tests.upx_tools import available, build_input, packed, packer, seeded
 
 SECONDS_PER_FILE = 10
 ROUNDS = 120
@@ -32,15 +30,6 @@ TARGETS = [
     ("upx-3.96", "nrv2e", "gcc-pie"), ("upx-3.96", "nrv2d", "gcc-static"),
     ("upx-3.96", "lzma", "gcc-shared"), ("upx-3.96", "nrv2b", "go-cgo"),
 ]  # fmt: skip
-
-
-def available(make: Callable[[], Any]) -> Any:
-    try:
-        return make()
-    except PackerUnavailableError as error:
-        if in_ci():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
 
 
 class ParseTimeoutError(Exception):

@@ -4,9 +4,7 @@ method and the payload's linkage, also with every UPX mark erased."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,22 +12,11 @@ from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import PT_LOAD, Image
 from linkgate.elf.reader import parse_elf, read_elf
 from linkgate.elf.upx import open_payload
-from tests.conftest import in_ci
-from tests.upx_tools import INPUTS, METHODS, SUITES, Packer, PackerUnavailableError, build_input, erase_marks
+from tests.upx_tools import INPUTS, METHODS, SUITES, Packer, available, build_input, erase_marks
 from tests.upx_tools import packed as pack
 from tests.upx_tools import packer as get_packer
 
 EXPLICIT_METHOD = {"lzma": "LZMA", "nrv2b": "NRV2B", "nrv2d": "NRV2D", "nrv2e": "NRV2E"}
-
-
-def available(make: Callable[[], Any]) -> Any:
-    """The packer or input; skip locally, fail under CI=true, when it cannot be had."""
-    try:
-        return make()
-    except PackerUnavailableError as error:
-        if in_ci():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
 
 
 def linkage(facts: ElfFacts) -> tuple[object, ...]:

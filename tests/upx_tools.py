@@ -25,10 +25,15 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from scripts import debian_roots
+from tests.conftest import in_ci
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "tests" / ".build" / "debian"
@@ -41,6 +46,16 @@ _CLOSURE = ("upx-ucl", "libucl1", "zlib1g", "libc6", "libstdc++6", "libgcc-s1")
 
 class PackerUnavailableError(RuntimeError):
     """A packer could not be fetched or does not run here."""
+
+
+def available(make: Callable[[], Any]) -> Any:
+    """The packer or input `make` returns; skip locally, fail under CI=true, when it cannot be had."""
+    try:
+        return make()
+    except PackerUnavailableError as error:
+        if in_ci():
+            pytest.fail(str(error))
+        pytest.skip(str(error))
 
 
 @dataclass(frozen=True)
