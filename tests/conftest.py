@@ -112,3 +112,13 @@ def run_linkgate(
     full = {**base, "PYTHONPATH": str(REPO), **(env or {})}
     command = [sys.executable, "-m", "linkgate", *args]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=full, check=False)
+
+
+@pytest.fixture(scope="session")
+def go119(build_dir: Path) -> dict[str, Path]:
+    """The Go 1.19 builds of tests/go_builds.py (cgo with a Kafka-like module, musl static, pure, net cgo)."""
+    from tests import go_builds  # noqa: PLC0415 - only the Go tests pay for importing the Go recipes
+
+    for tool in ("go", "gcc", "musl-gcc"):
+        require_tool(tool)
+    return go_builds.build_all(build_dir / "go", None)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,16 +10,10 @@ import pytest
 from linkgate import docs
 from linkgate.rules import ALL_RULES, max_glibc
 from linkgate.rules.base import Rule
+from tests.conftest import run_linkgate
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
-
-
-def linkgate(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "linkgate", *args], capture_output=True, text=True, env=env, check=False
-    )
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
@@ -33,21 +24,21 @@ def test_every_rule_documents_itself(rule: Rule) -> None:
 
 
 def test_explain_prints_the_docstring() -> None:
-    result = linkgate("explain", "max-glibc")
+    result = run_linkgate("explain", "max-glibc")
     assert result.returncode == 0
     assert result.stdout == inspect.cleandoc(max_glibc.__doc__ or "") + "\n"
     assert "CGO_ENABLED=0" in result.stdout
 
 
 def test_explain_lists_the_rules() -> None:
-    result = linkgate("explain")
+    result = run_linkgate("explain")
     assert result.returncode == 0
     listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
     assert listed == [rule.id for rule in ALL_RULES]
 
 
 def test_explain_unknown_rule_cannot_evaluate() -> None:
-    result = linkgate("explain", "max-glibcc")
+    result = run_linkgate("explain", "max-glibcc")
     assert result.returncode == 2
     assert "unknown rule 'max-glibcc'" in result.stderr
     assert "max-glibc" in result.stderr

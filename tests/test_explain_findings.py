@@ -4,29 +4,17 @@ how the binary was built. Real binaries (Go with and without cgo, C, C++, UPX), 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from linkgate.rules.remedies import GO_MUSL, GO_NO_CGO, UPX_NOTE
-from tests import go_builds
 from tests.binaries import SRC, Recipe, build
-from tests.conftest import in_ci, require_tool
-from tests.upx_tools import PackerUnavailableError, packer
+from tests.conftest import require_tool, run_linkgate
+from tests.upx_tools import Packer, available, packer
 
-REPO = Path(__file__).resolve().parents[1]
 KAFKA = "github.com/confluentinc/confluent-kafka-go/v2"
-
-
-@pytest.fixture(scope="module")
-def go119(build_dir: Path) -> dict[str, Path]:
-    for tool in ("go", "gcc", "musl-gcc"):
-        require_tool(tool)
-    return go_builds.build_all(build_dir / "go", None)
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +34,8 @@ def policy(tmp_path: Path, rules: str) -> str:
     return str(path)
 
 
-def linkgate(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "linkgate", *args], capture_output=True, text=True, env=env, check=False
-    )
-
-
 def findings(policy_path: str, binary: Path) -> dict[str, dict[str, Any]]:
-    result = linkgate("check", "--policy", policy_path, "--format", "json", str(binary))
+    result = run_linkgate("check", "--policy", policy_path, "--format", "json", str(binary))
     assert result.returncode in (0, 1), result.stderr
     return {f["subject"]: f for f in json.loads(result.stdout)["findings"]}
 
@@ -82,7 +62,7 @@ def test_seed_cgo_binary_names_symbols_cause_and_go_fix(go119: dict[str, Path], 
 
 
 def test_seed_text_output(go119: dict[str, Path], tmp_path: Path) -> None:
-    result = linkgate("check", "--policy", policy(tmp_path, '  max-glibc: "2.31"\n'), str(go119["go119-kafka-cgo"]))
+    result = run_linkgate("check", "--policy", policy(tmp_path, '  max-glibc: "2.31"\n'), str(go119["go119-kafka-cgo"]))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     first = next(i for i, line in enumerate(lines) if "GLIBC_2.34" in line)
@@ -95,7 +75,7 @@ def test_fixes_named_in_the_hint_pass(go119: dict[str, Path], tmp_path: Path) ->
     """The two builds the hint proposes do pass the same policy."""
     path = policy(tmp_path, '  max-glibc: "2.31"\n  linkage: static\n')
     for name in ("go119-kafka-musl", "go119-kafka-pure"):
-        result = linkgate("check", "--policy", path, str(go119[name]))
+        result = run_linkgate("check", "--policy", path, str(go119[name]))
         assert result.returncode == 0, result.stdout
 
 
@@ -155,12 +135,7 @@ def test_cxx_runtime_causes_and_fix(c_binaries: dict[str, Path], tmp_path: Path)
 def test_upx_payload_keeps_go_provenance_and_says_upx_changes_nothing(
     go119: dict[str, Path], build_dir: Path, tmp_path: Path
 ) -> None:
-    try:
-        upx = packer("upx-4.2.4")
-    except PackerUnavailableError as error:
-        if in_ci():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
+    upx: Packer = available(lambda: packer("upx-4.2.4"))
     packed = build_dir / "explain" / "go119-kafka-cgo.upx"
     packed.parent.mkdir(parents=True, exist_ok=True)
     packed.write_bytes(go119["go119-kafka-cgo"].read_bytes())
@@ -173,6 +148,6 @@ def test_upx_payload_keeps_go_provenance_and_says_upx_changes_nothing(
     assert f"C calls in {KAFKA} v2.3.0" in hint
     assert "__libc_start_main" in found["GLIBC_2.34"]["symbols"]
     assert "UPX does not make it static" in found["upx"]["hint"]
-    item = json.loads(linkgate("inspect", "--format", "json", str(packed)).stdout)[0]
+    item = json.loads(run_linkgate("inspect", "--format", "json", str(packed)).stdout)[0]
     assert item["go"]["version"].startswith("go1.19")
     assert item["go"]["cgo_packages"] == [f"{KAFKA}/kafka"]

@@ -9,9 +9,7 @@ it is the oracle for every binary.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +22,10 @@ from linkgate.elf.gobuild import MAGIC, WINDOW, go_unquote, parse_build_info, wi
 from linkgate.elf.reader import read_elf
 from scripts import debian_roots
 from tests import binaries, go_builds
-from tests.conftest import in_ci, require_tool
+from tests.conftest import in_ci, require_tool, run_linkgate
 
 REPO = Path(__file__).resolve().parents[1]
 KAFKA = "github.com/confluentinc/confluent-kafka-go/v2"
-
-
-@pytest.fixture(scope="module")
-def go119(build_dir: Path) -> dict[str, Path]:
-    for tool in ("go", "gcc", "musl-gcc"):
-        require_tool(tool)
-    return go_builds.build_all(build_dir / "go", None)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +148,7 @@ def test_cgo_build_records_the_kafka_dependency_and_cgo(go119: dict[str, Path]) 
 def test_musl_static_build_shows_tags_and_ldflags_in_inspect_json(go119: dict[str, Path]) -> None:
     """Done-when: on the musl-static build, `inspect --format json` shows the Go version and -tags=musl."""
     toolchain = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=True)
-    out = linkgate("inspect", "--format", "json", str(go119["go119-kafka-musl"]))
+    out = run_linkgate("inspect", "--format", "json", str(go119["go119-kafka-musl"]))
     item = json.loads(out.stdout)[0]
     assert item["linkage"] == "static"
     assert item["go"]["version"] == toolchain.stdout.strip()
@@ -167,7 +158,7 @@ def test_musl_static_build_shows_tags_and_ldflags_in_inspect_json(go119: dict[st
     assert [m["path"] for m in item["go"]["modules"]] == [KAFKA]
     assert item["go"]["cgo_packages"] == [f"{KAFKA}/kafka"]
     assert any(line.startswith("GCC: ") for line in item["compiler"])
-    text = linkgate("inspect", str(go119["go119-kafka-musl"])).stdout
+    text = run_linkgate("inspect", str(go119["go119-kafka-musl"])).stdout
     assert "-tags=musl" in text
     assert '-ldflags="-linkmode external -extldflags \\"-static\\""' in text
 
@@ -176,7 +167,7 @@ def test_not_go(gcc_binaries: dict[str, Path]) -> None:
     facts = read_elf(gcc_binaries["gcc-pie"])
     assert facts.go is None
     assert with_cgo_packages(gcc_binaries["gcc-pie"], facts) is facts
-    item = json.loads(linkgate("inspect", "--format", "json", str(gcc_binaries["gcc-pie"])).stdout)[0]
+    item = json.loads(run_linkgate("inspect", "--format", "json", str(gcc_binaries["gcc-pie"])).stdout)[0]
     assert item["go"] is None
 
 
@@ -292,11 +283,3 @@ def test_go_unquote() -> None:
     assert go_unquote('"a\\tb\\x41\\101\\u00e9\\"q\\""') == 'a\tbAAé"q"'
     assert go_unquote("`raw \\n`") == "raw \\n"
     assert go_unquote("plain") == "plain"
-
-
-def linkgate(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("GITHUB_ACTIONS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "linkgate", *args], capture_output=True, text=True, env=env, check=False
-    )
