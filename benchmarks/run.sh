@@ -42,6 +42,6 @@ hyperfine -N -i -w 3 -r $((RUNS * 2)) --export-json "$OUT/one.json" \
 for tree in /usr/bin/ls /usr/bin /usr/lib/x86_64-linux-gnu "${TREES[*]}"; do
   # shellcheck disable=SC2086
   /usr/bin/time -f "%M" -o "$OUT/rss" "${LINKGATE[@]}" check --policy default --format json $tree >/dev/null 2>&1 || true
-  echo "$tree $(cat "$OUT/rss")" >> "$OUT/memory.txt"
+  echo "$tree $(tail -n 1 "$OUT/rss")" >> "$OUT/memory.txt"
 done
 "$PYTHON" benchmarks/summarize.py "$OUT" "$count"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from linkgate.discover import Candidate, relative_display
+from linkgate.discover import Candidate, relative_display, workspace_roots
 from linkgate.findings import PolicyRef, Report
 from linkgate.formats import github_summary
 from linkgate.policy.resolved import Policy, rule_settings
@@ -47,14 +47,15 @@ def output_format(requested: str, ci: CiContext) -> str:
 
 def relative_candidates(candidates: Iterable[Candidate], workspace: Path) -> list[Candidate]:
     """Display paths relative to the workspace, so fingerprints are the same on every runner."""
-    return [replace(c, display=relative_display(c.display, workspace)) for c in candidates]
+    roots = workspace_roots(workspace)
+    return [replace(c, display=relative_display(c.display, roots)) for c in candidates]
 
 
 def policy_ref(policy: Policy, workspace: Path) -> PolicyRef | None:
     """The policy file as a workspace path: only then can an annotation point into it."""
     if policy.source is None:
         return None
-    path = relative_display(str(policy.source), workspace)
+    path = relative_display(str(policy.source), workspace_roots(workspace))
     return None if os.path.isabs(path) else PolicyRef(path, dict(policy.rule_lines))
 
 

@@ -44,14 +44,22 @@ def _walk(root: str) -> Iterator[Candidate]:
                 yield Candidate(full, full)
 
 
-def relative_display(path: str, base: Path) -> str:
-    """`path` relative to `base` when inside it (CI workspaces), else unchanged.
+def workspace_roots(base: Path) -> tuple[str, ...]:
+    """The workspace as given and resolved: CI workspaces are often reached through a symlink."""
+    return tuple(dict.fromkeys((os.path.abspath(base), str(base.resolve()))))
 
-    The file's own symlinks are kept (`dist/app` must not turn into its link target); the base is
-    tried as given and resolved because CI workspaces are often reached through a symlink.
+
+def relative_display(path: str, roots: tuple[str, ...]) -> str:
+    """`path` relative to the first workspace root it lies in, else unchanged.
+
+    Pure string work on purpose (no resolve() per file): the file's own symlinks
+    are kept, so `dist/app` never turns into its link target.
     """
-    absolute = Path(os.path.abspath(path))
-    for root in (Path(os.path.abspath(base)), base.resolve()):
-        if absolute.is_relative_to(root):
-            return str(absolute.relative_to(root))
+    absolute = os.path.abspath(path)
+    for root in roots:
+        if absolute == root:
+            return "."
+        prefix = root.rstrip(os.sep) + os.sep
+        if absolute.startswith(prefix):
+            return absolute[len(prefix) :]
     return path
