@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.resources
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -12,8 +13,10 @@ from linkgate.policy import targets
 from linkgate.policy.model import Override, PolicyFile, Rules, Waiver
 from linkgate.policy.resolved import Policy
 from linkgate.policy.yamlsource import Location, YamlError, load_yaml
-from linkgate.profiles.files import ProfileError
-from linkgate.profiles.model import Profile
+from linkgate.profiles.errors import ProfileError
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import Profile
 
 DEFAULT_PRESET = "default"
 POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")

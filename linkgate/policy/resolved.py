@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkgate.policy.model import Override, Rules, Waiver
-from linkgate.profiles.model import Profile
 from linkgate.rules import RULES_BY_ID
 from linkgate.rules.base import Rule
 from linkgate.rules.globs import matches_path
 from linkgate.rules.target import Target
 from linkgate.rules.versioning import compile_limits
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import Profile
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from linkgate.policy.model import PolicyFile, Rules
-from linkgate.profiles.files import ProfileError, read_profile
-from linkgate.profiles.model import Profile
+from linkgate.profiles.errors import ProfileError
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import Profile
 
 PROFILES_SUBDIR = "profiles"
 ALIASES_FILE = "aliases.yml"
@@ -82,8 +85,14 @@ def _anchored_rules(rules: Rules, directory: Path) -> Rules:
 
 def load_profiles(specs: Iterable[str], presets: Path) -> dict[str, Profile]:
     """spec -> profile; ProfileError names the file and line of a broken one."""
+    wanted = list(dict.fromkeys(specs))
+    if not wanted:
+        return {}
+    # Imported here: the profile models cost start-up time that policies without a target skip.
+    from linkgate.profiles.files import read_profile  # noqa: PLC0415
+
     loaded: dict[str, Profile] = {}
-    for spec in dict.fromkeys(specs):
+    for spec in wanted:
         path = Path(spec) if is_path_spec(spec) else shipped_path(spec, presets)
         if path is None:
             known = ", ".join(shipped_names(presets))
@@ -101,5 +110,7 @@ def profile_preset(path: Path) -> PolicyFile:
 
 def load_shipped(presets: Path) -> dict[str, Profile]:
     """Every shipped profile by name, in natural order (for `inspect` and `profile list`)."""
+    from linkgate.profiles.files import read_profile  # noqa: PLC0415 - see load_profiles
+
     directory = profiles_dir(presets)
     return {name: read_profile(directory / f"{name}.yml") for name in shipped_names(presets)}

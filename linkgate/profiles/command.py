@@ -11,8 +11,6 @@ from typing import Any
 from linkgate.exitcodes import ExitCode
 from linkgate.policy.loader import presets_dir
 from linkgate.policy.targets import load_shipped
-from linkgate.profiles.capture import capture
-from linkgate.profiles.files import profile_yaml
 
 
 def add_parser(commands: Any) -> None:
@@ -33,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _capture(root: str, output: str | None, name: str | None) -> int:
+    # Imported here: `check` parses this module's arguments on every run but never captures.
+    from linkgate.profiles.capture import capture  # noqa: PLC0415
+    from linkgate.profiles.files import profile_yaml  # noqa: PLC0415
+
     if not os.path.isdir(root):
         print(f"linkgate: no such directory: {root}", file=sys.stderr)
         return ExitCode.CANNOT_EVALUATE

@@ -9,20 +9,15 @@ import yaml
 from pydantic import ValidationError
 
 from linkgate.policy.yamlsource import YamlError, load_yaml
+from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.model import Profile
+
+__all__ = ["ProfileError", "profile_yaml", "read_profile"]
 
 HEADER = (
     "# A linkgate target profile: what the dynamic loader of this system can find.\n"
     "# Use it in a policy as `rules: {target: NAME-or-path}`.\n"
 )
-
-
-class ProfileError(Exception):
-    """A profile file cannot be read or is not a valid profile."""
-
-    def __init__(self, source: str, line: int | None, message: str) -> None:
-        super().__init__(source + (f":{line}" if line else "") + f": {message}")
-        self.source, self.line, self.message = source, line, message
 
 
 # libyaml when available: a captured profile has thousands of lines.

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
-from linkgate.profiles.model import Profile
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import Rule
 from linkgate.rules.target_search import Found, find_library
 from linkgate.site import Site
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import Profile
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
 from linkgate.findings import Violation
-from linkgate.profiles.model import Profile
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 from linkgate.rules.target_search import Found
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import Profile
 
 
 def unreadable_payload(facts: ElfFacts, profile: Profile) -> Violation | None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from linkgate.elf.facts import ElfFacts
-from linkgate.profiles.model import LibraryDefs, Profile
 from linkgate.site import Site
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import LibraryDefs, Profile
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def _in_directory(facts: ElfFacts, path: str, profile: Profile, site: Site) -> F
     if shipped is not None and shipped.machine == facts.machine:
         # Named as the artifact names it: $ORIGIN/../lib/libfoo.so.1, not a path of this machine.
         where = "$ORIGIN/" + posixpath.relpath(path, site.origin) if site.origin else shipped.path
+        from linkgate.profiles.model import LibraryDefs  # noqa: PLC0415 - only targets load the models
+
         return Found(LibraryDefs(path=shipped.path, versions=shipped.versions), shipped_at=where)
     on_target = profile.library_at(path)
     return Found(on_target) if on_target is not None else None
