@@ -13,7 +13,7 @@ def _means(path: Path) -> dict[str, tuple[float, float]]:
 
 
 def main(out: Path, files: str) -> None:
-    trees = _means(out / "trees.json")
+    trees = {**_means(out / "trees.json"), **_means(out / "peer.json")}
     one = _means(out / "one.json")
     scanelf = trees["scanelf"][0]
     print(f"| {files} ELF files (/usr/lib/x86_64-linux-gnu + /usr/bin) | mean ± sd | vs scanelf |")
