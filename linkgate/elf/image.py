@@ -89,6 +89,9 @@ class Image:
         self.os_abi = ident[7]
         self._ehdr = struct.Struct(self.endian + _EHDR[self.elf_class])
         self._phdr = struct.Struct(self.endian + _PHDR[self.elf_class])
+        # The reader, UPX detection and Go build info all start from the headers: parse them once.
+        self._header: Header | None = None
+        self._segments: tuple[Header, tuple[Segment, ...]] | None = None
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly `length` bytes at `offset`, or ElfFormatError."""
@@ -103,7 +106,12 @@ class Image:
         return struct.unpack(full, self.read(offset, struct.calcsize(full)))
 
     def header(self) -> Header:
-        """Parse and sanity-check the ELF header."""
+        """The ELF header (parsed on first use)."""
+        if self._header is None:
+            self._header = self._parse_header()
+        return self._header
+
+    def _parse_header(self) -> Header:
         fields = self._ehdr.unpack(self.read(16, self._ehdr.size))
         e_type, e_machine, _version, e_entry, e_phoff, e_shoff, e_flags = fields[:7]
         _ehsize, e_phentsize, e_phnum, _shentsize, e_shnum = fields[7:12]
@@ -113,7 +121,12 @@ class Image:
         )  # fmt: skip
 
     def segments(self, header: Header) -> tuple[Segment, ...]:
-        """All program headers, validated against the file size."""
+        """All program headers, validated against the file size (parsed once per header)."""
+        if self._segments is None or self._segments[0] != header:
+            self._segments = (header, self._parse_segments(header))
+        return self._segments[1]
+
+    def _parse_segments(self, header: Header) -> tuple[Segment, ...]:
         if header.e_phnum == 0:
             return ()
         if header.e_phentsize < self._phdr.size:
