@@ -8,28 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import mmap
-import os
 import sys
 import time
 from collections.abc import Callable
 
+from benchmarks.trees import elf_paths
 from linkgate.elf.gobuild import read_build_info
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.reader import read_elf
-
-
-def elf_paths(roots: list[str]) -> list[str]:
-    found = []
-    for root in roots:
-        for directory, _dirs, files in os.walk(root):
-            for name in files:
-                path = os.path.join(directory, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue
-                with open(path, "rb") as handle:
-                    if handle.read(4) == b"\x7fELF":
-                        found.append(path)
-    return found
 
 
 def mapped(paths: list[str]) -> list[tuple[Image, tuple[Segment, ...], AddressMap]]:

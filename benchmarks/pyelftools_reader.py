@@ -8,7 +8,6 @@ reads sections by name: NEEDED from .dynamic, version needs from
 
 from __future__ import annotations
 
-import os
 import sys
 
 from elftools.common.exceptions import ELFError
@@ -16,6 +15,8 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
 from elftools.elf.sections import SymbolTableSection
+
+from benchmarks.trees import regular_files
 
 
 def read_one(path: str) -> int:
@@ -59,16 +60,11 @@ def _versioned_symbols(elf: ELFFile) -> list[tuple[str, str]]:
 
 def walk(roots: list[str]) -> tuple[int, int]:
     files = facts = 0
-    for root in roots:
-        for directory, _subdirs, names in os.walk(root):
-            for name in names:
-                path = os.path.join(directory, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    continue
-                found = read_one(path)
-                if found >= 0:
-                    files += 1
-                    facts += found
+    for path in regular_files(roots):
+        found = read_one(path)
+        if found >= 0:
+            files += 1
+            facts += found
     return files, facts
 
 

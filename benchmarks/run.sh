@@ -21,19 +21,7 @@ OUT=${OUT:-benchmarks/results}
 RUNS=${RUNS:-10}
 mkdir -p "$OUT"
 
-count=$("$PYTHON" - "${TREES[@]}" <<'PY'
-import os, sys
-n = 0
-for root in sys.argv[1:]:
-    for d, _, fs in os.walk(root):
-        for f in fs:
-            p = os.path.join(d, f)
-            if not os.path.islink(p) and os.path.isfile(p):
-                with open(p, "rb") as h:
-                    n += h.read(4) == b"\x7fELF"
-print(n)
-PY
-)
+count=$("$PYTHON" -m benchmarks.trees "${TREES[@]}")
 echo "ELF files in ${TREES[*]}: $count"
 
 # Exit status 1 is expected (findings), so -i.
@@ -46,7 +34,7 @@ hyperfine -N -i -w 2 -r "$RUNS" --export-json "$OUT/trees.json" \
   -n "linkgate check (passing policy)" "${LINKGATE[*]} check --policy $PASSING ${TREES[*]}"
 # The pyelftools peer takes half a minute a run: three runs are plenty.
 hyperfine -N -i -w 0 -r 3 --export-json "$OUT/peer.json" \
-  -n "pyelftools reader (auditwheel-style)" "$PYTHON benchmarks/pyelftools_reader.py ${TREES[*]}"
+  -n "pyelftools reader (auditwheel-style)" "$PYTHON -m benchmarks.pyelftools_reader ${TREES[*]}"
 
 hyperfine -N -i -w 3 -r $((RUNS * 2)) --export-json "$OUT/one.json" \
   -n "python -c pass" "$PYTHON -c pass" \

@@ -1,0 +1,1 @@
+"""Reproducible performance measurements (run from the repository root: `benchmarks/run.sh`)."""
