@@ -12,7 +12,7 @@ from pathlib import Path
 from linkgate import __version__, ci, docs
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import ExitCode
-from linkgate.findings import ArtifactResult, Report, Severity
+from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
 from linkgate.formats import github, gitlab, junit, sarif
 from linkgate.formats import json as json_format
 from linkgate.formats import text as text_format
@@ -87,7 +87,8 @@ def run_check(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy, Path.cwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
     options = ScanOptions(policy=policy, today=datetime.date.today())
-    report = ci.with_policy_context(collect(policy.name, candidates, options), policy, context.workspace)
+    failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
+    report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
     output = ci.output_format(args.format, context)
     sys.stdout.write(RENDERERS[output](report))
     if output in ("text", "github"):
@@ -95,10 +96,12 @@ def run_check(args: argparse.Namespace) -> int:
     reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render))
     ci.write_reports(report, reports)
     ci.append_step_summary(report, context)
-    return exit_code(report, strict=args.strict)
+    return ExitCode.of(report)
 
 
-def collect(policy_name: str, candidates: list[Candidate], options: ScanOptions) -> Report:
+def collect(
+    policy_name: str, candidates: list[Candidate], options: ScanOptions, failing: frozenset[Severity]
+) -> Report:
     results: list[ArtifactResult] = []
     skipped = 0
     for result in check_all(candidates, options):
@@ -106,15 +109,7 @@ def collect(policy_name: str, candidates: list[Candidate], options: ScanOptions)
             skipped += 1
         else:
             results.append(result)
-    return Report(policy=policy_name, artifacts=tuple(results), skipped=skipped)
-
-
-def exit_code(report: Report, strict: bool) -> ExitCode:
-    """The one place that turns findings into a verdict."""
-    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
-    if any(f.severity in failing for f in report.findings):
-        return ExitCode.FINDINGS
-    return ExitCode.OK
+    return Report(policy=policy_name, artifacts=tuple(results), skipped=skipped, failing=failing)
 
 
 def run_explain(args: argparse.Namespace) -> int:

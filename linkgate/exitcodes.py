@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from linkgate.findings import Report
 
 
 class ExitCode(IntEnum):
@@ -11,3 +15,8 @@ class ExitCode(IntEnum):
     OK = 0  # no error-level findings
     FINDINGS = 1  # error-level findings, or warnings with --strict
     CANNOT_EVALUATE = 2  # bad arguments, invalid policy, missing path, internal error
+
+    @classmethod
+    def of(cls, report: Report) -> ExitCode:
+        """A checked report's exit code: the report carries the verdict."""
+        return cls.OK if report.passed else cls.FINDINGS

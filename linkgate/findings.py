@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from linkgate.elf.facts import ElfFacts
-
 
 class Severity(str, Enum):
     """Ordered from most to least important; only ERROR fails a run (WARNING with --strict)."""
@@ -57,15 +55,10 @@ class Finding:
 
 @dataclass(frozen=True)
 class ArtifactResult:
-    """One ELF file's verdict; facts are kept only when a renderer needs them."""
+    """One ELF file's findings. Whether they fail the run is the report's decision."""
 
     path: str
     findings: tuple[Finding, ...] = ()
-    facts: ElfFacts | None = field(default=None, repr=False)
-
-    @property
-    def passed(self) -> bool:
-        return not any(f.severity is Severity.ERROR and f.waived_by is None for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -79,13 +72,20 @@ class PolicyRef:
         return self.lines.get(rule)
 
 
+# Without --strict only errors fail a run; with it, warnings too.
+DEFAULT_FAILING = frozenset({Severity.ERROR})
+STRICT_FAILING = frozenset({Severity.ERROR, Severity.WARNING})
+
+
 @dataclass(frozen=True)
 class Report:
-    """Everything a renderer may show; renderers never decide pass or fail."""
+    """Everything a renderer may show, and the verdict: decided here once, read by renderers and the exit code."""
 
     policy: str
     artifacts: tuple[ArtifactResult, ...]
     skipped: int = 0
+    # The severities that fail the run (the CLI sets it from --strict).
+    failing: frozenset[Severity] = DEFAULT_FAILING
     # The rules evaluated for every artifact (ids, catalogue order): JUnit shows passes too.
     rules: tuple[str, ...] = ()
     # Set only when the policy is a file inside the workspace (a tracked file annotations can target).
@@ -99,3 +99,19 @@ class Report:
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
+
+    def fails(self, finding: Finding) -> bool:
+        """Whether this finding fails the run: active and of a failing severity."""
+        return finding.waived_by is None and finding.severity in self.failing
+
+    def artifact_failed(self, artifact: ArtifactResult) -> bool:
+        return any(self.fails(f) for f in artifact.findings)
+
+    @property
+    def failed_artifacts(self) -> int:
+        return sum(1 for a in self.artifacts if self.artifact_failed(a))
+
+    @property
+    def passed(self) -> bool:
+        """The run's verdict: no finding fails it."""
+        return not any(self.fails(f) for f in self.findings)

@@ -28,7 +28,6 @@ _CHUNK = 16
 class ScanOptions:
     policy: Policy
     today: datetime.date
-    keep_facts: bool = False
     # Shared libraries among the checked files, for target profiles (filled by check_all).
     shipped: Mapping[str, ShippedLibrary] | None = None
 
@@ -65,7 +64,7 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
     except ElfFormatError as error:
         findings = unreadable(candidate.display, str(error), options.policy, options.today)
         return ArtifactResult(candidate.display, findings)
-    return ArtifactResult(candidate.display, findings, facts if options.keep_facts else None)
+    return ArtifactResult(candidate.display, findings)
 
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:

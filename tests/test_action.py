@@ -84,7 +84,7 @@ def test_passing_fixture_passes_and_reuses_the_venv(passing: ActionRun, job: dic
     }
     assert "::error" not in check.stdout
     assert (job["workspace"] / "linkgate-release.sarif").is_file()
-    assert "✅ 0 error(s), 0 warning(s) in 0 of 1 artifact(s)" in passing.summary
+    assert "✅ passed: 1 artifact(s) (0 error(s), 0 warning(s))" in passing.summary
     assert install.stdout.startswith("::group::Install linkgate\nlinkgate ")  # no pip run the second time
 
 

@@ -65,9 +65,9 @@ def test_failing_run_under_github_actions(
     assert commands[0].startswith("::error file=linkgate.yml,line=3,title=max-glibc%3A dist/app::dist/app: needs")
     assert "GLIBC_2.34 (max 2.31)" in commands[0]
     assert "::group::linkgate: dist/app: 1 error(s)" in out
-    assert "checked against policy linkgate.yml" in err
+    assert "break policy linkgate.yml" in err
     text = summary.read_text()
-    assert text.startswith("earlier step\n### linkgate: ❌ 1 error(s)")
+    assert text.startswith("earlier step\n### linkgate: ❌ failed: 1 of 2 artifact(s)")
     assert "| `dist/app` | ❌ fail | 1 | 0 | max-glibc |" in text
     assert "| `dist/tool` | ✅ pass | 0 | 0 |  |" in text
 
@@ -78,7 +78,7 @@ def test_passing_run_under_github_actions(
     summary = github_env(monkeypatch, workspace)
     code, out, _err = check(capsys, "--policy", "static", "dist/tool")
     assert (code, out) == (0, "")
-    assert "✅ 0 error(s)" in summary.read_text()
+    assert "✅ passed: 1 artifact(s)" in summary.read_text()
 
 
 def test_auto_is_text_outside_actions(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,7 +14,7 @@ _STATUS = {"fail": "❌ fail", "warn": "⚠️ warn", "pass": "✅ pass"}
 
 def render(report: Report) -> str:
     lines = [f"### linkgate: {_headline(report)}", "", _facts(report), ""]
-    lines.extend(_artifact_table(report.artifacts))
+    lines.extend(_artifact_table(report))
     if report.findings:
         lines.extend(["", f"<details><summary>Findings ({len(report.findings)})</summary>", ""])
         lines.extend(_finding_table(report.findings))
@@ -24,10 +24,11 @@ def render(report: Report) -> str:
 
 def _headline(report: Report) -> str:
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
-    failed = sum(1 for a in report.artifacts if not a.passed)
-    icon = "❌" if errors else "⚠️" if warnings else "✅"
     total = len(report.artifacts)
-    return f"{icon} {errors} error(s), {warnings} warning(s) in {failed} of {total} artifact(s)"
+    counts = f"{errors} error(s), {warnings} warning(s)"
+    if not report.passed:
+        return f"❌ failed: {report.failed_artifacts} of {total} artifact(s) ({counts})"
+    return f"{'⚠️' if warnings else '✅'} passed: {total} artifact(s) ({counts})"
 
 
 def _facts(report: Report) -> str:
@@ -40,23 +41,26 @@ def _facts(report: Report) -> str:
     return " · ".join(parts)
 
 
-def status(artifact: ArtifactResult) -> str:
-    active = [f.severity for f in artifact.findings if f.waived_by is None]
-    if Severity.ERROR in active:
+def status(report: Report, artifact: ArtifactResult) -> str:
+    """The report's verdict on one artifact; `warn` marks warnings that do not fail the run."""
+    if report.artifact_failed(artifact):
         return "fail"
+    active = [f.severity for f in artifact.findings if f.waived_by is None]
     return "warn" if Severity.WARNING in active else "pass"
 
 
-def _artifact_table(artifacts: tuple[ArtifactResult, ...]) -> list[str]:
+def _artifact_table(report: Report) -> list[str]:
     rank = {"fail": 0, "warn": 1, "pass": 2}
-    ordered = sorted(artifacts, key=lambda a: rank[status(a)])
+    verdicts = {a.path: status(report, a) for a in report.artifacts}
+    ordered = sorted(report.artifacts, key=lambda a: rank[verdicts[a.path]])
     rows = ["| Artifact | Verdict | Errors | Warnings | Rules |", "| --- | --- | ---: | ---: | --- |"]
     for artifact in ordered[:MAX_ROWS]:
         active = [f for f in artifact.findings if f.waived_by is None]
         errors = sum(1 for f in active if f.severity is Severity.ERROR)
         warnings = sum(1 for f in active if f.severity is Severity.WARNING)
         rules = ", ".join(dict.fromkeys(f.rule for f in active))
-        rows.append(f"| {_code(artifact.path)} | {_STATUS[status(artifact)]} | {errors} | {warnings} | {rules} |")
+        verdict = _STATUS[verdicts[artifact.path]]
+        rows.append(f"| {_code(artifact.path)} | {verdict} | {errors} | {warnings} | {rules} |")
     return rows + _more(len(ordered), "artifact(s)")
 
 

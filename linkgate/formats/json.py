@@ -14,8 +14,9 @@ def render(report: Report) -> str:
         "policy": report.policy,
         "artifacts": len(report.artifacts),
         "skipped": report.skipped,
-        "passed": all(a.passed for a in report.artifacts),
-        "findings": [finding_json(f) for a in report.artifacts for f in a.findings],
+        "passed": report.passed,
+        "failed_artifacts": report.failed_artifacts,
+        "findings": [{**finding_json(f), "fails": report.fails(f)} for a in report.artifacts for f in a.findings],
     }
     return json.dumps(document, indent=2) + "\n"
 

@@ -1,14 +1,14 @@
 """JUnit XML (`artifacts: reports: junit:`): one testcase per (artifact, rule), a pass/fail grid.
 
-An error-level finding is a <failure>; warnings, notes and waived findings do not fail the run by
-themselves, so their testcase passes and carries them in <system-out>.
+A finding that fails the run (the report decides: errors, and warnings under --strict) is a
+<failure>; the others do not, so their testcase passes and carries them in <system-out>.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from linkgate.findings import ArtifactResult, Finding, Report, Severity
+from linkgate.findings import ArtifactResult, Finding, Report
 from linkgate.formats.text import finding_lines
 from linkgate.rules import ALL_RULES
 
@@ -16,7 +16,7 @@ _ORDER = {rule.id: index for index, rule in enumerate(ALL_RULES)}
 
 
 def render(report: Report) -> str:
-    cases = [testcase(a, rule) for a in report.artifacts for rule in rules_of(a, report.rules)]
+    cases = [testcase(report, a, rule) for a in report.artifacts for rule in rules_of(a, report.rules)]
     counts = _counts(cases)
     root = ET.Element("testsuites", {"name": f"linkgate policy {report.policy}", **counts})
     ET.SubElement(root, "testsuite", {"name": "linkgate", **counts}).extend(cases)
@@ -30,10 +30,10 @@ def rules_of(artifact: ArtifactResult, evaluated: tuple[str, ...]) -> list[str]:
     return sorted(rules, key=lambda rule: (_ORDER.get(rule, len(_ORDER)), rule))
 
 
-def testcase(artifact: ArtifactResult, rule: str) -> ET.Element:
+def testcase(report: Report, artifact: ArtifactResult, rule: str) -> ET.Element:
     case = ET.Element("testcase", classname=artifact.path, name=rule, file=artifact.path)
     findings = [f for f in artifact.findings if f.rule == rule]
-    failing = [f for f in findings if f.severity is Severity.ERROR and f.waived_by is None]
+    failing = [f for f in findings if report.fails(f)]
     if failing:
         failure = ET.SubElement(case, "failure", message=failing[0].message, type=rule)
         failure.text = _details(failing)

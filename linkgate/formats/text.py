@@ -23,10 +23,13 @@ def finding_lines(finding: Finding) -> list[str]:
 def summary(report: Report) -> str:
     """One line for stderr: what was checked and the verdict in numbers."""
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
-    failed = sum(1 for a in report.artifacts if not a.passed)
+    total = len(report.artifacts)
     waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
-    parts = [f"{len(report.artifacts)} ELF artifact(s) checked against policy {report.policy}"]
-    parts.append(f"{errors} error(s), {warnings} warning(s) in {failed} artifact(s)")
+    if report.passed:
+        parts = [f"passed: {total} ELF artifact(s) meet policy {report.policy}"]
+    else:
+        parts = [f"failed: {report.failed_artifacts} of {total} ELF artifact(s) break policy {report.policy}"]
+    parts.append(f"{errors} error(s), {warnings} warning(s)")
     if waived:
         parts.append(f"{waived} waived")
     if report.skipped:
