@@ -14,7 +14,7 @@ from pathlib import Path
 from linkgate.discover import Candidate, relative_display, workspace_roots
 from linkgate.findings import PolicyRef, Report
 from linkgate.formats import github_summary
-from linkgate.policy.resolved import Policy, rule_settings
+from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import elf_format
 
 Renderer = Callable[[Report], str]
@@ -51,11 +51,11 @@ def relative_candidates(candidates: Iterable[Candidate], workspace: Path) -> lis
     return [replace(c, display=relative_display(c.display, roots)) for c in candidates]
 
 
-def policy_ref(policy: Policy, workspace: Path) -> PolicyRef | None:
+def policy_ref(policy: CompiledPolicy, workspace: Path) -> PolicyRef | None:
     """The policy file as a workspace path: only then can an annotation point into it."""
     if policy.source is None:
         return None
-    path = relative_display(str(policy.source), workspace_roots(workspace))
+    path = relative_display(policy.source, workspace_roots(workspace))
     return None if os.path.isabs(path) else PolicyRef(path, dict(policy.rule_lines))
 
 
@@ -72,8 +72,8 @@ def append_step_summary(report: Report, ci: CiContext) -> None:
             handle.write(github_summary.render(report))
 
 
-def with_policy_context(report: Report, policy: Policy, workspace: Path) -> Report:
+def with_policy_context(report: Report, policy: CompiledPolicy, workspace: Path) -> Report:
     """What CI reports need besides findings: the rules evaluated, and where the policy file is."""
     ref = policy_ref(policy, workspace)
-    rules = (elf_format.RULE.id, *(rule.id for rule, _setting in rule_settings(policy.rules)))
+    rules = (elf_format.RULE.id, *policy.rule_ids())
     return replace(report, policy=ref.path if ref else report.policy, rules=rules, policy_ref=ref)

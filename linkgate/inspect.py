@@ -14,7 +14,7 @@ from linkgate.formats import text_inspect
 from linkgate.policy.loader import presets_dir
 from linkgate.policy.targets import load_shipped
 from linkgate.profiles.compat import compatibility
-from linkgate.profiles.model import Profile
+from linkgate.profiles.index import TargetIndex
 from linkgate.scan import NotElfError, read_candidate
 from linkgate.shipping import Shipped, collect_shipped, site_of
 
@@ -24,7 +24,8 @@ def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple
     items: list[dict[str, Any]] = []
     readable = True
     # Each artifact is judged against every shipped profile, with what is shipped beside it.
-    profiles, shipped = load_shipped(presets_dir()), collect_shipped(candidates)
+    profiles = {name: profile.index() for name, profile in load_shipped(presets_dir()).items()}
+    shipped = collect_shipped(candidates)
     for candidate in candidates:
         item = _inspect_one(candidate, profiles, shipped)
         if item is not None:
@@ -35,7 +36,7 @@ def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple
     return text_inspect.render(items), readable
 
 
-def _inspect_one(candidate: Candidate, profiles: Mapping[str, Profile], shipped: Shipped) -> dict[str, Any] | None:
+def _inspect_one(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: Shipped) -> dict[str, Any] | None:
     try:
         facts = read_candidate(candidate)
     except NotElfError:

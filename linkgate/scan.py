@@ -15,7 +15,7 @@ from linkgate.elf.image import ELF_MAGIC, ElfFormatError
 from linkgate.elf.reader import SymbolSelection, read_elf
 from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.findings import ArtifactResult
-from linkgate.policy.resolved import Policy
+from linkgate.policy.compiled import CompiledPolicy
 from linkgate.shipping import collect_shipped, site_of
 from linkgate.site import ShippedLibrary
 
@@ -26,7 +26,7 @@ _CHUNK = 16
 
 @dataclass(frozen=True)
 class ScanOptions:
-    policy: Policy
+    policy: CompiledPolicy
     today: datetime.date
     # Shared libraries among the checked files, for target profiles (filled by check_all).
     shipped: Mapping[str, ShippedLibrary] | None = None

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from linkgate.policy.loader import PolicyError, find_policy_file, load_policy, preset_names
 from linkgate.policy.model import Rules
-from linkgate.policy.resolved import rule_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -24,19 +23,19 @@ def test_presets_required_by_the_issue_exist_and_load(tmp_path: Path) -> None:
         assert name in names
         policy = load_policy(name, tmp_path)
         assert policy.name == name
-        assert rule_settings(policy.rules), name
+        assert policy.rule_ids(), name
 
 
 def test_default_preset_forbids_upx_and_limits_glibc(tmp_path: Path) -> None:
-    rules = load_policy("default", tmp_path).rules
-    assert rules.forbid_upx is True
-    assert rules.max_glibc == "2.28"
+    rules = load_policy("default", tmp_path).values
+    assert rules["forbid-upx"] is True
+    assert rules["max-glibc"] == "2.28"
 
 
 @pytest.mark.parametrize("written", ["2.30", '"2.30"', "'2.30'"])
 def test_unquoted_version_keeps_trailing_zero(tmp_path: Path, written: str) -> None:
     policy = write(tmp_path / "p.yml", f"rules:\n  max-glibc: {written}\n")
-    assert load_policy(str(policy), tmp_path).rules.max_glibc == "2.30"
+    assert load_policy(str(policy), tmp_path).values["max-glibc"] == "2.30"
 
 
 def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
@@ -86,17 +85,17 @@ def test_unknown_preset_lists_known_ones(tmp_path: Path) -> None:
 
 def test_extends_preset_and_child_wins(tmp_path: Path) -> None:
     text = "extends: manylinux2014\nrules:\n  max-glibc: '2.28'\n"
-    rules = load_policy(str(write(tmp_path / "p.yml", text)), tmp_path).rules
-    assert rules.max_glibc == "2.28"
-    assert rules.allowed_needed is not None
-    assert "libc.so.6" in rules.allowed_needed
+    rules = load_policy(str(write(tmp_path / "p.yml", text)), tmp_path).values
+    assert rules["max-glibc"] == "2.28"
+    allowed = rules["allowed-needed"]
+    assert isinstance(allowed, tuple) and "libc.so.6" in allowed
 
 
 def test_extends_relative_path_and_cycle(tmp_path: Path) -> None:
     write(tmp_path / "base.yml", "rules:\n  linkage: static\n")
     child = write(tmp_path / "child.yml", "extends: ./base.yml\nrules:\n  forbid-upx: false\n")
-    rules = load_policy(str(child), tmp_path).rules
-    assert (rules.linkage, rules.forbid_upx) == ("static", False)
+    rules = load_policy(str(child), tmp_path).values
+    assert (rules["linkage"], rules["forbid-upx"]) == ("static", False)
     write(tmp_path / "a.yml", "extends: ./b.yml\n")
     write(tmp_path / "b.yml", "extends: ./a.yml\n")
     with pytest.raises(PolicyError, match="extends"):
@@ -106,8 +105,8 @@ def test_extends_relative_path_and_cycle(tmp_path: Path) -> None:
 def test_overrides_apply_by_path_glob(tmp_path: Path) -> None:
     text = "rules:\n  max-glibc: '2.31'\noverrides:\n  - paths: ['bin/legacy-*']\n    rules: {max-glibc: '2.17'}\n"
     policy = load_policy(str(write(tmp_path / "p.yml", text)), tmp_path)
-    assert policy.rules_for("dist/bin/legacy-tool").max_glibc == "2.17"
-    assert policy.rules_for("dist/bin/tool").max_glibc == "2.31"
+    assert policy.values_for("dist/bin/legacy-tool")["max-glibc"] == "2.17"
+    assert policy.values_for("dist/bin/tool")["max-glibc"] == "2.31"
 
 
 def test_waiver_fields_are_validated(tmp_path: Path) -> None:
@@ -126,7 +125,7 @@ def test_policy_file_found_upward(tmp_path: Path) -> None:
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert find_policy_file(nested) == tmp_path / ".linkgate.yml"
-    assert load_policy(None, nested).rules.linkage == "static"
+    assert load_policy(None, nested).values["linkage"] == "static"
 
 
 def test_no_policy_file_means_default_preset(tmp_path: Path) -> None:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import importlib.resources
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from linkgate.findings import Severity
 from linkgate.policy import targets
-from linkgate.policy.model import Override, PolicyFile, Rules, Waiver
-from linkgate.policy.resolved import Policy
+from linkgate.policy.compiled import CompiledOverride, CompiledPolicy, CompiledWaiver
+from linkgate.policy.model import PolicyFile, Waiver, rule_values
 from linkgate.policy.yamlsource import Location, YamlError, load_yaml
 from linkgate.profiles.errors import ProfileError
-
-if TYPE_CHECKING:
-    from linkgate.profiles.model import Profile
+from linkgate.profiles.index import TargetIndex
 
 DEFAULT_PRESET = "default"
 POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
@@ -54,7 +52,7 @@ def find_policy_file(start: Path) -> Path | None:
     return None
 
 
-def load_policy(spec: str | None, cwd: Path) -> Policy:
+def load_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
     """--policy value (file path or preset name), else the nearest policy file, else `default`."""
     if spec is None:
         found = find_policy_file(cwd)
@@ -127,37 +125,40 @@ def _describe(error: object) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _merge(name: str, chain: list[ChainLink]) -> Policy:
+def _merge(name: str, chain: list[ChainLink]) -> CompiledPolicy:
     """Later files win key by key; overrides and waivers accumulate."""
-    rules: dict[str, object] = {}
-    overrides: list[Override] = []
-    waivers: list[Waiver] = []
-    severity: dict[str, str] = {}
+    values: dict[str, object] = {}
+    overrides: list[CompiledOverride] = []
+    waivers: list[CompiledWaiver] = []
+    severity: dict[str, Severity] = {}
     for _path, document, _lines in chain:
-        rules.update(document.rules.model_dump(by_alias=True, exclude_unset=True))
-        overrides.extend(document.overrides)
-        waivers.extend(document.waivers)
-        severity.update(document.severity)
+        values.update(rule_values(document.rules))
+        overrides.extend(CompiledOverride(o.paths, rule_values(o.rules)) for o in document.overrides)
+        waivers.extend(_compiled_waiver(w) for w in document.waivers)
+        severity.update({rule: Severity(level) for rule, level in document.severity.items()})
     source, _document, lines = chain[-1]
-    merged = Rules.model_validate(rules)
     shipped = source.parent in (presets_dir(), targets.profiles_dir(presets_dir()))
-    return Policy(
+    return CompiledPolicy(
         name=name if _is_preset_name(name) else str(source),
-        source=None if shipped else source,
-        rules=merged,
+        source=None if shipped else str(source),
+        values=values,
         overrides=tuple(overrides),
         waivers=tuple(waivers),
         severity=severity,
-        rule_lines=_rule_lines(rules, lines),
-        profiles=_target_profiles(merged, overrides),
+        rule_lines=_rule_lines(values, lines),
+        profiles=_target_profiles(values, overrides),
     )
 
 
-def _target_profiles(rules: Rules, overrides: list[Override]) -> dict[str, Profile]:
-    """Every profile a `target:` of the policy names, loaded once."""
-    specs = [r.target for r in (rules, *(o.rules for o in overrides)) if r.target is not None]
+def _compiled_waiver(waiver: Waiver) -> CompiledWaiver:
+    return CompiledWaiver(waiver.rule, waiver.paths, waiver.subject, waiver.reason, waiver.expires)
+
+
+def _target_profiles(values: Mapping[str, object], overrides: list[CompiledOverride]) -> dict[str, TargetIndex]:
+    """Every profile a `target:` of the policy names, loaded and indexed once."""
+    specs = [str(v["target"]) for v in (values, *(o.values for o in overrides)) if v.get("target") is not None]
     try:
-        return targets.load_profiles(specs, presets_dir())
+        return {spec: profile.index() for spec, profile in targets.load_profiles(specs, presets_dir()).items()}
     except ProfileError as error:
         raise PolicyError(error.source, error.line, "target", error.message) from None
 

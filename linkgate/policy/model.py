@@ -1,46 +1,19 @@
 """The policy as users write it: strict, frozen pydantic models.
 
 Keys use the YAML spelling (`max-glibc`); unknown keys are errors so a typo
-never silently disables a rule.
+never silently disables a rule. The `rules:` model is built from the rule
+catalogue: each rule module declares the type of its own setting.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from linkgate.rules import RULES_BY_ID
-
-_VERSION = re.compile(r"^\d+(\.\d+)*$")
-_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-
-
-def _version_text(value: Any) -> Any:
-    """Versions must keep their spelling: 2.30 is not 2.3.
-
-    The YAML loader hands floats over as their source text; a real float here
-    (from JSON or Python) has lost trailing zeros, so it is refused.
-    """
-    if isinstance(value, float):
-        raise ValueError(f"write the version as a quoted string (got the number {value!r})")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _check_version(value: str) -> str:
-    if not _VERSION.match(value):
-        raise ValueError(f'{value!r} is not a version like "2.31"')
-    return value
-
-
-def _check_namespace(value: str) -> str:
-    if not _NAMESPACE.match(value):
-        raise ValueError(f"{value!r} is not a version namespace like GLIBCXX")
-    return value
+from linkgate.policy.compiled import ALLOWED_TOKENS
+from linkgate.rules import POLICY_RULES, RULES_BY_ID
 
 
 def _check_rule_id(value: str) -> str:
@@ -49,30 +22,36 @@ def _check_rule_id(value: str) -> str:
     return value
 
 
-Version = Annotated[str, BeforeValidator(_version_text), AfterValidator(_check_version)]
-Namespace = Annotated[str, AfterValidator(_check_namespace)]
 RuleId = Annotated[str, AfterValidator(_check_rule_id)]
-Globs = tuple[str, ...]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Rules(_Strict):
-    """Every rule's setting; None means the rule is off."""
+def field_name(key: str) -> str:
+    """The Python attribute of a `rules:` key: max-glibc -> max_glibc."""
+    return key.replace("-", "_")
 
-    max_glibc: Version | None = Field(None, alias="max-glibc")
-    max_versions: dict[Namespace, Version] | None = Field(None, alias="max-versions")
-    allowed_tokens: tuple[str, ...] = Field((), alias="allowed-tokens")
-    allowed_needed: Globs | None = Field(None, alias="allowed-needed")
-    forbidden_needed: Globs | None = Field(None, alias="forbidden-needed")
-    forbid_upx: bool | None = Field(None, alias="forbid-upx")
-    linkage: Literal["static", "dynamic", "any"] | None = None
-    interpreters: Globs | None = None
-    architectures: tuple[str, ...] | None = None
-    # A target profile: a shipped name (debian-11) or a path relative to this file (./prod-host.yml).
-    target: str | None = Field(None, min_length=1)
+
+def _optional(schema: object) -> object:
+    """`schema | None`, for a type known only at run time."""
+    return Optional[schema]  # noqa: UP045 - `|` needs a type, the catalogue gives objects
+
+
+# Every rule's setting, typed as its module declares; None (absent) means the rule is off.
+Rules: type[_Strict] = create_model(  # type: ignore[call-overload]
+    "Rules",
+    __base__=_Strict,
+    __doc__="Every rule's setting; an absent key means the rule is off.",
+    **{field_name(ALLOWED_TOKENS): (tuple[str, ...], Field((), alias=ALLOWED_TOKENS))},
+    **{field_name(rule.id): (_optional(rule.schema), Field(None, alias=rule.id)) for rule in POLICY_RULES},
+)
+
+
+def rule_values(rules: _Strict) -> dict[str, object]:
+    """The keys a document sets, in YAML spelling, with their validated values."""
+    return rules.model_dump(by_alias=True, exclude_unset=True)
 
 
 class Override(_Strict):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from linkgate.policy.model import PolicyFile, Rules
+from linkgate.policy.model import PolicyFile, Rules, rule_values
 from linkgate.profiles.errors import ProfileError
 
 if TYPE_CHECKING:
@@ -76,10 +76,11 @@ def anchored(document: PolicyFile, directory: Path) -> PolicyFile:
 
 
 def _anchored_rules(rules: Rules, directory: Path) -> Rules:
-    if rules.target is None or not is_path_spec(rules.target):
+    data = rule_values(rules)
+    target = data.get("target")
+    if not isinstance(target, str) or not is_path_spec(target):
         return rules
-    data = rules.model_dump(by_alias=True, exclude_unset=True)
-    data["target"] = str((directory / rules.target).resolve())
+    data["target"] = str((directory / target).resolve())
     return Rules.model_validate(data)
 
 

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from linkgate.elf.facts import ElfFacts
-from linkgate.profiles.model import Profile
+from linkgate.profiles.index import TargetIndex
 from linkgate.rules.target import judge
 from linkgate.site import Site
 
 
-def compatibility(facts: ElfFacts, profiles: Mapping[str, Profile], site: Site) -> dict[str, dict[str, Any]]:
+def compatibility(facts: ElfFacts, profiles: Mapping[str, TargetIndex], site: Site) -> dict[str, dict[str, Any]]:
     """profile name -> {"runs": bool, "missing": what the loader would name (interpreter, library, version)}.
 
     UPX-packed files are judged by their payload, as the target rule judges them.

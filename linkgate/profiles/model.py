@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from linkgate.elf.facts import split_version_token
+from linkgate.profiles.index import ANY_MACHINE, Library, TargetIndex
 
 
 def _pattern(regex: str, what: str) -> AfterValidator:
@@ -35,10 +34,7 @@ def _pattern(regex: str, what: str) -> AfterValidator:
 Version = Annotated[str, _pattern(r"^\d+(\.\d+)*$", 'a version like "2.31"')]
 Namespace = Annotated[str, _pattern(r"^[A-Za-z][A-Za-z0-9]*$", "a version namespace like GLIBCXX")]
 
-# Library tables under this key apply to every architecture of the profile.
-ANY_MACHINE = "any"
-# An x86_64 kernel runs i386 programs; nothing else is assumed.
-_ALSO_RUNS = {"x86_64": ("i386",)}
+__all__ = ["ANY_MACHINE", "Libc", "LibraryDefs", "Profile", "Provenance"]
 
 
 class _Strict(BaseModel):
@@ -52,29 +48,9 @@ class LibraryDefs(_Strict):
     versions: tuple[str, ...] = ()
     max_versions: dict[Namespace, Version] = Field(default_factory=dict, alias="max-versions")
 
-    @property
-    def unversioned(self) -> bool:
-        """No version definitions at all: the loader then only warns (no version information)."""
-        return not self.versions and not self.max_versions
-
-    def defines(self, token: str) -> bool:
-        """True when a need for `token` is satisfied by this library."""
-        if token in self.versions:
-            return True
-        parsed = split_version_token(token)
-        if parsed is None:
-            return False
-        namespace, version = parsed
-        maximum = self.max_versions.get(namespace)
-        return maximum is not None and version <= tuple(int(p) for p in maximum.split("."))
-
-    def newest(self, namespace: str) -> str | None:
-        """The newest numeric version of `namespace` this library defines, as a token."""
-        if namespace in self.max_versions:
-            return f"{namespace}_{self.max_versions[namespace]}"
-        parsed = [(split_version_token(v), v) for v in self.versions]
-        ours = [(p[1], v) for p, v in parsed if p is not None and p[0] == namespace]
-        return max(ours)[1] if ours else None
+    def compiled(self) -> Library:
+        maxima = {ns: tuple(int(p) for p in text.split(".")) for ns, text in self.max_versions.items()}
+        return Library(self.path, frozenset(self.versions), maxima)
 
 
 class Libc(_Strict):
@@ -106,33 +82,31 @@ class Profile(_Strict):
     # machine (or "any") -> library name as the loader looks it up (or a glob) -> definitions
     libraries: dict[str, dict[str, LibraryDefs]] = Field(default_factory=dict)
 
-    def runs_machine(self, machine: str) -> bool:
-        """Whether the target's kernel executes code for `machine` (unknown: assume yes)."""
-        if not self.architectures:
-            return True
-        return any(machine == a or machine in _ALSO_RUNS.get(a, ()) for a in self.architectures)
-
-    def library(self, machine: str, name: str) -> LibraryDefs | None:
-        """The library the loader would find for `name`: exact names first, then globs."""
-        tables = [self.libraries.get(machine, {}), self.libraries.get(ANY_MACHINE, {})]
-        for table in tables:
-            if name in table:
-                return table[name]
-        for table in tables:
-            for pattern, defs in table.items():
-                if "*" in pattern and fnmatchcase(name, pattern):
-                    return defs
-        return None
-
-    def library_at(self, path: str) -> LibraryDefs | None:
-        """The library recorded at an absolute `path` (captured profiles record paths)."""
-        for table in self.libraries.values():
-            for defs in table.values():
-                if defs.path == path:
-                    return defs
-        return None
-
-    @property
-    def checks_versions(self) -> bool:
-        """musl's loader ignores symbol versions; glibc's checks every need."""
-        return self.libc is None or self.libc.family != "musl"
+    def index(self) -> TargetIndex:
+        """The compiled form evaluation uses: dicts by (machine, name) and by path."""
+        by_name: dict[tuple[str, str], Library] = {}
+        globs: list[tuple[str, str, Library]] = []
+        by_path: dict[str, Library] = {}
+        named: dict[str, list[Library]] = {}
+        for machine, table in self.libraries.items():
+            for name, defs in table.items():
+                library = defs.compiled()
+                if "*" in name:
+                    globs.append((machine, name, library))
+                else:
+                    by_name[(machine, name)] = library
+                    named.setdefault(name, []).append(library)
+                if defs.path is not None:
+                    by_path.setdefault(defs.path, library)
+        libc = self.libc
+        return TargetIndex(
+            name=self.name,
+            libc_family=libc.family if libc else None,
+            libc_version=libc.version if libc else None,
+            architectures=self.architectures,
+            interpreters=frozenset(self.interpreters),
+            by_name=by_name,
+            globs=tuple(globs),
+            by_path=by_path,
+            named={name: tuple(found) for name, found in named.items()},
+        )

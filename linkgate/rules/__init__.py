@@ -14,10 +14,10 @@ from linkgate.rules import (
     max_versions,
     target,
 )
-from linkgate.rules.base import Rule
+from linkgate.rules.base import ConfigurableRule, Rule
 
-ALL_RULES: tuple[Rule, ...] = (
-    elf_format.RULE,
+# The rules a policy configures, each under its id, in the order findings are reported.
+_CONFIGURABLE = (
     target.RULE,
     max_glibc.RULE,
     max_versions.RULE,
@@ -28,4 +28,6 @@ ALL_RULES: tuple[Rule, ...] = (
     interpreters.RULE,
     architectures.RULE,
 )
+POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
+ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, *_CONFIGURABLE)
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}

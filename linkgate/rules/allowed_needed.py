@@ -12,11 +12,13 @@ from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule
+from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.globs import matches_any
+from linkgate.rules.schema import Globs
+from linkgate.site import Site
 
 
-def check(facts: ElfFacts, allowed: tuple[str, ...]) -> Iterator[Violation]:
+def check(facts: ElfFacts, allowed: tuple[str, ...], _site: Site) -> Iterator[Violation]:
     for soname in facts.needed:
         if not matches_any(soname, allowed):
             yield Violation(
@@ -27,4 +29,4 @@ def check(facts: ElfFacts, allowed: tuple[str, ...]) -> Iterator[Violation]:
             )
 
 
-RULE = Rule("allowed-needed", __doc__ or "", check)
+RULE = PolicyRule(id="allowed-needed", doc=__doc__ or "", schema=Globs, compile=same, check=check)

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule
+from linkgate.rules.base import PolicyRule, same
+from linkgate.rules.schema import Globs
+from linkgate.site import Site
 
 
-def check(facts: ElfFacts, allowed: tuple[str, ...]) -> Iterator[Violation]:
+def check(facts: ElfFacts, allowed: tuple[str, ...], _site: Site) -> Iterator[Violation]:
     if facts.machine not in allowed:
         yield Violation(
             subject=facts.machine,
@@ -23,4 +25,4 @@ def check(facts: ElfFacts, allowed: tuple[str, ...]) -> Iterator[Violation]:
         )
 
 
-RULE = Rule("architectures", __doc__ or "", check)
+RULE = PolicyRule(id="architectures", doc=__doc__ or "", schema=Globs, compile=same, check=check)

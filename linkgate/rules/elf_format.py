@@ -7,17 +7,8 @@ land here with the exact reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.rules.base import Rule
-
-
-def check(facts: ElfFacts, reason: str) -> Iterator[Violation]:
-    """Never evaluated against facts; evaluate.py turns read errors into this rule's finding."""
-    del facts
-    yield unreadable(reason)
 
 
 def unreadable(reason: str) -> Violation:
@@ -28,4 +19,5 @@ def unreadable(reason: str) -> Violation:
     )
 
 
-RULE = Rule("elf-format", __doc__ or "", check)
+# Not configured by a policy: evaluation turns read errors into this rule's finding.
+RULE = Rule("elf-format", __doc__ or "")

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts, split_version_token
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule, short_list
+from linkgate.rules.base import PolicyRule, same, short_list
+from linkgate.site import Site
 
 
-def check(facts: ElfFacts, forbid: bool) -> Iterator[Violation]:
+def check(facts: ElfFacts, forbid: bool, _site: Site) -> Iterator[Violation]:
     upx = facts.upx
     if not forbid or upx is None or not upx.packed:
         return
@@ -55,4 +56,4 @@ def _newest_glibc(payload: ElfFacts) -> str | None:
     return max(glibc)[1] if glibc else None
 
 
-RULE = Rule("forbid-upx", __doc__ or "", check, judges_payload=False)
+RULE = PolicyRule(id="forbid-upx", doc=__doc__ or "", schema=bool, compile=same, check=check, judges_payload=False)

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule
+from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.globs import matches_any
+from linkgate.rules.schema import Globs
+from linkgate.site import Site
 
 
-def check(facts: ElfFacts, forbidden: tuple[str, ...]) -> Iterator[Violation]:
+def check(facts: ElfFacts, forbidden: tuple[str, ...], _site: Site) -> Iterator[Violation]:
     for soname in facts.needed:
         if matches_any(soname, forbidden):
             yield Violation(
@@ -25,4 +27,4 @@ def check(facts: ElfFacts, forbidden: tuple[str, ...]) -> Iterator[Violation]:
             )
 
 
-RULE = Rule("forbidden-needed", __doc__ or "", check)
+RULE = PolicyRule(id="forbidden-needed", doc=__doc__ or "", schema=Globs, compile=same, check=check)

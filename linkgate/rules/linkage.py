@@ -16,13 +16,15 @@ from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts, Kind, Linkage
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule
+from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.remedies import static_fix
+from linkgate.rules.schema import LinkageKind
+from linkgate.site import Site
 
 _STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 
 
-def check(facts: ElfFacts, wanted: str) -> Iterator[Violation]:
+def check(facts: ElfFacts, wanted: LinkageKind, _site: Site) -> Iterator[Violation]:
     if wanted == "any" or facts.kind in (Kind.SHARED_LIBRARY, Kind.RELOCATABLE):
         return
     is_static = facts.linkage in _STATIC
@@ -35,4 +37,4 @@ def check(facts: ElfFacts, wanted: str) -> Iterator[Violation]:
         )
 
 
-RULE = Rule("linkage", __doc__ or "", check)
+RULE = PolicyRule(id="linkage", doc=__doc__ or "", schema=LinkageKind, compile=same, check=check)

@@ -26,15 +26,23 @@ from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule
+from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.remedies import glibc_fix
-from linkgate.rules.versioning import Limits, rejects_need, version_violations
+from linkgate.rules.schema import Version
+from linkgate.rules.versioning import Limits, compile_limits, rejects_need, version_violations
+from linkgate.site import Site
 
 
-def check(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
+def check(facts: ElfFacts, limits: Limits, _site: Site) -> Iterator[Violation]:
     hint = glibc_fix(facts, limits.maxima["GLIBC"])
     for violation in version_violations(facts, limits):
         yield replace(violation, hint=hint)
 
 
-RULE = Rule("max-glibc", __doc__ or "", check, rejects_version=rejects_need)
+def _compile(limit: str, context: CompileContext) -> Limits:
+    return compile_limits({"GLIBC": limit}, context.allowed_tokens)
+
+
+RULE = PolicyRule(
+    id="max-glibc", doc=__doc__ or "", schema=Version, compile=_compile, check=check, rejects_version=rejects_need
+)

@@ -17,12 +17,14 @@ from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
-from linkgate.rules.base import Rule
+from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.remedies import glibc_fix, runtime_fix
-from linkgate.rules.versioning import Limits, rejects_need, version_violations
+from linkgate.rules.schema import Namespace, Version
+from linkgate.rules.versioning import Limits, compile_limits, rejects_need, version_violations
+from linkgate.site import Site
 
 
-def check(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
+def check(facts: ElfFacts, limits: Limits, _site: Site) -> Iterator[Violation]:
     for violation in version_violations(facts, limits):
         yield replace(violation, hint=_hint(facts, limits, violation.subject))
 
@@ -34,4 +36,15 @@ def _hint(facts: ElfFacts, limits: Limits, token: str) -> str:
     return runtime_fix(facts, namespace)
 
 
-RULE = Rule("max-versions", __doc__ or "", check, rejects_version=rejects_need)
+def _compile(maxima: dict[str, str], context: CompileContext) -> Limits:
+    return compile_limits(maxima, context.allowed_tokens)
+
+
+RULE = PolicyRule(
+    id="max-versions",
+    doc=__doc__ or "",
+    schema=dict[Namespace, Version],
+    compile=_compile,
+    check=check,
+    rejects_version=rejects_need,
+)

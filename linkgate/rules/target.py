@@ -24,17 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Annotated
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
+from linkgate.profiles.index import TargetIndex
 from linkgate.rules import target_findings as failure
-from linkgate.rules.base import Rule
+from linkgate.rules.base import CompileContext, PolicyRule
+from linkgate.rules.schema import Checked
 from linkgate.rules.target_search import Found, find_library
 from linkgate.site import Site
-
-if TYPE_CHECKING:
-    from linkgate.profiles.model import Profile
 
 
 @dataclass(frozen=True)
@@ -42,18 +41,17 @@ class Target:
     """The compiled setting: the profile as named in the policy (None if it was not loaded)."""
 
     spec: str
-    profile: Profile | None
+    profile: TargetIndex | None
 
 
-def check(facts: ElfFacts, setting: tuple[Target, Site]) -> Iterator[Violation]:
-    target, site = setting
+def check(facts: ElfFacts, target: Target, site: Site) -> Iterator[Violation]:
     if target.profile is None:
         yield Violation(subject=target.spec, message=f"target profile {target.spec} was not loaded")
         return
     yield from judge(facts, target.profile, site)
 
 
-def judge(facts: ElfFacts, profile: Profile, site: Site) -> Iterator[Violation]:
+def judge(facts: ElfFacts, profile: TargetIndex, site: Site) -> Iterator[Violation]:
     """Everything that stops the artifact on `profile`, in the loader's order."""
     blocker = failure.unreadable_payload(facts, profile) or failure.wrong_machine(facts, profile)
     blocker = blocker or failure.missing_interpreter(facts, profile)
@@ -76,8 +74,24 @@ def rejects_need(setting: Target, library: str, version: str) -> bool:
     profile = setting.profile
     if profile is None:
         return True
-    candidates = [t[library] for t in profile.libraries.values() if library in t]
-    return not any(defs.unversioned or defs.defines(version) for defs in candidates)
+    return not any(defs.unversioned or defs.defines(version) for defs in profile.named.get(library, ()))
 
 
-RULE = Rule("target", __doc__ or "", check, rejects_version=rejects_need, situated=True)
+def _compile(spec: str, context: CompileContext) -> Target:
+    return Target(spec, context.profiles.get(spec))
+
+
+def _non_empty(spec: str) -> str:
+    if not spec:
+        raise ValueError("name a shipped profile (debian-11) or a profile file (./prod-host.yml)")
+    return spec
+
+
+RULE = PolicyRule(
+    id="target",
+    doc=__doc__ or "",
+    schema=Annotated[str, Checked(_non_empty)],
+    compile=_compile,
+    check=check,
+    rejects_version=rejects_need,
+)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
 from linkgate.findings import Violation
+from linkgate.profiles.index import TargetIndex
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 from linkgate.rules.target_search import Found
 
-if TYPE_CHECKING:
-    from linkgate.profiles.model import Profile
 
-
-def unreadable_payload(facts: ElfFacts, profile: Profile) -> Violation | None:
+def unreadable_payload(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
     if facts.upx is None or not facts.upx.packed:
         return None
     return Violation(
@@ -26,7 +23,7 @@ def unreadable_payload(facts: ElfFacts, profile: Profile) -> Violation | None:
     )
 
 
-def wrong_machine(facts: ElfFacts, profile: Profile) -> Violation | None:
+def wrong_machine(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
     if profile.runs_machine(facts.machine):
         return None
     return Violation(
@@ -37,7 +34,7 @@ def wrong_machine(facts: ElfFacts, profile: Profile) -> Violation | None:
     )
 
 
-def missing_interpreter(facts: ElfFacts, profile: Profile) -> Violation | None:
+def missing_interpreter(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
     if facts.interpreter is None or facts.interpreter in profile.interpreters:
         return None
     return Violation(
@@ -49,7 +46,7 @@ def missing_interpreter(facts: ElfFacts, profile: Profile) -> Violation | None:
     )
 
 
-def missing_library(name: str, profile: Profile, facts: ElfFacts) -> Violation:
+def missing_library(name: str, profile: TargetIndex, facts: ElfFacts) -> Violation:
     searched = [*facts.runpath] or [*facts.rpath]
     where = f"not on {profile.name}" + (f" and not shipped in {', '.join(searched)}" if searched else "")
     return Violation(
@@ -60,7 +57,7 @@ def missing_library(name: str, profile: Profile, facts: ElfFacts) -> Violation:
     )
 
 
-def missing_versions(facts: ElfFacts, found: dict[str, Found], profile: Profile) -> Iterator[Violation]:
+def missing_versions(facts: ElfFacts, found: dict[str, Found], profile: TargetIndex) -> Iterator[Violation]:
     missing: dict[str, list[tuple[VersionNeed, Found]]] = {}
     for need in facts.version_needs:
         library = found.get(need.library)
@@ -76,7 +73,7 @@ def _newest_first(token: str) -> tuple[int, tuple[int, ...], str]:
     return (0, tuple(-part for part in parsed[1]), token) if parsed else (1, (), token)
 
 
-def _version_violation(token: str, needs: list[tuple[VersionNeed, Found]], profile: Profile) -> Violation:
+def _version_violation(token: str, needs: list[tuple[VersionNeed, Found]], profile: TargetIndex) -> Violation:
     parsed = split_version_token(token)
     namespace = parsed[0] if parsed else token.split("_", 1)[0]
     parts = [f"{need.library} ({_provider(namespace, library, profile)})" for need, library in needs]
@@ -99,11 +96,11 @@ def _shipped_hint(token: str, shipped: list[str]) -> str:
     )
 
 
-def _provider(namespace: str, library: Found, profile: Profile) -> str:
+def _provider(namespace: str, library: Found, profile: TargetIndex) -> str:
     """`debian-11: glibc 2.31, newest GLIBC_2.30`: the release, and what its library really defines
     (glibc 2.31 added no GLIBC_2.31 symbol on x86_64)."""
     words = [f"shipped {library.shipped_at}" if library.shipped_at else profile.name]
-    release = profile.libc.version if profile.libc is not None else None
+    release = profile.libc_version
     if namespace == "GLIBC" and release and not library.shipped_at:
         words[0] += f": glibc {release}"
     newest = library.defs.newest(namespace)
@@ -115,9 +112,9 @@ def _symbols(token: str, needs: list[VersionNeed]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s.name for s in refs))
 
 
-def _hint(namespace: str, profile: Profile) -> str:
-    if namespace == "GLIBC" and profile.libc is not None and profile.libc.version:
-        version = profile.libc.version
+def _hint(namespace: str, profile: TargetIndex) -> str:
+    version = profile.libc_version
+    if namespace == "GLIBC" and version:
         return (
             f"build against glibc {version} or older (a {profile.name} build image, or "
             f"`zig cc -target x86_64-linux-gnu.{version}`), or link statically against musl"

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from linkgate.elf.facts import ElfFacts
+from linkgate.profiles.index import Library, TargetIndex
 from linkgate.site import Site
-
-if TYPE_CHECKING:
-    from linkgate.profiles.model import LibraryDefs, Profile
 
 
 @dataclass(frozen=True)
 class Found:
     """The library that satisfies a NEEDED name, and where it comes from (for messages)."""
 
-    defs: LibraryDefs
+    defs: Library
     shipped_at: str | None = None
 
 
@@ -34,7 +31,7 @@ def search_dirs(facts: ElfFacts, site: Site) -> list[str]:
     return [d for d in (site.expand(e) for e in entries) if d is not None]
 
 
-def find_library(facts: ElfFacts, name: str, profile: Profile, site: Site) -> Found | None:
+def find_library(facts: ElfFacts, name: str, profile: TargetIndex, site: Site) -> Found | None:
     """The library the loader would map for `name`, or None ("cannot open shared object file")."""
     if "/" in name:
         # A NEEDED path is opened as is: only absolute ones can be known before run time.
@@ -48,14 +45,12 @@ def find_library(facts: ElfFacts, name: str, profile: Profile, site: Site) -> Fo
     return Found(on_target) if on_target is not None else None
 
 
-def _in_directory(facts: ElfFacts, path: str, profile: Profile, site: Site) -> Found | None:
+def _in_directory(facts: ElfFacts, path: str, profile: TargetIndex, site: Site) -> Found | None:
     shipped = site.library_at(path)
     # The loader skips a file of another machine or class and keeps searching.
     if shipped is not None and shipped.machine == facts.machine:
         # Named as the artifact names it: $ORIGIN/../lib/libfoo.so.1, not a path of this machine.
         where = "$ORIGIN/" + posixpath.relpath(path, site.origin) if site.origin else shipped.path
-        from linkgate.profiles.model import LibraryDefs  # noqa: PLC0415 - only targets load the models
-
-        return Found(LibraryDefs(path=shipped.path, versions=shipped.versions), shipped_at=where)
+        return Found(Library(path=shipped.path, versions=frozenset(shipped.versions)), shipped_at=where)
     on_target = profile.library_at(path)
     return Found(on_target) if on_target is not None else None

@@ -1,0 +1,107 @@
+"""The policy compiled for evaluation: plain frozen data, no validation models.
+
+The loader validates policy files (pydantic) and compiles the result once: every
+rule's setting in its checked form with its severity, overrides as per-key
+replacements, waivers with their dates, target profiles indexed. Evaluation reads
+only this, so checking never imports the validation library, and the compiled
+form can be cached between runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from linkgate.findings import Severity
+from linkgate.profiles.index import TargetIndex
+from linkgate.rules import POLICY_RULES
+from linkgate.rules.base import CompileContext, ConfiguredRule
+from linkgate.rules.globs import matches_path
+
+# A `rules:` key that is not a rule but a parameter of several (the version limits).
+ALLOWED_TOKENS = "allowed-tokens"
+
+
+@dataclass(frozen=True)
+class CompiledOverride:
+    """Other settings for paths matching `paths`: `values` replace the base keys they name."""
+
+    paths: tuple[str, ...]
+    values: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class CompiledWaiver:
+    rule: str
+    paths: tuple[str, ...]
+    subject: str
+    reason: str
+    expires: datetime.date | None = None
+
+    def covers(self, rule: str, path: str, subject: str) -> bool:
+        return self.rule == rule and matches_path(path, self.paths) and fnmatchcase(subject, self.subject)
+
+    def expired(self, today: datetime.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """What evaluation consumes. `values` are the validated `rules:` keys after `extends`."""
+
+    name: str
+    source: str | None
+    values: Mapping[str, object]
+    overrides: tuple[CompiledOverride, ...] = ()
+    waivers: tuple[CompiledWaiver, ...] = ()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    # Rule id -> line in `source` that configures it (its key, or `extends:` when inherited),
+    # so CI annotations can point at the policy line a finding breaks.
+    rule_lines: Mapping[str, int] = field(default_factory=dict)
+    # `target:` values (shipped names, or absolute paths of profile files) -> the indexed profile.
+    profiles: Mapping[str, TargetIndex] = field(default_factory=dict)
+    # Configured rules per combination of matching overrides (most trees have one), filled on use.
+    _configured: dict[tuple[int, ...], tuple[ConfiguredRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def rules_for(self, path: str) -> tuple[ConfiguredRule, ...]:
+        """The rules that apply to `path`, configured, in catalogue order."""
+        matching = self._matching(path)
+        configured = self._configured.get(matching)
+        if configured is None:
+            configured = self._configure(self._values(matching))
+            self._configured[matching] = configured
+        return configured
+
+    def values_for(self, path: str) -> dict[str, object]:
+        """The `rules:` keys that apply to `path`: the base with every matching override applied."""
+        return self._values(self._matching(path))
+
+    def _matching(self, path: str) -> tuple[int, ...]:
+        return tuple(i for i, o in enumerate(self.overrides) if matches_path(path, o.paths))
+
+    def _values(self, matching: tuple[int, ...]) -> dict[str, object]:
+        values = dict(self.values)
+        for index in matching:
+            values.update(self.overrides[index].values)
+        return values
+
+    def _configure(self, values: Mapping[str, object]) -> tuple[ConfiguredRule, ...]:
+        tokens = values.get(ALLOWED_TOKENS, ())
+        assert isinstance(tokens, tuple)
+        context = CompileContext(frozenset(str(t) for t in tokens), self.profiles)
+        return tuple(
+            rule.configure(values[rule.id], context, self.severity.get(rule.id))
+            for rule in POLICY_RULES
+            if values.get(rule.id) is not None
+        )
+
+    def rule_ids(self) -> tuple[str, ...]:
+        """The rules configured for artifacts no override matches (catalogue order)."""
+        return tuple(rule.id for rule in POLICY_RULES if self.values.get(rule.id) is not None)
+
+    def waiver_for(self, rule: str, path: str, subject: str) -> CompiledWaiver | None:
+        return next((w for w in self.waivers if w.covers(rule, path, subject)), None)

@@ -1,0 +1,71 @@
+"""Types of rule settings as the policy file writes them, declared without importing pydantic.
+
+Each rule module names the type of its setting (`Version`, `Globs`, ...). The policy
+loader builds its validation model from those types; the check path never imports
+the validation library. `Checked` is validation metadata in the form pydantic reads
+from `Annotated` (a `__get_pydantic_core_schema__` hook), imported only when the model
+is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+# A version the policy can compare: digits and dots, not absurdly long (a limit, not a payload).
+_VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,15}$")
+_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+
+
+class Checked:
+    """`Annotated[T, Checked(fn)]`: `fn` validates (and may convert) the value, raising ValueError."""
+
+    def __init__(self, function: Callable[[Any], Any], before: bool = False) -> None:
+        self.function = function
+        self.before = before
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
+        from pydantic_core import core_schema  # noqa: PLC0415 - only the policy loader builds models
+
+        inner = handler(source)
+        if self.before:
+            return core_schema.no_info_before_validator_function(self.function, inner)
+        return core_schema.no_info_after_validator_function(self.function, inner)
+
+
+def _version_text(value: object) -> object:
+    """Versions must keep their spelling: 2.30 is not 2.3.
+
+    The YAML loader hands floats over as their source text; a real float here
+    (from JSON or Python) has lost trailing zeros, so it is refused.
+    """
+    if isinstance(value, float):
+        raise ValueError(f"write the version as a quoted string (got the number {value!r})")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _check_version(value: str) -> str:
+    if not _VERSION.match(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f'{shown!r} is not a version like "2.31"')
+    return value
+
+
+def _check_namespace(value: str) -> str:
+    if not _NAMESPACE.match(value):
+        raise ValueError(f"{value[:70]!r} is not a version namespace like GLIBCXX")
+    return value
+
+
+Version = Annotated[str, Checked(_version_text, before=True), Checked(_check_version)]
+Namespace = Annotated[str, Checked(_check_namespace)]
+Globs = tuple[str, ...]
+LinkageKind = Literal["static", "dynamic", "any"]
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """A validated version as a comparable tuple: "2.31" -> (2, 31)."""
+    return tuple(int(part) for part in text.split("."))
