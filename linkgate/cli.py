@@ -10,14 +10,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from linkgate import __version__, ci, docs
+from linkgate.commands import profile as profile_command
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import ExitCode
 from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
 from linkgate.formats import github, gitlab, junit, sarif
 from linkgate.formats import json as json_format
 from linkgate.formats import text as text_format
-from linkgate.policy.loader import PolicyError, load_policy
-from linkgate.profiles import command as profile_command
+from linkgate.policy.cache import cache_dir, cached_policy
+from linkgate.policy.compiled import CompiledPolicy
+from linkgate.policy.errors import PolicyError
+from linkgate.policy.locate import find_policy_file
 from linkgate.rules import RULES_BY_ID
 from linkgate.scan import ScanOptions, check_all
 
@@ -84,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     context = ci.detect(os.environ, Path.cwd())
-    policy = load_policy(args.policy, Path.cwd())
+    policy = compiled_policy(args.policy, Path.cwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
     options = ScanOptions(policy=policy, today=datetime.date.today())
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
@@ -97,6 +100,20 @@ def run_check(args: argparse.Namespace) -> int:
     ci.write_reports(report, reports)
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
+
+
+def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
+    """The policy to check with: from the cache while its files are unchanged, else loaded and validated."""
+    found = find_policy_file(cwd) if spec is None else None
+    key = f"{spec!r}|{found}|{cwd}"
+
+    def load() -> CompiledPolicy:
+        # Imported only on a cache miss: YAML parsing and validation cost start-up time.
+        from linkgate.policy.loader import load_policy  # noqa: PLC0415
+
+        return load_policy(spec, cwd)
+
+    return cached_policy(key, cache_dir(os.environ), load)
 
 
 def collect(

@@ -6,17 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from linkgate.discover import Candidate
+from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.sections import read_section_facts
 from linkgate.formats import json as json_format
 from linkgate.formats import text_inspect
-from linkgate.policy.loader import presets_dir
+from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import load_shipped
-from linkgate.profiles.compat import compatibility
 from linkgate.profiles.index import TargetIndex
+from linkgate.rules.target import judge
 from linkgate.scan import NotElfError, read_candidate
 from linkgate.shipping import Shipped, collect_shipped, site_of
+from linkgate.site import Site
 
 
 def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple[str, bool]:
@@ -52,3 +54,16 @@ def _inspect_one(candidate: Candidate, profiles: Mapping[str, TargetIndex], ship
         "compatibility": compatibility(facts, profiles, site_of(candidate, shipped)),
     }
     return json_format.facts_json(candidate.display, facts, extra)
+
+
+def compatibility(facts: ElfFacts, profiles: Mapping[str, TargetIndex], site: Site) -> dict[str, dict[str, Any]]:
+    """profile name -> {"runs": bool, "missing": what the loader would name (interpreter, library, version)}.
+
+    UPX-packed files are judged by their payload, as the target rule judges them.
+    """
+    judged = facts.payload or facts
+    result: dict[str, dict[str, Any]] = {}
+    for name, profile in profiles.items():
+        missing = [violation.subject for violation in judge(judged, profile, site)]
+        result[name] = {"runs": not missing, "missing": missing}
+    return result

@@ -33,7 +33,7 @@ def run_installed(installed: Path, *args: str) -> subprocess.CompletedProcess[st
 
 def test_presets_are_found_after_non_editable_install(installed: Path) -> None:
     code = (
-        "import linkgate, linkgate.policy.loader as l;"
+        "import linkgate, linkgate.policy.locate as l;"
         "print(linkgate.__file__); print(l.presets_dir()); print(' '.join(l.preset_names()))"
     )
     result = run_installed(installed, "-c", code)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from linkgate.policy.loader import PolicyError, find_policy_file, load_policy, preset_names
+from linkgate.policy.errors import PolicyError
+from linkgate.policy.loader import load_policy
+from linkgate.policy.locate import find_policy_file, preset_names
 from linkgate.policy.model import Rules
 
 

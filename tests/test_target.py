@@ -12,7 +12,9 @@ import pytest
 
 from linkgate.cli import main
 from linkgate.elf.reader import parse_elf, read_elf
-from linkgate.policy.loader import PolicyError, load_policy, presets_dir
+from linkgate.policy.errors import PolicyError
+from linkgate.policy.loader import load_policy
+from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import aliases, load_shipped, profiles_dir, shipped_names
 from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile

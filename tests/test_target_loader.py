@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from linkgate.discover import discover
-from linkgate.policy.loader import load_policy, presets_dir
+from linkgate.policy.loader import load_policy
+from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import profiles_dir
 from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile

@@ -62,6 +62,8 @@ class CompiledPolicy:
     rule_lines: Mapping[str, int] = field(default_factory=dict)
     # `target:` values (shipped names, or absolute paths of profile files) -> the indexed profile.
     profiles: Mapping[str, TargetIndex] = field(default_factory=dict)
+    # Every file (and directory listing) the policy was compiled from: what a cached copy depends on.
+    sources: tuple[str, ...] = ()
     # Configured rules per combination of matching overrides (most trees have one), filled on use.
     _configured: dict[tuple[int, ...], tuple[ConfiguredRule, ...]] = field(
         default_factory=dict, compare=False, repr=False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -11,45 +10,14 @@ from pydantic import ValidationError
 from linkgate.findings import Severity
 from linkgate.policy import targets
 from linkgate.policy.compiled import CompiledOverride, CompiledPolicy, CompiledWaiver
+from linkgate.policy.errors import PolicyError
+from linkgate.policy.locate import DEFAULT_PRESET, find_policy_file, is_preset_name, preset_names, presets_dir
 from linkgate.policy.model import PolicyFile, Waiver, rule_values
 from linkgate.policy.yamlsource import Location, YamlError, load_yaml
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.index import TargetIndex
 
-DEFAULT_PRESET = "default"
-POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
 _MAX_EXTENDS_DEPTH = 16
-
-
-class PolicyError(Exception):
-    """The policy cannot be used; the CLI prints it and exits 2."""
-
-    def __init__(self, source: str, line: int | None, key: str | None, message: str) -> None:
-        where = source + (f":{line}" if line else "") + (f": {key}" if key else "")
-        super().__init__(f"{where}: {message}")
-        self.source, self.line, self.key = source, line, key
-
-
-def presets_dir() -> Path:
-    """The shipped presets: package data after `pip install`, the top-level policies/ in a checkout."""
-    try:
-        return Path(str(importlib.resources.files("linkgate.policies")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "policies"
-
-
-def preset_names() -> list[str]:
-    return sorted(path.stem for path in presets_dir().glob("*.yml"))
-
-
-def find_policy_file(start: Path) -> Path | None:
-    """linkgate.yml or .linkgate.yml in `start` or the nearest parent that has one."""
-    for directory in (start, *start.parents):
-        for name in POLICY_FILE_NAMES:
-            candidate = directory / name
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 def load_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
@@ -61,12 +29,8 @@ def load_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
     return _merge(spec, chain)
 
 
-def _is_preset_name(spec: str) -> bool:
-    return "/" not in spec and not spec.endswith((".yml", ".yaml"))
-
-
 def _locate(spec: str, base: Path) -> Path:
-    if _is_preset_name(spec):
+    if is_preset_name(spec):
         path = presets_dir() / f"{spec}.yml"
         # A shipped target profile is a preset too: `--policy debian-11` means "runs on Debian 11".
         profile = None if path.is_file() else targets.shipped_path(spec, presets_dir())
@@ -139,24 +103,38 @@ def _merge(name: str, chain: list[ChainLink]) -> CompiledPolicy:
     source, _document, lines = chain[-1]
     shipped = source.parent in (presets_dir(), targets.profiles_dir(presets_dir()))
     return CompiledPolicy(
-        name=name if _is_preset_name(name) else str(source),
+        name=name if is_preset_name(name) else str(source),
         source=None if shipped else str(source),
         values=values,
         overrides=tuple(overrides),
         waivers=tuple(waivers),
         severity=severity,
         rule_lines=_rule_lines(values, lines),
-        profiles=_target_profiles(values, overrides),
+        profiles=_target_profiles(_target_specs(values, overrides)),
+        sources=_sources(chain, _target_specs(values, overrides)),
     )
+
+
+def _sources(chain: list[ChainLink], specs: list[str]) -> tuple[str, ...]:
+    """What the compiled policy was made from: the extends chain, the profiles, and the shipped directories."""
+    shipped = targets.profiles_dir(presets_dir())
+    profiles = [p for p in (targets.profile_path(spec, presets_dir()) for spec in specs) if p is not None]
+    paths = [*(path for path, _document, _lines in chain), *profiles, presets_dir(), shipped]
+    aliases = shipped / targets.ALIASES_FILE
+    return tuple(dict.fromkeys(str(p) for p in [*paths, *([aliases] if aliases.is_file() else [])]))
 
 
 def _compiled_waiver(waiver: Waiver) -> CompiledWaiver:
     return CompiledWaiver(waiver.rule, waiver.paths, waiver.subject, waiver.reason, waiver.expires)
 
 
-def _target_profiles(values: Mapping[str, object], overrides: list[CompiledOverride]) -> dict[str, TargetIndex]:
+def _target_specs(values: Mapping[str, object], overrides: list[CompiledOverride]) -> list[str]:
+    """Every `target:` value of the policy, overrides included."""
+    return [str(v["target"]) for v in (values, *(o.values for o in overrides)) if v.get("target") is not None]
+
+
+def _target_profiles(specs: list[str]) -> dict[str, TargetIndex]:
     """Every profile a `target:` of the policy names, loaded and indexed once."""
-    specs = [str(v["target"]) for v in (values, *(o.values for o in overrides)) if v.get("target") is not None]
     try:
         return {spec: profile.index() for spec, profile in targets.load_profiles(specs, presets_dir()).items()}
     except ProfileError as error:

@@ -94,12 +94,17 @@ def load_profiles(specs: Iterable[str], presets: Path) -> dict[str, Profile]:
 
     loaded: dict[str, Profile] = {}
     for spec in wanted:
-        path = Path(spec) if is_path_spec(spec) else shipped_path(spec, presets)
+        path = profile_path(spec, presets)
         if path is None:
             known = ", ".join(shipped_names(presets))
             raise ProfileError(spec, None, f"no such target profile (shipped: {known})")
         loaded[spec] = read_profile(path)
     return loaded
+
+
+def profile_path(spec: str, presets: Path) -> Path | None:
+    """The file a `target:` value names (None for an unknown shipped name)."""
+    return Path(spec) if is_path_spec(spec) else shipped_path(spec, presets)
 
 
 def profile_preset(path: Path) -> PolicyFile:

@@ -1,4 +1,4 @@
-"""`linkgate profile capture|list`: the command-line edge of target profiles."""
+"""`linkgate profile capture|list`: the command-line edge of target profiles (the CLI layer)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import sys
 from typing import Any
 
 from linkgate.exitcodes import ExitCode
-from linkgate.policy.loader import presets_dir
-from linkgate.policy.targets import load_shipped
+from linkgate.policy.locate import presets_dir
 
 
 def add_parser(commands: Any) -> None:
@@ -55,6 +54,8 @@ def _capture(root: str, output: str | None, name: str | None) -> int:
 
 
 def _list() -> int:
+    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - see _capture
+
     for name, profile in load_shipped(presets_dir()).items():
         aliases = f" (also: {', '.join(profile.aliases)})" if profile.aliases else ""
         print(f"{name:18} {profile.description}{aliases}")

@@ -1,0 +1,1 @@
+"""Subcommands that live beside the main CLI module (the command-line layer)."""

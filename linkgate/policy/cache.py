@@ -1,0 +1,98 @@
+"""The compiled policy, cached between runs so that `check` skips YAML parsing and validation.
+
+An entry is keyed by what names the policy (the --policy value, or the linkgate.yml found,
+with the working directory for relative paths) and linkgate's version. It records every file
+the policy was compiled from with the SHA-256 of its content; an entry is used only while
+every one of them still hashes the same, so any edit is validated again on the next run.
+
+Entries live under $XDG_CACHE_HOME/linkgate (else ~/.cache/linkgate), in a directory only
+the user can write; an entry owned by someone else or writable by others is ignored, since
+loading one runs pickle. LINKGATE_NO_CACHE=1 turns the cache off. A cache that cannot be
+read or written is silently skipped: it only ever saves time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from linkgate import __version__
+from linkgate.policy.compiled import CompiledPolicy
+
+FORMAT = 1
+Entry = tuple[int, tuple[tuple[str, str], ...], CompiledPolicy]
+
+
+def cache_dir(environ: Mapping[str, str]) -> Path | None:
+    if environ.get("LINKGATE_NO_CACHE"):
+        return None
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "linkgate" if os.path.isabs(base) else None
+
+
+def cached_policy(key: str, directory: Path | None, compile_policy: Callable[[], CompiledPolicy]) -> CompiledPolicy:
+    """The cached compiled policy for `key` if its sources are unchanged, else `compile_policy()`, stored."""
+    entry_path = None if directory is None else directory / f"{_digest(f'{__version__}|{key}'.encode())}.pickle"
+    if entry_path is not None:
+        found = _load(entry_path)
+        if found is not None:
+            return found
+    policy = compile_policy()
+    if entry_path is not None:
+        _store(entry_path, policy)
+    return policy
+
+
+def _load(path: Path) -> CompiledPolicy | None:
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return None
+            entry = pickle.load(handle)  # noqa: S301 - our own file, in a directory only we can write
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == FORMAT):
+        return None
+    _format, sources, policy = entry
+    if not isinstance(policy, CompiledPolicy) or not all(_hash(p) == h for p, h in sources):
+        return None
+    return policy
+
+
+def _store(path: Path, policy: CompiledPolicy) -> None:
+    sources: list[tuple[str, str]] = []
+    for source in policy.sources:
+        digest = _hash(source)
+        if digest is None:
+            return
+        sources.append((source, digest))
+    entry: Entry = (FORMAT, tuple(sources), replace(policy, _configured={}))
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(temporary, "wb") as handle:
+            pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)  # readers see the old entry or the whole new one
+    except (OSError, pickle.PicklingError):
+        return
+
+
+def _hash(path: str) -> str | None:
+    """The SHA-256 of a file's content, or of a directory's listing (a preset appearing changes it)."""
+    try:
+        if os.path.isdir(path):
+            return _digest("\n".join(sorted(os.listdir(path))).encode())
+        with open(path, "rb") as handle:
+            return _digest(handle.read())
+    except OSError:
+        return None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
