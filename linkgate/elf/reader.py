@@ -65,14 +65,14 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection) -> ElfFacts:
     segments = image.segments(header)
     addresses = AddressMap(segments)
     interpreter = _interpreter(image, segments)
-    dynamic_segment = _first(segments, PT_DYNAMIC)
-    table = dt.read_dynamic(image, dynamic_segment, addresses) if dynamic_segment else dt.DynamicTable()
+    has_dynamic = _first(segments, PT_DYNAMIC) is not None
+    table = dt.read_dynamic(image, segments, addresses)
     needed = tuple(dt.dynamic_string(table, off) for off in table.needed_offsets)
     soname_offset = table.get(dt.DT_SONAME)
     soname = None if soname_offset is None else dt.dynamic_string(table, soname_offset)
     flags_1 = table.get(dt.DT_FLAGS_1) or 0
     shape = Shape(
-        header.e_type, interpreter is not None, dynamic_segment is not None, bool(needed),
+        header.e_type, interpreter is not None, has_dynamic, bool(needed),
         soname is not None, flags_1,
     )  # fmt: skip
     kind, linkage = classify(shape)
