@@ -306,3 +306,16 @@ def test_mutations_never_hide_what_the_loader_loads(
     assert tally.agreed >= 20, tally
     assert tally.refused >= 20, tally
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("filesz", [0, 1, 0x1B])  # 0x1B cuts the NUL off "/lib64/ld-linux-x86-64.so.2"
+def test_interpreter_the_kernel_refuses_is_a_format_error(tmp_path: Path, filesz: int) -> None:
+    """The kernel reads PT_INTERP from the file and will not exec without its final NUL."""
+    data = _require_host_binaries()
+    path = tmp_path / "interp"
+    path.write_bytes(lp.phdr_put(data, lp.index_of(data, 3), "p_filesz", filesz))  # PT_INTERP
+    path.chmod(0o755)
+    with pytest.raises(OSError, match="Exec format error"):
+        subprocess.run([str(path)], timeout=30, check=False)
+    with pytest.raises(ElfFormatError, match="PT_INTERP"):
+        read_elf(path)

@@ -27,6 +27,8 @@ from linkgate.elf.image import (
 )
 from linkgate.elf.versions import SymbolSelection, VersionReader
 
+_MIN_INTERP, _PATH_MAX = 2, 4096
+
 __all__ = ["ElfFormatError", "SymbolSelection", "is_elf_file", "parse_elf", "read_elf"]
 
 
@@ -107,7 +109,13 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
     segment = _first(segments, PT_INTERP)
     if segment is None:
         return None
+    # The kernel reads PT_INTERP from the file (p_offset/p_filesz, the first one) and
+    # refuses to exec when it is shorter than 2, longer than PATH_MAX or not NUL-ended.
+    if not _MIN_INTERP <= segment.p_filesz <= _PATH_MAX:
+        raise ElfFormatError(f"PT_INTERP of {segment.p_filesz} bytes: the kernel refuses to run the file")
     raw = image.read(segment.p_offset, segment.p_filesz)
+    if raw[-1:] != b"\x00":
+        raise ElfFormatError("PT_INTERP does not end with a NUL byte: the kernel refuses to run the file")
     return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
 
 
