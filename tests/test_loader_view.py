@@ -75,7 +75,7 @@ CASES: dict[str, tuple[Patch, str]] = {
     ),
     "decoy-dynamic-unmapped-first": (lambda d: _decoy(d, _zeros(d)[0], UNMAPPED), "not in any loaded segment"),
     "decoy-dynamic-at-mapped-zeros-first": (lambda d: _decoy(d, *_zeros(d)), "different contents"),
-    "verneednum-zero": (lambda d: binaries.with_dynamic_value(d, lp.DT_VERNEEDNUM, 0), "declares 0 entries"),
+    "verneednum-zero": (lambda d: binaries.with_dynamic_value(d, lp.DT_VERNEEDNUM, 0), "DT_VERNEEDNUM says 0 records"),
     "vn-cnt-zero": (lambda d: _vn_cnt(d, 0), "vn_cnt"),
     "decoy-verneed-tag-first": (_first_verneed_decoy, "appears twice"),
 }

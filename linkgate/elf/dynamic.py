@@ -29,6 +29,11 @@ _SCALAR_TAGS = frozenset(
 )  # fmt: skip
 
 
+def tag_name(tag: int) -> str:
+    """`DT_VERNEED` for 0x6ffffffe: the names messages use."""
+    return next((name for name, value in globals().items() if name.startswith("DT_") and value == tag), f"{tag:#x}")
+
+
 @dataclass
 class DynamicTable:
     """Raw tag values of PT_DYNAMIC plus a way to read its strings."""
@@ -108,7 +113,7 @@ def _parse(image: Image, raw: bytes, entry: struct.Struct, addresses: AddressMap
             table.needed_offsets.append(value)
         # ld.so keeps the last entry of a tag, file readers the first: refuse a choice.
         elif tag in _SCALAR_TAGS and table.tags.setdefault(tag, value) != value:
-            raise ElfFormatError(f"dynamic tag {tag:#x} appears twice with different values")
+            raise ElfFormatError(f"dynamic tag {tag_name(tag)} appears twice with different values")
     _locate_strtab(image, table, addresses)
     return table
 

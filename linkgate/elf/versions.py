@@ -89,7 +89,7 @@ class VersionReader:
             if next_entry == 0:
                 break
             address += next_entry
-        _check_count(dt.DT_VERNEEDNUM, self.table.get(dt.DT_VERNEEDNUM), entries)
+        _check_count("DT_VERNEEDNUM", self.table.get(dt.DT_VERNEEDNUM), entries)
         return result
 
     def _aux_needs(self, library: str, address: int, budget: int) -> list[_Need]:
@@ -131,7 +131,7 @@ class VersionReader:
             if next_entry == 0:
                 break
             address += next_entry
-        _check_count(dt.DT_VERDEFNUM, self.table.get(dt.DT_VERDEFNUM), entries)
+        _check_count("DT_VERDEFNUM", self.table.get(dt.DT_VERDEFNUM), entries)
         return tuple(names)
 
     def _symbols_by_index(self, indexes: set[int]) -> dict[int, list[SymbolRef]]:
@@ -265,9 +265,10 @@ def _highest_symbol(raw: bytes, endian: str, is64: bool, with_addend: bool) -> i
     return max(words[1 :: 3 if with_addend else 2], default=-1 << 8) >> 8
 
 
-def _check_count(tag: int, declared: int | None, walked: int) -> None:
+def _check_count(tag: str, declared: int | None, walked: int) -> None:
     if declared != walked:
-        raise ElfFormatError(f"dynamic tag {tag:#x} declares {declared} entries, the loader's chain has {walked}")
+        said = "is missing" if declared is None else f"says {declared} records"
+        raise ElfFormatError(f"{tag} {said}, but the chain ld.so follows has {walked}")
 
 
 def _check_hash(declared: int, name: str, what: str) -> None:
