@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.image import PT_DYNAMIC, AddressMap, ElfFormatError, Image, Segment
 
 DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 2, 4, 5, 6
 DT_RELA, DT_RELASZ, DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH = 7, 8, 10, 11, 14, 15
@@ -29,6 +29,11 @@ _SCALAR_TAGS = frozenset(
 )  # fmt: skip
 
 
+def tag_name(tag: int) -> str:
+    """`DT_VERNEED` for 0x6ffffffe: the names messages use."""
+    return next((name for name, value in globals().items() if name.startswith("DT_") and value == tag), f"{tag:#x}")
+
+
 @dataclass
 class DynamicTable:
     """Raw tag values of PT_DYNAMIC plus a way to read its strings."""
@@ -42,18 +47,73 @@ class DynamicTable:
         return self.tags.get(tag)
 
 
-def read_dynamic(image: Image, dynamic: Segment, addresses: AddressMap) -> DynamicTable:
-    """Walk the (d_tag, d_val) array until DT_NULL or the end of the segment."""
+# Real dynamic arrays hold tens of entries, a few hundred at most; the cap bounds
+# the Python loop on a hostile file whose mapped segment is megabytes of non-zero tags.
+MAX_DYNAMIC_ENTRIES = 1 << 14
+
+
+def read_dynamic(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) -> DynamicTable:
+    """The dynamic array ld.so reads: at p_vaddr of the LAST PT_DYNAMIC, through the PT_LOAD map.
+
+    glibc sets l_ld from each PT_DYNAMIC it meets, so the last one wins, and it reads
+    the array from memory until DT_NULL: p_offset/p_filesz play no part. Tools that
+    read the file (readelf, pyelftools, this reader before) use them, so a file
+    whose views differ is refused rather than read one way or the other.
+    """
+    dynamics = [s for s in segments if s.p_type == PT_DYNAMIC]
+    if not dynamics:
+        return DynamicTable()
     entry = struct.Struct(image.endian + ("qQ" if image.is64 else "iI"))
-    raw = image.read(dynamic.p_offset, min(dynamic.p_filesz, image.size - dynamic.p_offset))
-    table = DynamicTable()
-    for tag, value in entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size]):
+    loader_view = _array_at(image, dynamics[-1].p_vaddr, addresses, entry)
+    for number, segment in enumerate(dynamics, 1):
+        if number < len(dynamics) and _array_at(image, segment.p_vaddr, addresses, entry) != loader_view:
+            raise ElfFormatError(
+                f"{len(dynamics)} PT_DYNAMIC headers with different contents: ld.so reads only the last"
+            )
+        _check_file_view(image, segment, addresses, loader_view)
+    return _parse(image, loader_view, entry, addresses)
+
+
+def _array_at(image: Image, vaddr: int, addresses: AddressMap, entry: struct.Struct) -> bytes:
+    """The bytes of the (d_tag, d_val) array at `vaddr`, up to and including DT_NULL."""
+    if addresses.available(vaddr) == 0:
+        raise ElfFormatError(f"PT_DYNAMIC address {vaddr:#x} is not in any loaded segment: ld.so cannot read it")
+    raw = addresses.read_available(image, vaddr, MAX_DYNAMIC_ENTRIES * entry.size)
+    for index, (tag, _value) in enumerate(entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size])):
         if tag == DT_NULL:
-            break
+            return raw[: (index + 1) * entry.size]
+    raise ElfFormatError(
+        f"no DT_NULL in the {len(raw)} mapped bytes at PT_DYNAMIC address {vaddr:#x}: the dynamic array has no end"
+    )
+
+
+def _check_file_view(image: Image, segment: Segment, addresses: AddressMap, loader_view: bytes) -> None:
+    """PT_DYNAMIC's file bytes (what readelf and section-based tools read) must hold the
+    array the loader reads, or a gate reading either could be shown a decoy."""
+    end = segment.p_offset + segment.p_filesz
+    if end > image.size:
+        raise ElfFormatError(f"PT_DYNAMIC ends at {end:#x}, past the end of the file ({image.size:#x})")
+    if segment.p_filesz < len(loader_view):
+        raise ElfFormatError(
+            f"PT_DYNAMIC p_filesz {segment.p_filesz:#x} is shorter than the {len(loader_view)}-byte "
+            "dynamic array ld.so reads at its p_vaddr"
+        )
+    same_place = addresses.offset(segment.p_vaddr) == segment.p_offset
+    if not same_place and image.read(segment.p_offset, len(loader_view)) != loader_view:
+        raise ElfFormatError(
+            f"PT_DYNAMIC p_offset {segment.p_offset:#x} holds other bytes than ld.so reads at "
+            f"p_vaddr {segment.p_vaddr:#x}"
+        )
+
+
+def _parse(image: Image, raw: bytes, entry: struct.Struct, addresses: AddressMap) -> DynamicTable:
+    table = DynamicTable()
+    for tag, value in entry.iter_unpack(raw[: -entry.size]):
         if tag == DT_NEEDED:
             table.needed_offsets.append(value)
-        elif tag in _SCALAR_TAGS:
-            table.tags.setdefault(tag, value)
+        # ld.so keeps the last entry of a tag, file readers the first: refuse a choice.
+        elif tag in _SCALAR_TAGS and table.tags.setdefault(tag, value) != value:
+            raise ElfFormatError(f"dynamic tag {tag_name(tag)} appears twice with different values")
     _locate_strtab(image, table, addresses)
     return table
 

@@ -147,23 +147,48 @@ class Image:
 
 
 class AddressMap:
-    """Virtual address -> file offset through the PT_LOAD segments, as ld.so maps them."""
+    """Virtual address -> file offset through the PT_LOAD segments, as ld.so maps them.
+
+    Only file-backed bytes count (p_filesz, not p_memsz): a table the loader would
+    find in zero-filled memory is not something a real linker writes.
+    """
 
     def __init__(self, segments: tuple[Segment, ...]) -> None:
         self._loads = [s for s in segments if s.p_type == PT_LOAD]
 
+    def _containing(self, vaddr: int) -> Segment | None:
+        """The PT_LOAD whose file-backed bytes hold `vaddr`; overlapping ones are refused,
+        since which bytes the loader sees there depends on its mapping order."""
+        found = [s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz]
+        if len(found) > 1:
+            raise ElfFormatError(f"address {vaddr:#x} lies in {len(found)} overlapping PT_LOAD segments")
+        return found[0] if found else None
+
     def offset(self, vaddr: int, length: int = 1) -> int:
         """File offset of `vaddr`; the `length` bytes after it must be file-backed."""
-        for seg in self._loads:
-            delta = vaddr - seg.p_vaddr
-            if delta >= 0 and delta + length <= seg.p_filesz:
-                return seg.p_offset + delta
-        raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
+        segment = self._containing(vaddr)
+        if segment is None:
+            raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
+        delta = vaddr - segment.p_vaddr
+        if delta + length > segment.p_filesz:
+            raise ElfFormatError(
+                f"{length} bytes at address {vaddr:#x} run past the end of their PT_LOAD segment "
+                f"({segment.p_filesz - delta} bytes left)"
+            )
+        return segment.p_offset + delta
 
     def available(self, vaddr: int) -> int:
         """How many file-backed bytes follow `vaddr` in its segment (0 if unmapped)."""
-        for seg in self._loads:
-            delta = vaddr - seg.p_vaddr
-            if 0 <= delta < seg.p_filesz:
-                return seg.p_filesz - delta
-        return 0
+        segment = self._containing(vaddr)
+        return 0 if segment is None else segment.p_filesz - (vaddr - segment.p_vaddr)
+
+    def read(self, image: Image, vaddr: int, length: int) -> bytes:
+        """The `length` bytes the loader sees at `vaddr`, or ElfFormatError."""
+        return image.read(self.offset(vaddr, length), length)
+
+    def read_available(self, image: Image, vaddr: int, limit: int) -> bytes:
+        """Up to `limit` bytes at `vaddr`, cut at the end of its segment's file bytes."""
+        length = min(limit, self.available(vaddr))
+        if length <= 0:
+            raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
+        return self.read(image, vaddr, length)

@@ -27,6 +27,8 @@ from linkgate.elf.image import (
 )
 from linkgate.elf.versions import SymbolSelection, VersionReader
 
+_MIN_INTERP, _PATH_MAX = 2, 4096
+
 __all__ = ["ElfFormatError", "SymbolSelection", "is_elf_file", "parse_elf", "read_elf"]
 
 
@@ -65,14 +67,14 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection) -> ElfFacts:
     segments = image.segments(header)
     addresses = AddressMap(segments)
     interpreter = _interpreter(image, segments)
-    dynamic_segment = _first(segments, PT_DYNAMIC)
-    table = dt.read_dynamic(image, dynamic_segment, addresses) if dynamic_segment else dt.DynamicTable()
+    has_dynamic = _first(segments, PT_DYNAMIC) is not None
+    table = dt.read_dynamic(image, segments, addresses)
     needed = tuple(dt.dynamic_string(table, off) for off in table.needed_offsets)
     soname_offset = table.get(dt.DT_SONAME)
     soname = None if soname_offset is None else dt.dynamic_string(table, soname_offset)
     flags_1 = table.get(dt.DT_FLAGS_1) or 0
     shape = Shape(
-        header.e_type, interpreter is not None, dynamic_segment is not None, bool(needed),
+        header.e_type, interpreter is not None, has_dynamic, bool(needed),
         soname is not None, flags_1,
     )  # fmt: skip
     kind, linkage = classify(shape)
@@ -107,7 +109,13 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
     segment = _first(segments, PT_INTERP)
     if segment is None:
         return None
+    # The kernel reads PT_INTERP from the file (p_offset/p_filesz, the first one) and
+    # refuses to exec when it is shorter than 2, longer than PATH_MAX or not NUL-ended.
+    if not _MIN_INTERP <= segment.p_filesz <= _PATH_MAX:
+        raise ElfFormatError(f"PT_INTERP of {segment.p_filesz} bytes: the kernel refuses to run the file")
     raw = image.read(segment.p_offset, segment.p_filesz)
+    if raw[-1:] != b"\x00":
+        raise ElfFormatError("PT_INTERP does not end with a NUL byte: the kernel refuses to run the file")
     return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
 
 

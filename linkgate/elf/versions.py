@@ -3,7 +3,10 @@ which undefined dynamic symbols carry each needed version."""
 
 from __future__ import annotations
 
+import array
+import functools
 import struct
+import sys
 from collections.abc import Container
 from dataclasses import dataclass
 
@@ -15,7 +18,8 @@ VER_FLG_BASE, VER_FLG_WEAK = 0x1, 0x2
 STB_WEAK = 2
 SHN_UNDEF = 0
 # Hostile files can declare absurd counts; nothing real comes near these.
-MAX_VERSION_ENTRIES = 1 << 16
+MAX_VERSION_ENTRIES = 1 << 12
+MAX_VERSION_NAME = 1 << 10
 MAX_SYMBOLS = 1 << 22
 
 
@@ -55,49 +59,79 @@ class VersionReader:
         symbols = self._symbols_by_index(selected) if selected else {}
         return tuple(VersionNeed(n.library, n.version, n.weak, tuple(symbols.get(n.index, ()))) for n in raw)
 
+    def _at(self, fmt: str, vaddr: int) -> tuple[int, ...]:
+        """Unpack `fmt` at virtual address `vaddr`, as the loader reads it from memory."""
+        size = struct.calcsize(self.image.endian + fmt)
+        return self.image.unpack(fmt, self.addresses.offset(vaddr, size))
+
     def _raw_needs(self) -> list[_Need]:
+        """Walk DT_VERNEED as dl-version.c does: by vn_next/vna_next until 0.
+
+        The loader ignores DT_VERNEEDNUM and vn_cnt, file readers trust them: a count
+        that disagrees with the chain is refused (a zeroed DT_VERNEEDNUM would
+        otherwise hide every version need from a count-based reader).
+        """
         address = self.table.get(dt.DT_VERNEED)
         if address is None:
             return []
-        count = min(self.table.get(dt.DT_VERNEEDNUM) or 0, MAX_VERSION_ENTRIES)
-        offset = self.addresses.offset(address, 16)
         result: list[_Need] = []
-        for _ in range(count):
-            _ver, aux_count, file_name, aux, next_entry = self.image.unpack("HHIII", offset)
+        entries = 0
+        while True:
+            version, aux_count, file_name, aux, next_entry = self._at("HHIII", address)
+            if version != 1:
+                raise ElfFormatError(f"unsupported Verneed record version {version} (ld.so refuses it)")
             library = self._string(file_name)
-            # One budget for all entries: a hostile file cannot make the nested walk quadratic.
-            budget = MAX_VERSION_ENTRIES - len(result)
-            result.extend(self._aux_needs(library, offset + aux, min(aux_count, budget)))
-            if next_entry == 0 or len(result) >= MAX_VERSION_ENTRIES:
+            auxes = self._aux_needs(library, address + aux, MAX_VERSION_ENTRIES - len(result))
+            if len(auxes) != aux_count:
+                raise ElfFormatError(f"vn_cnt of {library} says {aux_count} versions, its chain has {len(auxes)}")
+            result.extend(auxes)
+            entries += 1
+            if next_entry == 0:
                 break
-            offset += next_entry
+            address += next_entry
+        _check_count("DT_VERNEEDNUM", self.table.get(dt.DT_VERNEEDNUM), entries)
         return result
 
-    def _aux_needs(self, library: str, offset: int, count: int) -> list[_Need]:
-        result = []
-        for _ in range(count):
-            _hash, flags, other, name, next_aux = self.image.unpack("IHHII", offset)
-            result.append(_Need(library, self._string(name), other & 0x7FFF, bool(flags & VER_FLG_WEAK)))
+    def _aux_needs(self, library: str, address: int, budget: int) -> list[_Need]:
+        # One budget for all entries: a hostile file cannot make the nested walk quadratic.
+        result: list[_Need] = []
+        while True:
+            if len(result) >= budget:
+                raise ElfFormatError(f"more than {MAX_VERSION_ENTRIES} version needs")
+            vna_hash, flags, other, name, next_aux = self._at("IHHII", address)
+            version = self._string(name)
+            # ld.so compares vna_hash with vd_hash before the names: a wrong hash is a missing version.
+            _check_hash(vna_hash, version, f"vna_hash of {library} {version}")
+            result.append(_Need(library, version, other & 0x7FFF, bool(flags & VER_FLG_WEAK)))
             if next_aux == 0:
-                break
-            offset += next_aux
-        return result
+                return result
+            address += next_aux
 
     def definitions(self) -> tuple[str, ...]:
-        """Version names this object defines (DT_VERDEF), without the base entry."""
+        """Version names this object defines (DT_VERDEF), without the base entry.
+
+        Walked by vd_next like the loader; DT_VERDEFNUM must agree with the chain.
+        """
         address = self.table.get(dt.DT_VERDEF)
         if address is None:
             return ()
-        count = min(self.table.get(dt.DT_VERDEFNUM) or 0, MAX_VERSION_ENTRIES)
-        offset = self.addresses.offset(address, 20)
         names: list[str] = []
-        for _ in range(count):
-            _ver, flags, _ndx, aux_count, _hash, aux, next_entry = self.image.unpack("HHHHIII", offset)
-            if aux_count and not flags & VER_FLG_BASE:
-                names.append(self._string(self.image.unpack("II", offset + aux)[0]))
+        entries = 0
+        while True:
+            if entries >= MAX_VERSION_ENTRIES:
+                raise ElfFormatError(f"more than {MAX_VERSION_ENTRIES} version definitions")
+            version, flags, _ndx, aux_count, vd_hash, aux, next_entry = self._at("HHHHIII", address)
+            if version != 1 or aux_count == 0:
+                raise ElfFormatError(f"malformed Verdef record (version {version}, {aux_count} names)")
+            name = self._string(self._at("II", address + aux)[0])
+            _check_hash(vd_hash, name, f"vd_hash of version {name}")
+            if not flags & VER_FLG_BASE:
+                names.append(name)
+            entries += 1
             if next_entry == 0:
                 break
-            offset += next_entry
+            address += next_entry
+        _check_count("DT_VERDEFNUM", self.table.get(dt.DT_VERDEFNUM), entries)
         return tuple(names)
 
     def _symbols_by_index(self, indexes: set[int]) -> dict[int, list[SymbolRef]]:
@@ -106,14 +140,11 @@ class VersionReader:
         symtab_addr = self.table.get(dt.DT_SYMTAB)
         if versym_addr is None or symtab_addr is None:
             return {}
+        syment = self._syment()
         count = self.symbol_count()
-        syment = self.table.get(dt.DT_SYMENT) or (24 if self.image.is64 else 16)
         layout = struct.Struct(self.image.endian + ("IBBH" if self.image.is64 else "IIIBBH"))
-        if syment < layout.size:
-            raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
-        symtab_at = self.addresses.offset(symtab_addr, max(syment * count, 1))
-        symtab = self.image.read(symtab_at, syment * count)
-        versyms = self.image.read(self.addresses.offset(versym_addr, max(2 * count, 1)), 2 * count)
+        symtab = self.addresses.read(self.image, symtab_addr, syment * count)
+        versyms = self.addresses.read(self.image, versym_addr, 2 * count)
         result: dict[int, list[SymbolRef]] = {}
         for index in sorted(indexes):
             for position in _positions_of(versyms, index, self.image.endian):
@@ -123,12 +154,31 @@ class VersionReader:
                     result.setdefault(index, []).append(symbol)
         return result
 
+    def _syment(self) -> int:
+        syment = self.table.get(dt.DT_SYMENT) or (24 if self.image.is64 else 16)
+        if syment < (24 if self.image.is64 else 16):
+            raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
+        return syment
+
     def symbol_count(self) -> int:
-        """Number of dynamic symbols, from the hash tables as the loader knows it."""
+        """Number of dynamic symbols, from the hash tables as the loader knows it.
+
+        It can be no more than DT_SYMTAB's segment holds: that bound also caps the
+        cost of deriving it from a hostile hash table.
+        """
         count = self._count_from_tags()
-        if count > MAX_SYMBOLS:
-            raise ElfFormatError(f"implausible dynamic symbol count {count}")
+        fit = self._symbols_that_fit()
+        if count > fit:
+            raise ElfFormatError(
+                f"the hash tables count {count} dynamic symbols; DT_SYMTAB's mapped bytes hold at most {fit}"
+            )
         return count
+
+    def _symbols_that_fit(self) -> int:
+        symtab = self.table.get(dt.DT_SYMTAB)
+        if symtab is None:
+            raise ElfFormatError("versioned dynamic symbols but no DT_SYMTAB")
+        return min(self.addresses.available(symtab) // self._syment(), MAX_SYMBOLS)
 
     def _count_from_tags(self) -> int:
         mips = self.table.get(dt.DT_MIPS_SYMTABNO)
@@ -141,31 +191,32 @@ class VersionReader:
             return self._count_from_gnu_hash(gnu_hash)
         hash_addr = self.table.get(dt.DT_HASH)
         if hash_addr is not None:
-            return self.image.unpack("II", self.addresses.offset(hash_addr, 8))[1]
+            return self._at("II", hash_addr)[1]
         raise ElfFormatError("versioned dynamic symbols but neither DT_HASH nor DT_GNU_HASH")
 
     def _count_from_gnu_hash(self, address: int) -> int:
-        """Highest bucket start, then walk its chain to the entry with the end bit."""
-        offset = self.addresses.offset(address, 16)
-        nbuckets, symoffset, bloom_size, _shift = self.image.unpack("IIII", offset)
+        """Highest bucket start, then its chain to the entry with the end bit."""
+        nbuckets, symoffset, bloom_size, _shift = self._at("IIII", address)
         if nbuckets > MAX_SYMBOLS or bloom_size > MAX_SYMBOLS:
             raise ElfFormatError("implausible DT_GNU_HASH header")
-        buckets_at = offset + 16 + bloom_size * self.image.word_size
-        raw = self.image.read(buckets_at, 4 * nbuckets)
-        last = max(struct.unpack(f"{self.image.endian}{nbuckets}I", raw), default=0)
+        buckets_at = address + 16 + bloom_size * self.image.word_size
+        raw = self.addresses.read(self.image, buckets_at, 4 * nbuckets)
+        last = max(_u32_words(raw, self.image.endian), default=0)
         if last < symoffset:
             # An empty table: the object exports nothing (a non-PIE executable) and
             # GNU ld writes symoffset 1 whatever precedes it, so count the undefined
             # symbols through the relocations that bind them.
             return max(symoffset, self._count_from_relocations())
-        chains_at = buckets_at + 4 * nbuckets
-        index = last
-        while index < MAX_SYMBOLS:
-            (value,) = self.image.unpack("I", chains_at + 4 * (index - symoffset))
-            if value & 1:
-                return index + 1
-            index += 1
-        raise ElfFormatError("DT_GNU_HASH chain never ends")
+        # The chain cannot run past the last symbol DT_SYMTAB can hold: read at most
+        # that much and find the end bit with bytes operations, not a Python loop.
+        room = self._symbols_that_fit() - last
+        if room <= 0:
+            raise ElfFormatError(f"DT_GNU_HASH bucket starts at symbol {last}, past the end of DT_SYMTAB")
+        chain_at = buckets_at + 4 * nbuckets + 4 * (last - symoffset)
+        end = _first_odd_word(self.addresses.read_available(self.image, chain_at, 4 * room), self.image.endian)
+        if end < 0:
+            raise ElfFormatError("DT_GNU_HASH chain has no end within DT_SYMTAB's mapped symbols")
+        return last + end + 1
 
     def _count_from_relocations(self) -> int:
         """One more than the highest symbol index a dynamic relocation refers to."""
@@ -175,17 +226,68 @@ class VersionReader:
             (dt.DT_REL, dt.DT_RELSZ, False),
             (dt.DT_JMPREL, dt.DT_PLTRELSZ, plt_rela),
         )
-        word = "Q" if self.image.is64 else "I"
-        shift = 32 if self.image.is64 else 8
         highest = -1
         for address_tag, size_tag, with_addend in tables:
             address, size = self.table.get(address_tag), self.table.get(size_tag)
             if not address or not size:
                 continue
-            entry = struct.Struct(self.image.endian + word * (3 if with_addend else 2))
-            raw = self.image.read(self.addresses.offset(address, size), size - size % entry.size)
-            highest = max(highest, max((e[1] >> shift for e in entry.iter_unpack(raw)), default=-1))
+            raw = self.addresses.read(self.image, address, size)
+            highest = max(highest, _highest_symbol(raw, self.image.endian, self.image.is64, with_addend))
         return highest + 1
+
+
+def _u32_words(raw: bytes, endian: str) -> array.array[int]:
+    """`raw` as unsigned 32-bit words in native order (whole words only)."""
+    words = array.array("I")
+    words.frombytes(raw[: len(raw) - len(raw) % 4])
+    if (endian == "<") != (sys.byteorder == "little"):
+        words.byteswap()
+    return words
+
+
+_ODD = bytes(value & 1 for value in range(256))
+
+
+def _first_odd_word(raw: bytes, endian: str) -> int:
+    """Index of the first 32-bit word with bit 0 set, or -1 (runs in C, whatever the size)."""
+    low_bytes = raw[0 if endian == "<" else 3 : len(raw) - len(raw) % 4 : 4]
+    return low_bytes.translate(_ODD).find(b"\x01")
+
+
+def _highest_symbol(raw: bytes, endian: str, is64: bool, with_addend: bool) -> int:
+    """The highest symbol index in a REL/RELA table (-1 when empty): a column of r_info."""
+    entry_size = (24 if with_addend else 16) if is64 else (12 if with_addend else 8)
+    words = _u32_words(raw[: len(raw) - len(raw) % entry_size], endian)
+    if is64:  # r_info is the 2nd 64-bit word; its high half is the symbol index
+        column = words[(3 if endian == "<" else 2) :: 6 if with_addend else 4]
+        return max(column, default=-1)
+    # ELF32: r_info is the 2nd word, symbol index = r_info >> 8
+    return max(words[1 :: 3 if with_addend else 2], default=-1 << 8) >> 8
+
+
+def _check_count(tag: str, declared: int | None, walked: int) -> None:
+    if declared != walked:
+        said = "is missing" if declared is None else f"says {declared} records"
+        raise ElfFormatError(f"{tag} {said}, but the chain ld.so follows has {walked}")
+
+
+def _check_hash(declared: int, name: str, what: str) -> None:
+    if len(name) > MAX_VERSION_NAME:
+        raise ElfFormatError(f"implausible version name of {len(name)} characters")
+    if declared != elf_hash(name):
+        raise ElfFormatError(f"{what} is not the ELF hash of the name")
+
+
+@functools.lru_cache(maxsize=4096)
+def elf_hash(name: str) -> int:
+    """The System V ELF hash of `name` (vna_hash, vd_hash, DT_HASH buckets)."""
+    value = 0
+    for byte in name.encode("utf-8", "surrogateescape"):
+        value = ((value << 4) + byte) & 0xFFFFFFFF
+        high = value & 0xF0000000
+        value ^= high >> 24
+        value &= ~high
+    return value
 
 
 def _positions_of(versyms: bytes, index: int, endian: str) -> list[int]:
