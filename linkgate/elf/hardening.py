@@ -32,7 +32,9 @@ EM_386, EM_X86_64 = 3, 62
 CANARY_SYMBOLS = frozenset({"__stack_chk_fail", "__stack_chk_guard", "__intel_security_cookie"})
 
 # Functions with a checking variant __NAME_chk in glibc's debug/ directory
-# (the list hardening-check ships, plus explicit_bzero and the 2.38 strlcpy family).
+# as glibc 2.36 exports them: the list hardening-check ships, plus explicit_bzero.
+# glibc 2.38's strlcpy family is left out: an import of strlcpy is as often
+# libbsd's, which has no checking variant (docs/hardening.md).
 FORTIFIABLE = frozenset(
     {
         "asprintf", "confstr", "dprintf", "explicit_bzero", "fdelt", "fgets", "fgets_unlocked", "fgetws",
@@ -40,9 +42,9 @@ FORTIFIABLE = frozenset(
         "gethostname", "getlogin_r", "gets", "getwd", "longjmp", "mbsnrtowcs", "mbsrtowcs", "mbstowcs", "memcpy",
         "memmove", "mempcpy", "memset", "obstack_printf", "obstack_vprintf", "poll", "ppoll", "pread", "pread64",
         "printf", "ptsname_r", "read", "readlink", "readlinkat", "realpath", "recv", "recvfrom", "snprintf", "sprintf",
-        "stpcpy", "stpncpy", "strcat", "strcpy", "strlcat", "strlcpy", "strncat", "strncpy", "swprintf", "syslog",
+        "stpcpy", "stpncpy", "strcat", "strcpy", "strncat", "strncpy", "swprintf", "syslog",
         "ttyname_r", "vasprintf", "vdprintf", "vfprintf", "vfwprintf", "vprintf", "vsnprintf", "vsprintf", "vswprintf",
-        "vsyslog", "vwprintf", "wcpcpy", "wcpncpy", "wcrtomb", "wcscat", "wcscpy", "wcslcat", "wcslcpy", "wcsncat",
+        "vsyslog", "vwprintf", "wcpcpy", "wcpncpy", "wcrtomb", "wcscat", "wcscpy", "wcsncat",
         "wcsncpy", "wcsnrtombs", "wcsrtombs", "wcstombs", "wctomb", "wmemcpy", "wmemmove", "wmempcpy", "wmemset",
         "wprintf"
     }
