@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.trees import elf_paths
 from linkgate.elf import dynamic as dt
-from linkgate.elf.facts import ElfFacts, Hardening, Kind
+from linkgate.elf.facts import Hardening, Kind
 from linkgate.elf.hardening import FORTIFIABLE, with_hardening
 from linkgate.elf.image import PT_DYNAMIC, AddressMap, ElfFormatError, Image
 from linkgate.elf.reader import read_elf
@@ -42,6 +42,9 @@ class Ours:
     hardening: Hardening | None
     # Fortifiable functions imported unchecked, counted even when also imported as __NAME_chk.
     plain_fortifiable: int | None = None
+    # Imports that are a fortifiable name behind leading underscores (__stpcpy, _longjmp):
+    # checksec strips the underscores and counts them; they have no checking variant.
+    underscore_aliases: int = 0
 
 
 @dataclass
@@ -59,7 +62,8 @@ class FieldResult:
     compared: int = 0
     agreed: int = 0
     abstained: int = 0
-    disagreements: list[tuple[str, str, str]] = field(default_factory=list)
+    # (path, linkgate's answer, the peer's answer, a known cause when one is recognised)
+    disagreements: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def agreement(self) -> float:
@@ -75,13 +79,16 @@ def read_ours(path: str) -> Ours | None:
     except (ElfFormatError, OSError):
         return None
     judged = facts.payload or facts
-    return Ours(judged.kind, judged.hardening, _plain_fortifiable(path, facts))
+    imports = None if facts.payload is not None else _imports(path)
+    if imports is None:
+        return Ours(judged.kind, judged.hardening)
+    aliases = sum(1 for name in imports if name.startswith("_") and name.lstrip("_") in FORTIFIABLE)
+    # checksec counts a function imported both plain and as __NAME_chk twice: count plain imports.
+    return Ours(judged.kind, judged.hardening, len(imports & FORTIFIABLE), aliases)
 
 
-def _plain_fortifiable(path: str, facts: ElfFacts) -> int | None:
-    """checksec counts a function imported both plain and as __NAME_chk twice; so count plain imports."""
-    if facts.payload is not None:
-        return None
+def _imports(path: str) -> frozenset[str] | None:
+    """The file's undefined dynamic symbols, through linkgate's loader's-view reader."""
     with open(path, "rb") as handle:
         image = Image(handle.read())
     segments = image.segments(image.header())
@@ -90,11 +97,12 @@ def _plain_fortifiable(path: str, facts: ElfFacts) -> int | None:
         return None
     addresses = AddressMap(segments)
     symbols = dynamic_symbols(image, dt.read_dynamic(image, dynamic, addresses), addresses)
-    return None if symbols is None else len(symbols.imports & FORTIFIABLE)
+    return None if symbols is None else symbols.imports
 
 
 def run_checksec(path: str) -> dict[str, str]:
-    result = subprocess.run(["checksec", "--format=json", f"--file={path}"], capture_output=True, text=True, check=False)
+    command = ["checksec", "--format=json", f"--file={path}"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     try:
         document: dict[str, dict[str, str]] = json.loads(result.stdout)
     except json.JSONDecodeError:
@@ -139,7 +147,7 @@ def _pie_category(ours: Ours) -> str:
     return "library" if ours.kind is Kind.SHARED_LIBRARY else "no-pie"
 
 
-def _cs_pie(s: Sample, h: Hardening) -> tuple[str | None, str | None]:
+def _cs_pie(s: Sample, _h: Hardening) -> tuple[str | None, str | None]:
     peer = {"yes": "pie", "no": "no-pie", "dso": "library"}.get(s.checksec.get("pie", ""))
     assert s.ours is not None
     return _pie_category(s.ours), peer
@@ -152,7 +160,7 @@ def _cs_fortifiable(s: Sample, h: Hardening) -> tuple[str | None, str | None]:
     return ours, s.checksec.get("fortify-able")
 
 
-def _hc_pie(s: Sample, h: Hardening) -> tuple[str | None, str | None]:
+def _hc_pie(s: Sample, _h: Hardening) -> tuple[str | None, str | None]:
     answer = s.hardening_check.get("Position Independent Executable", "")
     peer = "pie" if answer == "yes" else "no-pie" if answer.startswith("no, normal") else None
     if "shared library" in answer:
@@ -210,6 +218,17 @@ FIELDS: list[tuple[str, str, Callable[[Sample, Hardening], tuple[str | None, str
 ]
 
 
+def known_cause(peer: str, name: str, s: Sample, ours: str, theirs: str) -> str:
+    """The disagreement classes docs/hardening.md explains, recognised from the file itself."""
+    assert s.ours is not None
+    aliases = s.ours.underscore_aliases
+    if (peer, name) == ("checksec", "fortify-able") and aliases and int(theirs) - int(ours) == aliases:
+        return f"checksec strips leading underscores: {s.ours.underscore_aliases} alias import(s)"
+    if name == "pie" and (ours, theirs) == ("pie", "library") and s.ours.kind is Kind.PIE:
+        return "an ET_DYN executable without PT_PHDR, which hardening-check takes for a library"
+    return ""
+
+
 def _str(value: int | None) -> str | None:
     return None if value is None else str(value)
 
@@ -231,7 +250,7 @@ def compare(samples: list[Sample]) -> list[FieldResult]:
             if ours == theirs:
                 result.agreed += 1
             else:
-                result.disagreements.append((s.path, ours, theirs))
+                result.disagreements.append((s.path, ours, theirs, known_cause(peer, name, s, ours, theirs)))
         results.append(result)
     return results
 
@@ -248,7 +267,10 @@ def table(results: list[FieldResult], samples: list[Sample]) -> str:
         if r.disagreements:
             lines.append("")
             lines.append(f"{r.peer} / {r.name}: linkgate vs peer")
-            lines.extend(f"  {path}: {ours} vs {theirs}" for path, ours, theirs in r.disagreements)
+            lines.extend(
+                f"  {path}: {ours} vs {theirs}" + (f"  ({cause})" if cause else "")
+                for path, ours, theirs, cause in r.disagreements
+            )
     return "\n".join(lines) + "\n"
 
 
