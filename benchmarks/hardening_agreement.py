@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.trees import elf_paths
 from linkgate.elf import dynamic as dt
-from linkgate.elf.facts import Hardening, Kind
+from linkgate.elf.facts import Hardening, Kind, Linkage
 from linkgate.elf.hardening import FORTIFIABLE, with_hardening
 from linkgate.elf.image import PT_DYNAMIC, AddressMap, ElfFormatError, Image
 from linkgate.elf.reader import read_elf
@@ -39,6 +39,7 @@ class Ours:
     """linkgate's answers for one file, plus what checksec's fortify count needs."""
 
     kind: Kind
+    linkage: Linkage
     hardening: Hardening | None
     # Fortifiable functions imported unchecked, counted even when also imported as __NAME_chk.
     plain_fortifiable: int | None = None
@@ -81,10 +82,10 @@ def read_ours(path: str) -> Ours | None:
     judged = facts.payload or facts
     imports = None if facts.payload is not None else _imports(path)
     if imports is None:
-        return Ours(judged.kind, judged.hardening)
+        return Ours(judged.kind, judged.linkage, judged.hardening)
     aliases = sum(1 for name in imports if name.startswith("_") and name.lstrip("_") in FORTIFIABLE)
     # checksec counts a function imported both plain and as __NAME_chk twice: count plain imports.
-    return Ours(judged.kind, judged.hardening, len(imports & FORTIFIABLE), aliases)
+    return Ours(judged.kind, judged.linkage, judged.hardening, len(imports & FORTIFIABLE), aliases)
 
 
 def _imports(path: str) -> frozenset[str] | None:
@@ -226,6 +227,9 @@ def known_cause(peer: str, name: str, s: Sample, ours: str, theirs: str) -> str:
         return f"checksec strips leading underscores: {s.ours.underscore_aliases} alias import(s)"
     if name == "pie" and (ours, theirs) == ("pie", "library") and s.ours.kind is Kind.PIE:
         return "an ET_DYN executable without PT_PHDR, which hardening-check takes for a library"
+    static = s.ours.linkage is not Linkage.DYNAMIC
+    if (peer, name, ours, theirs) == ("hardening-check", "stack protected", "yes", "no") and static:
+        return "a static program defines __stack_chk_fail; hardening-check looks only for it undefined"
     return ""
 
 

@@ -115,9 +115,13 @@ BUILDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_variants(tmp_path_factory.mktemp("hardening"))
+
+
+def build_variants(directory: Path) -> dict[str, Path]:
+    """Every build of BUILDS in `directory` (also used by the agreement test)."""
     for tool in ("gcc", "musl-gcc"):
         require_tool(tool)
-    directory = tmp_path_factory.mktemp("hardening")
     paths = {}
     for name, (tool, source, flags) in BUILDS.items():
         src = directory / f"{name}.c"

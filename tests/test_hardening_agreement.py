@@ -15,6 +15,7 @@ import pytest
 from benchmarks.hardening_agreement import DEFAULT_ROOTS, collect, compare, table
 from benchmarks.trees import elf_paths
 from tests.conftest import require_tool
+from tests.test_hardening import build_variants
 
 THRESHOLD = 99.5
 
@@ -41,3 +42,23 @@ def test_agreement_with_checksec_and_hardening_check(capsys: pytest.CaptureFixtu
             assert not unexplained, f"{label}: {unexplained}"
             continue
         assert result.agreement >= THRESHOLD, f"{label}: {result.agreement:.2f}% agree"
+
+
+@pytest.mark.slow
+def test_agreement_on_each_flag(tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    """The system's binaries have no CET and no stack clash probes: the builds with each
+    flag on and off give the peers a positive answer to agree with."""
+    require_tool("checksec")
+    require_tool("hardening-check")
+    built = build_variants(tmp_path_factory.mktemp("agreement"))
+    samples = collect(str(path) for path in built.values())
+    results = compare(samples)
+    with capsys.disabled():
+        print("\n" + table(results, samples))
+    by_field = {(r.peer, r.name): r for r in results}
+    # The positive answers this test exists for.
+    assert by_field["hardening-check", "stack clash"].compared == len(samples)
+    assert by_field["hardening-check", "cfi (IBT+SHSTK)"].agreed == len(samples)
+    for result in results:
+        unexplained = [d for d in result.disagreements if not d[3]]
+        assert not unexplained, f"{result.peer} / {result.name}: {unexplained}"
