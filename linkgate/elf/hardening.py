@@ -79,6 +79,8 @@ def with_hardening(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts:
             found = read_hardening(image, judged.kind, judged.linkage)
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror}") from None
+    except ValueError as error:  # mmap of a file emptied since it was read
+        raise ElfFormatError(f"cannot map file: {error}") from None
     seen = dataclasses.replace(judged, hardening=found)
     return seen if judged is facts else dataclasses.replace(facts, payload=seen)
 
