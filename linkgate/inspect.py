@@ -8,6 +8,7 @@ from typing import Any
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
+from linkgate.elf.hardening import with_hardening
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.sections import read_section_facts
 from linkgate.formats import json as json_format
@@ -46,6 +47,10 @@ def _inspect_one(candidate: Candidate, profiles: Mapping[str, TargetIndex], ship
     except ElfFormatError as error:
         return {"path": candidate.display, "error": str(error)}
     facts = with_cgo_packages(candidate.fs_path, facts)
+    try:
+        facts = with_hardening(candidate.fs_path, facts)
+    except ElfFormatError as error:
+        return {"path": candidate.display, "error": f"hardening: {error}"}
     sections = read_section_facts(candidate.fs_path)
     extra = {
         "stripped": sections.stripped,

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl-tools pax-utils file)
+APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl-tools pax-utils file checksec devscripts)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -10,6 +10,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
 _VERSION_TOKEN = re.compile(r"^(?P<ns>[A-Za-z][A-Za-z0-9]*?)_(?P<ver>\d+(?:[._]\d+)*)$")
 
@@ -109,6 +110,50 @@ class GoBuildInfo:
 
 
 @dataclass(frozen=True)
+class RwxSegment:
+    """A PT_LOAD mapped readable, writable and executable at once."""
+
+    index: int
+    vaddr: int
+    memsz: int
+
+
+@dataclass(frozen=True)
+class Cet:
+    """x86 control-flow enforcement the GNU property note promises (all objects linked had it)."""
+
+    ibt: bool
+    shstk: bool
+
+
+Relro = Literal["full", "partial", "none"]
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Exploit mitigations, as the loader and the kernel will apply them (docs/hardening.md).
+
+    None means "cannot be known from this file": e.g. a canary in a stripped
+    static program, CET on a machine that has no CET.
+    """
+
+    pie: bool
+    relro: Relro
+    bind_now: bool
+    nx: bool
+    textrel: bool
+    rwx_segments: tuple[RwxSegment, ...] = ()
+    canary: bool | None = None
+    fortified: bool | None = None
+    fortified_count: int | None = None
+    fortifiable_count: int | None = None
+    # Fortifiable functions imported without their checking variant.
+    unfortified: tuple[str, ...] = ()
+    cet: Cet | None = None
+    stack_clash: bool | None = None
+
+
+@dataclass(frozen=True)
 class ElfFacts:
     """The loader's view of one ELF file (see specs/elf-loader-view.md)."""
 
@@ -133,6 +178,8 @@ class ElfFacts:
     debug_info: bool | None = None
     upx: UpxFacts | None = None
     go: GoBuildInfo | None = None
+    # Filled only when asked for (hardening.with_hardening): it reads the dynamic symbols.
+    hardening: Hardening | None = None
     payload: ElfFacts | None = field(default=None, repr=False)
 
     def needs_by_library(self) -> dict[str, list[str]]:

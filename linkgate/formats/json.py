@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, UpxFacts
+from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, Hardening, UpxFacts
 from linkgate.findings import Finding, Report
 
 
@@ -46,6 +46,7 @@ def facts_json(path: str, facts: ElfFacts, extra: dict[str, Any] | None = None) 
     document["section_headers"] = facts.has_section_headers
     document["upx"] = _upx_json(facts.upx)
     document["go"] = go_json(judged.go)
+    document["hardening"] = hardening_json(judged.hardening)
     document.update(extra or {})
     return document
 
@@ -62,6 +63,27 @@ def go_json(go: GoBuildInfo | None) -> dict[str, Any] | None:
         "settings": dict(go.settings),
         "cgo_enabled": go.cgo_enabled,
         "cgo_packages": None if go.cgo_packages is None else list(go.cgo_packages),
+    }
+
+
+def hardening_json(hardening: Hardening | None) -> dict[str, Any] | None:
+    """The hardening facts; None (not looked for, or a packed payload that could not be read)."""
+    if hardening is None:
+        return None
+    return {
+        "pie": hardening.pie,
+        "relro": hardening.relro,
+        "bind_now": hardening.bind_now,
+        "nx": hardening.nx,
+        "rwx_segments": [{"index": s.index, "vaddr": hex(s.vaddr), "memsz": s.memsz} for s in hardening.rwx_segments],
+        "textrel": hardening.textrel,
+        "canary": hardening.canary,
+        "fortified": hardening.fortified,
+        "fortified_count": hardening.fortified_count,
+        "fortifiable_count": hardening.fortifiable_count,
+        "unfortified": list(hardening.unfortified),
+        "cet": None if hardening.cet is None else {"ibt": hardening.cet.ibt, "shstk": hardening.cet.shstk},
+        "stack_clash": hardening.stack_clash,
     }
 
 

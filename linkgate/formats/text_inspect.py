@@ -39,8 +39,46 @@ def _artifact(item: dict[str, Any]) -> str:
         lines.append(f"  compiler: {'; '.join(item['compiler'])}")
     if item["executable_stack"]:
         lines.append("  executable stack")
+    if "hardening" in item:
+        lines.append(f"  hardening: {hardening_summary(item['hardening'], item['kind'])}")
     lines.extend(compat_lines(item.get("compatibility") or {}))
     return "\n".join(lines) + "\n\n"
+
+
+def hardening_summary(hardening: dict[str, Any] | None, kind: str) -> str:
+    """One line: `PIE, full RELRO, NX, canary, fortified 12/30, IBT+SHSTK`."""
+    if hardening is None:
+        return "unknown (the packed program could not be unpacked)"
+    parts = []
+    if hardening["pie"] or kind != "shared-library":  # a library is always position-independent
+        parts.append("PIE" if hardening["pie"] else "no PIE")
+    parts.append({"full": "full RELRO", "partial": "partial RELRO"}.get(hardening["relro"], "no RELRO"))
+    parts.append("NX" if hardening["nx"] else "no NX")
+    parts.append({True: "canary", False: "no canary"}.get(hardening["canary"], "canary unknown"))
+    parts.append(_fortify(hardening))
+    parts.extend(_cet(hardening["cet"]))
+    if hardening["stack_clash"]:
+        parts.append("stack clash protection")
+    if hardening["textrel"]:
+        parts.append("TEXTREL")
+    parts.extend(f"RWX segment #{s['index']}" for s in hardening["rwx_segments"])
+    return ", ".join(parts)
+
+
+def _fortify(hardening: dict[str, Any]) -> str:
+    fortified, fortifiable = hardening["fortified_count"], hardening["fortifiable_count"]
+    if fortifiable is None:
+        return "fortify unknown"
+    if fortifiable == 0:
+        return "nothing to fortify"
+    return f"{'fortified' if fortified else 'not fortified'} {fortified}/{fortifiable}"
+
+
+def _cet(cet: dict[str, bool] | None) -> list[str]:
+    if cet is None:  # not an x86 machine
+        return []
+    features = [name.upper() for name in ("ibt", "shstk") if cet[name]]
+    return ["+".join(features) if features else "no CET"]
 
 
 # The build settings that say how a Go binary links, in `go version -m` spelling.

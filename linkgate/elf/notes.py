@@ -1,0 +1,77 @@
+"""The GNU property note (NT_GNU_PROPERTY_TYPE_0), read where the kernel and
+ld.so read it: PT_GNU_PROPERTY, else the PT_NOTE segments.
+
+The linker writes a feature bit only when every linked object had it, so the
+note of the output says what the whole program was built with.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from linkgate.elf.image import ElfFormatError, Image, Segment
+
+PT_NOTE = 4
+PT_GNU_PROPERTY = 0x6474E553
+NT_GNU_PROPERTY_TYPE_0 = 5
+GNU_PROPERTY_X86_FEATURE_1_AND = 0xC0000002
+X86_FEATURE_1_IBT, X86_FEATURE_1_SHSTK = 0x1, 0x2
+# A note segment bigger than this is not a note segment (bounds a hostile walk).
+_MAX_NOTES_SIZE = 1 << 20
+
+
+def gnu_property(image: Image, segments: tuple[Segment, ...], pr_type: int) -> int | None:
+    """The u32 value of property `pr_type`, or None when no property note carries it."""
+    preferred = [s for s in segments if s.p_type == PT_GNU_PROPERTY]
+    for segment in preferred or [s for s in segments if s.p_type == PT_NOTE]:
+        for desc in _property_notes(image, segment):
+            value = _find_property(desc, pr_type, image)
+            if value is not None:
+                return value
+    return None
+
+
+def _property_notes(image: Image, segment: Segment) -> list[bytes]:
+    """The descriptors of the GNU property notes in one segment.
+
+    Notes are walked with 4-byte alignment: a property note's header plus
+    "GNU\\0" is 16 bytes and its descriptor a multiple of the word size, so an
+    8-aligned property note reads the same either way.
+    """
+    size = min(segment.p_filesz, _MAX_NOTES_SIZE)
+    raw = image.read(segment.p_offset, size)
+    found: list[bytes] = []
+    at = 0
+    while at + 12 <= len(raw):
+        namesz, descsz, note_type = image.unpack("III", segment.p_offset + at)
+        name_at = at + 12
+        desc_at = name_at + _align(namesz, 4)
+        end = desc_at + _align(descsz, 4)
+        if end > len(raw):
+            raise ElfFormatError(f"note at {segment.p_offset + at:#x} runs past its segment")
+        if note_type == NT_GNU_PROPERTY_TYPE_0 and raw[name_at : name_at + namesz] == b"GNU\x00":
+            found.append(raw[desc_at : desc_at + descsz])
+        at = end
+    return found
+
+
+def _find_property(desc: bytes, pr_type: int, image: Image) -> int | None:
+    """Properties are (pr_type, pr_datasz, data padded to the word size)."""
+    at = 0
+    while at + 8 <= len(desc):
+        kind, datasz = _u32_pair(desc, at, image)
+        data_at = at + 8
+        if kind == pr_type and datasz >= 4 and data_at + 4 <= len(desc):
+            value: int = struct.unpack_from(image.endian + "I", desc, data_at)[0]
+            return value
+        at = data_at + _align(datasz, image.word_size)
+    return None
+
+
+def _u32_pair(data: bytes, at: int, image: Image) -> tuple[int, int]:
+    first, second = struct.unpack_from(image.endian + "II", data, at)
+    return first, second
+
+
+def _align(value: int, to: int) -> int:
+    return (value + to - 1) & ~(to - 1)
