@@ -93,11 +93,10 @@ def _imports(path: str) -> frozenset[str] | None:
     with open(path, "rb") as handle:
         image = Image(handle.read())
     segments = image.segments(image.header())
-    dynamic = next((s for s in segments if s.p_type == PT_DYNAMIC), None)
-    if dynamic is None:
+    if not any(s.p_type == PT_DYNAMIC for s in segments):
         return None
     addresses = AddressMap(segments)
-    symbols = dynamic_symbols(image, dt.read_dynamic(image, dynamic, addresses), addresses)
+    symbols = dynamic_symbols(image, dt.read_dynamic(image, segments, addresses), addresses)
     return None if symbols is None else symbols.imports
 
 

@@ -317,7 +317,7 @@ DT_SYMTAB = 6
 def test_unmapped_symbol_table_is_an_error_not_a_guess(built: dict[str, Path], tmp_path: Path) -> None:
     broken = _broken_symtab(built, tmp_path)
     facts = read_elf(broken)
-    with pytest.raises(ElfFormatError, match="not in any loaded segment"):
+    with pytest.raises(ElfFormatError, match="not in any loaded segment|past the end of DT_SYMTAB"):
         with_hardening(broken, facts)
 
 
@@ -336,5 +336,5 @@ def test_inspect_shows_hardening(built: dict[str, Path]) -> None:
 def test_inspect_reports_a_broken_symbol_table(built: dict[str, Path], tmp_path: Path) -> None:
     result = run_linkgate("inspect", str(_broken_symtab(built, tmp_path)))
     assert result.returncode != 0
-    assert "error: hardening: address" in result.stdout
+    assert "error: hardening: " in result.stdout
     assert "Traceback" not in result.stderr

@@ -90,8 +90,8 @@ def read_hardening(image: Image, kind: Kind, linkage: Linkage) -> Hardening:
     header = image.header()
     segments = image.segments(header)
     addresses = AddressMap(segments)
-    dynamic = _first(segments, PT_DYNAMIC)
-    table = dt.read_dynamic(image, dynamic, addresses) if dynamic else dt.DynamicTable()
+    # The dynamic table as ld.so reads it (the last PT_DYNAMIC, by address).
+    table = dt.read_dynamic(image, segments, addresses)
     bind_now = _bind_now(table)
     # Static programs import nothing: their dynamic symbols say nothing of how they were built.
     symbols = dynamic_symbols(image, table, addresses) if linkage is Linkage.DYNAMIC else None
