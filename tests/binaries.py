@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+
 SRC = REPO / "tests" / "fixtures" / "src"
 COMMITTED = REPO / "tests" / "fixtures" / "bin"
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 # Local state that a clone of the repository would not have, and the test suite it does not need.
 _NOT_SHIPPED = shutil.ignore_patterns(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,26 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests import binaries
+from tests.support import BUILD_DIR, REPO, in_ci, require, require_module, require_tool
 
-REPO = Path(__file__).resolve().parent.parent
-# Binaries built during the run are cached here (gitignored) so reruns are fast.
-BUILD_DIR = REPO / "tests" / ".build"
-
-
-def in_ci() -> bool:
-    """CI must fail rather than skip when a tool a test needs is missing."""
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def require_tool(name: str) -> str:
-    """Path of `name` on PATH; skip locally, fail under CI=true, when it is missing."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"required tool {name!r} is not installed (see .ci/run)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+__all__ = ["in_ci", "require_module", "require_tool", "run_linkgate"]
 
 
 @pytest.fixture(scope="session")
@@ -42,26 +23,10 @@ def build_dir() -> Path:
     return BUILD_DIR
 
 
-def require_module(name: str) -> None:
-    """Like require_tool, for a Python package run as `python -m name` (ziglang)."""
-    if importlib.util.find_spec(name) is None:
-        message = f"required Python package {name!r} is not installed (pip install -e '.[test]')"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _require(tool: str) -> None:
-    if tool == "ziglang":
-        require_module(tool)
-    else:
-        require_tool(tool)
-
-
 def _build_group(group: str, build_dir: Path, workers: int = 1) -> dict[str, Path]:
     build_dir = build_dir / "reader"
     for tool in binaries.GROUP_TOOLS[group]:
-        _require(tool)
+        require(tool)
     if workers == 1:
         return binaries.build_group(group, build_dir)
     recipes = binaries.RECIPES[group]

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.conftest import in_ci, require_tool
+from tests.support import in_ci, require_tool
 
 SARIF_PACKAGE = "@microsoft/sarif-multitool-linux"
 CODE_QUALITY_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}

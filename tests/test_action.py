@@ -14,8 +14,8 @@ import yaml
 
 from tests.action_harness import EXPRESSION, ActionRun, run_action
 from tests.ci_repos import copy_checkout
-from tests.conftest import REPO, require_tool
 from tests.report_checks import assert_valid_junit, assert_valid_sarif
+from tests.support import REPO, require_tool
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool, run_linkgate
+from tests.conftest import run_linkgate
+from tests.support import require_tool
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'
 

@@ -19,7 +19,7 @@ from elftools.elf.elffile import ELFFile
 from linkgate.elf.facts import split_version_token
 from linkgate.rules.culprits import CULPRITS, Culprit, causes, rank
 from scripts import debian_roots
-from tests.conftest import in_ci
+from tests.support import in_ci
 
 HOST_LIBS = Path("/usr/lib/x86_64-linux-gnu")
 VERSYM_HIDDEN = 0x8000

@@ -11,8 +11,8 @@ from linkgate import docs
 from linkgate.rules import ALL_RULES, max_glibc
 from linkgate.rules.base import Rule
 from tests.conftest import run_linkgate
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from linkgate.rules.remedies import GO_MUSL, GO_NO_CGO, UPX_NOTE
 from tests.binaries import SRC, Recipe, build
-from tests.conftest import require_tool, run_linkgate
+from tests.conftest import run_linkgate
+from tests.support import require_tool
 from tests.upx_tools import Packer, available, packer
 
 KAFKA = "github.com/confluentinc/confluent-kafka-go/v2"

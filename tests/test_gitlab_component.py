@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from tests.ci_repos import copy_checkout, git_commit
-from tests.conftest import REPO, require_tool
 from tests.report_checks import assert_valid_code_quality, assert_valid_junit
+from tests.support import REPO, require_tool
 
 COMPONENT = REPO / "templates" / "linkgate.yml"
 # The 4.x line that still runs on Node 20 (4.74+ need Node 22).

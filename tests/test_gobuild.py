@@ -22,9 +22,9 @@ from linkgate.elf.gobuild import MAGIC, WINDOW, go_unquote, parse_build_info, wi
 from linkgate.elf.reader import read_elf
 from scripts import debian_roots
 from tests import binaries, go_builds
-from tests.conftest import in_ci, require_tool, run_linkgate
+from tests.conftest import run_linkgate
+from tests.support import in_ci, require_tool
 
-REPO = Path(__file__).resolve().parents[1]
 KAFKA = "github.com/confluentinc/confluent-kafka-go/v2"
 
 

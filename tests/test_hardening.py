@@ -20,7 +20,8 @@ from linkgate.elf.hardening import read_hardening, with_hardening
 from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.reader import read_elf
 from tests import binaries
-from tests.conftest import require_tool, run_linkgate
+from tests.conftest import run_linkgate
+from tests.support import require_tool
 from tests.upx_tools import available, build_input, packer
 from tests.upx_tools import packed as pack
 
@@ -317,7 +318,7 @@ DT_SYMTAB = 6
 def test_unmapped_symbol_table_is_an_error_not_a_guess(built: dict[str, Path], tmp_path: Path) -> None:
     broken = _broken_symtab(built, tmp_path)
     facts = read_elf(broken)
-    with pytest.raises(ElfFormatError, match="not in any loaded segment|past the end of DT_SYMTAB"):
+    with pytest.raises(ElfFormatError, match=r"not in any loaded segment|past the end of DT_SYMTAB"):
         with_hardening(broken, facts)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.hardening_agreement import DEFAULT_ROOTS, collect, compare, table
 from benchmarks.trees import elf_paths
-from tests.conftest import require_tool
+from tests.support import require_tool
 from tests.test_hardening import build_variants
 
 THRESHOLD = 99.5

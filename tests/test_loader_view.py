@@ -26,7 +26,8 @@ from linkgate.elf.reader import parse_elf, read_elf
 from scripts.debian_roots import RootUnavailableError, debian_root
 from tests import binaries
 from tests import loader_patch as lp
-from tests.conftest import in_ci, require_tool, run_linkgate
+from tests.conftest import run_linkgate
+from tests.support import in_ci, require_tool
 
 TRUE = Path("/usr/bin/true")
 Patch = Callable[[bytes], bytes]

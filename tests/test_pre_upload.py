@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.ci_repos import copy_checkout, git_commit
-from tests.conftest import REPO, require_tool
+from tests.support import REPO, require_tool
 
 SCRIPT = REPO / "examples" / "pre-upload.sh"
 

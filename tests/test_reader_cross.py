@@ -15,8 +15,8 @@ import pytest
 
 from linkgate.elf.facts import Kind, Linkage, split_version_token
 from linkgate.elf.reader import read_elf
-from tests.conftest import require_tool
 from tests.elf_oracle import needs_tree
+from tests.support import require_tool
 
 Built = Callable[[str], Path]
 

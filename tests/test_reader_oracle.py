@@ -14,8 +14,8 @@ import pytest
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.reader import read_elf
 from tests import binaries
-from tests.conftest import require_tool
 from tests.elf_oracle import pyelftools_facts, readelf_facts, reader_symbols
+from tests.support import require_tool
 
 Built = Callable[[str], Path]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.binaries import build_group
-from tests.conftest import require_tool, run_linkgate
+from tests.conftest import run_linkgate
+from tests.support import require_tool
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from linkgate.profiles.model import LibraryDefs, Profile
 from linkgate.rules.target import judge
 from linkgate.site import NOWHERE
 from tests import binaries, upx_tools
-from tests.conftest import in_ci, require_module, require_tool
+from tests.support import in_ci, require, require_module, require_tool
 from tests.target_cases import assemble
 
 
@@ -263,18 +263,11 @@ def test_a_shipped_library_is_named_as_the_artifact_names_it(
     build_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """RUNPATH $ORIGIN/../lib among the checked files: found there, judged by what it defines."""
-    case = assemble("shipped-lib-too-old", build_dir, _require)
+    case = assemble("shipped-lib-too-old", build_dir, require)
     assert main(["check", "--policy", "debian-13", "--format", "json", str(case)]) == 1
     (finding,) = json.loads(capsys.readouterr().out)["findings"]
     assert finding["subject"] == "DEMO_2.0"
     assert "libdemo.so.1 (shipped $ORIGIN/../lib/libdemo.so.1, newest DEMO_1.0)" in finding["message"]
     assert finding["symbols"] == ["demo_new"]
-    assert main(["check", "--policy", "debian-13", str(assemble("shipped-lib", build_dir, _require))]) == 0
+    assert main(["check", "--policy", "debian-13", str(assemble("shipped-lib", build_dir, require))]) == 0
     capsys.readouterr()
-
-
-def _require(tool: str) -> None:
-    if tool == "ziglang":
-        require_module(tool)
-    else:
-        require_tool(tool)

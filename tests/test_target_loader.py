@@ -29,7 +29,7 @@ from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile
 from linkgate.scan import ScanOptions, check_all
 from scripts.debian_roots import DebianRoot, debian_root
-from tests.conftest import in_ci, require_module, require_tool
+from tests.support import in_ci, require, require_tool
 from tests.target_cases import CASES, assemble
 from tests.upx_tools import PackerUnavailableError
 
@@ -76,16 +76,9 @@ def roots() -> Iterator[dict[str, DebianRoot]]:
             subprocess.run(["umount", str(proc)], check=False)
 
 
-def _require(tool: str) -> None:
-    if tool == "ziglang":
-        require_module(tool)
-    else:
-        require_tool(tool)
-
-
 def _assembled(case: str, build_dir: Path) -> Path:
     try:
-        return assemble(case, build_dir, _require)
+        return assemble(case, build_dir, require)
     except PackerUnavailableError as error:
         if in_ci():
             pytest.fail(str(error))

@@ -33,9 +33,8 @@ from typing import Any
 import pytest
 
 from scripts import debian_roots
-from tests.conftest import in_ci
+from tests.support import REPO, in_ci
 
-REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "tests" / ".build" / "debian"
 WORK = REPO / "tests" / ".build" / "upx"
 
