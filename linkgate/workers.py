@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkContext, ForkProcess
@@ -68,7 +68,7 @@ class _Worker:
 
 def ordered_map(
     function: Callable[[Item], Result], items: Sequence[Item], processes: int, chunk: int
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """function(item) for every item, in item order, computed in `processes` forked workers.
 
     Raises WorkerLostError when a worker dies; an exception raised by `function` is re-raised here.
