@@ -12,6 +12,7 @@ the list, and only chunk start indices and results cross the pipes.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 from collections import deque
@@ -83,7 +84,9 @@ def ordered_map(
             workers.append(_start(context, slot, work))
         yield from _Schedule(workers, len(items), chunk, progress).results()
         for worker in workers:
-            worker.connection.send(None)
+            # Every answer is in: a worker that died idle since then has lost nothing.
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
         finished = True
     finally:
         _stop(workers, finished)
@@ -153,8 +156,8 @@ class _Schedule(Generic[Result]):
             ):
                 try:
                     worker.connection.send(self.starts[self.next_chunk])
-                except OSError:
-                    self._lost(worker)
+                except OSError:  # it ended: what it said last (maybe an exception) comes first
+                    self._receive(worker, ended=True)
                 worker.chunks.append(self.next_chunk)
                 self.next_chunk += 1
 
