@@ -153,8 +153,9 @@ def shared_tmp() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="linkgate-fc-"))
     path.chmod(0o755)
     yield path
-    for directory, _, _ in os.walk(path):
-        os.chmod(directory, 0o700)  # so a non-root run can remove what it locked
+    for directory, subdirectories, _ in os.walk(path):
+        for name in subdirectories:  # before the walk enters them: a non-root run unlocks what it locked
+            os.chmod(os.path.join(directory, name), 0o700)
     shutil.rmtree(path)
 
 
