@@ -28,8 +28,9 @@ Result = TypeVar("Result")
 # Chunks queued per worker: the next one waits in its pipe while it works on the current one.
 _DEPTH = 2
 # How far ahead of the oldest unfinished chunk work is handed out: bounds the
-# results held back for ordering, whatever the number of items.
-_WINDOW_PER_WORKER = 4
+# results held back for ordering, whatever the number of items, yet lets the
+# other workers go on while one reads a slow file (a large Go binary).
+_WINDOW_PER_WORKER = 16
 _NOT_STARTED = -1
 
 

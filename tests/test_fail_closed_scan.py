@@ -140,8 +140,8 @@ def test_work_handed_out_is_bounded_while_the_consumer_waits() -> None:
     assert next(results) == 0
     time.sleep(1.0)  # time for the workers to run ahead, if they could
     results.close()
-    # At most 4 chunks per worker are handed out ahead of the oldest unanswered one.
-    assert 16 <= sum(started) <= 4 * 2 * 16
+    # At most 16 chunks per worker (linkgate.workers) are handed out ahead of the oldest unanswered one.
+    assert 16 <= sum(started) <= 16 * 2 * 16
 
 
 # --- unreadable directories and files ----------------------------------------------------------
