@@ -2,8 +2,9 @@
 # Build -> gate -> upload: a release pipeline with linkgate between the build and the upload.
 #
 # The upload runs only when `linkgate check` exits 0. Exit 1 (the binaries break the policy) and
-# exit 2 (the gate could not evaluate: bad policy, missing path) stop the script with that code,
-# because of `set -e`; so does a failing build. Quiet when all is well, one line per finding when not.
+# exit 2 (the gate could not evaluate: bad policy, missing path, no ELF file in $DIST) stop the
+# script with that code, because of `set -e`; so does a failing build. Quiet when all is well, one
+# line per finding when not.
 #
 # Settings, from the environment:
 #   DIST        directory of the built artifacts             (default: dist)

@@ -12,7 +12,7 @@ from pathlib import Path
 from linkgate import __version__, ci, docs
 from linkgate.commands import profile as profile_command
 from linkgate.discover import Candidate, MissingPathError, discover
-from linkgate.exitcodes import ExitCode
+from linkgate.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
 from linkgate.formats import github, gitlab, junit, sarif
 from linkgate.formats import json as json_format
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, what in SIDE_REPORTS:
         check.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")
     check.add_argument("--strict", action="store_true", help="warnings also fail the run")
+    check.add_argument("--allow-empty", action="store_true", help="pass when PATHS hold no ELF file (default: exit 2)")
     inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
     inspect.add_argument("--format", choices=["text", "json"], default="text")
@@ -78,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MissingPathError, PolicyError) as error:
         prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
         print(f"linkgate: {prefix}{error}", file=sys.stderr)
+    except CannotEvaluateError as error:
+        print(f"linkgate: {error}", file=sys.stderr)
     except KeyboardInterrupt:
         print("linkgate: interrupted", file=sys.stderr)
     except Exception as error:  # fail closed: an internal error must never look like a pass
@@ -92,6 +95,9 @@ def run_check(args: argparse.Namespace) -> int:
     options = ScanOptions(policy=policy, today=datetime.date.today())
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
     report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
+    if not report.artifacts and not args.allow_empty:
+        # `dist/*.whl`, an empty build directory: nothing was checked, so nothing may pass.
+        raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")
     output = ci.output_format(args.format, context)
     sys.stdout.write(RENDERERS[output](report))
     if output in ("text", "github"):

@@ -3,28 +3,53 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+from linkgate.exitcodes import CannotEvaluateError
 
 
 class MissingPathError(Exception):
     """A path given on the command line does not exist: the gate cannot evaluate."""
 
 
+class SpecialPathError(CannotEvaluateError):
+    """A path given on the command line is a FIFO, device or socket: reading it could block forever."""
+
+
+class NotRegularFileError(OSError):
+    """What was opened is not a regular file (swapped for a FIFO or device after discovery)."""
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A regular file to look at; `display` keeps the spelling the user gave."""
+    """A file to look at; `display` keeps the spelling the user gave.
+
+    Discovery marks the entries it must not or could not open: the scan turns
+    them into a skip (special) or an error finding (unreadable), in tree order.
+    """
 
     display: str
     fs_path: str
+    # A FIFO, device or socket found in a tree: never opened (opening may block
+    # or have side effects), counted as skipped.
+    special: str | None = None
+    # Why discovery could not look at this entry (a directory that cannot be
+    # listed): what it holds was not checked, so it must not pass.
+    unreadable: str | None = None
 
 
 def discover(paths: list[str]) -> list[Candidate]:
-    """Files named directly, and every regular file below named directories (sorted, no symlink loops)."""
+    """Files named directly, and every entry below named directories (sorted, no symlink loops)."""
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
         raise MissingPathError(", ".join(missing))
+    special = [f"{p} ({kind})" for p in paths if (kind := _named_special(p)) is not None]
+    if special:
+        raise SpecialPathError(f"not a regular file or directory, never read: {', '.join(special)}")
     candidates: list[Candidate] = []
     for path in paths:
         if os.path.isdir(path):
@@ -34,14 +59,86 @@ def discover(paths: list[str]) -> list[Candidate]:
     return candidates
 
 
+def open_regular(path: str) -> BinaryIO:
+    """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file.
+
+    O_NONBLOCK because a file swapped for a FIFO after discovery would block a
+    plain open forever; the handle's fstat, not another look at the path,
+    decides what was opened. Regular files ignore O_NONBLOCK.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(f"not a regular file ({_kind_name(mode)})")
+        return os.fdopen(descriptor, "rb", buffering=0)
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def _named_special(path: str) -> str | None:
+    """The kind of a named path that is neither a regular file nor a directory (symlinks followed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # a dangling link: reading it reports why
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else _kind_name(mode)
+
+
 def _walk(root: str) -> Iterator[Candidate]:
-    """Symlinks inside a tree are skipped: their targets are checked where they live (or not shipped)."""
-    for directory, subdirs, files in os.walk(root):
-        subdirs.sort()
-        for name in sorted(files):
-            full = os.path.join(directory, name)
-            if not os.path.islink(full) and os.path.isfile(full):
-                yield Candidate(full, full)
+    """Depth first, files before subdirectories, each in name order (as os.walk top-down, sorted).
+
+    Not os.walk: it drops directories it cannot list, and those must fail the
+    run. Symlinks inside a tree are skipped: their targets are checked where
+    they live (or not shipped).
+    """
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            reason = f"directory cannot be listed, its files were not checked: {error.strerror}"
+            yield Candidate(directory, directory, unreadable=reason)
+            continue
+        subdirectories = [entry.path for entry in entries if _is_directory(entry)]
+        yield from (c for entry in entries if (c := _entry_candidate(entry)) is not None)
+        pending.extend(reversed(subdirectories))
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False  # _entry_candidate reports it
+
+
+def _entry_candidate(entry: os.DirEntry[str]) -> Candidate | None:
+    """None for directories and symlinks. The type comes from the listing, a stat only where it lacks it."""
+    try:
+        if entry.is_dir(follow_symlinks=False) or entry.is_symlink():
+            return None
+        if entry.is_file(follow_symlinks=False):
+            return Candidate(entry.path, entry.path)
+        kind = _kind_name(entry.stat(follow_symlinks=False).st_mode)
+    except OSError as error:
+        return Candidate(entry.path, entry.path, unreadable=f"cannot stat: {error.strerror}")
+    return Candidate(entry.path, entry.path, special=kind)
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISDIR, "directory"),
+)
+
+
+def _kind_name(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "special file")
 
 
 def workspace_roots(base: Path) -> tuple[str, ...]:

@@ -14,9 +14,14 @@ class ExitCode(IntEnum):
 
     OK = 0  # no error-level findings
     FINDINGS = 1  # error-level findings, or warnings with --strict
-    CANNOT_EVALUATE = 2  # bad arguments, invalid policy, missing path, internal error
+    # bad arguments, invalid policy, missing or special path, no ELF artifact found, lost worker, internal error
+    CANNOT_EVALUATE = 2
 
     @classmethod
     def of(cls, report: Report) -> ExitCode:
         """A checked report's exit code: the report carries the verdict."""
         return cls.OK if report.passed else cls.FINDINGS
+
+
+class CannotEvaluateError(Exception):
+    """The run cannot give a verdict: the CLI prints the message and exits CANNOT_EVALUATE."""

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import datetime
+import mmap
 import multiprocessing
 import os
-from collections.abc import Iterator, Mapping
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 
-from linkgate.discover import Candidate
+from linkgate.discover import Candidate, open_regular
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.image import ELF_MAGIC, ElfFormatError
-from linkgate.elf.reader import SymbolSelection, read_elf
+from linkgate.elf.reader import SymbolSelection, parse_elf
 from linkgate.evaluate import RejectedVersions, evaluate, unreadable
+from linkgate.exitcodes import CannotEvaluateError
 from linkgate.findings import ArtifactResult
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.shipping import collect_shipped, site_of
 from linkgate.site import ShippedLibrary
+from linkgate.workers import WorkerLostError, ordered_map
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
 _CHUNK = 16
+# Test-only hook, inert unless set: a pool worker that reaches a file with this
+# basename SIGKILLs itself, as the OOM killer would (tests/test_fail_closed_scan.py).
+TEST_KILL_ON = "LINKGATE_TEST_KILL_ON"
 
 
 @dataclass(frozen=True)
@@ -37,14 +45,22 @@ class NotElfError(Exception):
 
 
 def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -> ElfFacts:
-    """Facts of one candidate; NotElfError for other files, ElfFormatError for broken ELF ones."""
+    """Facts of one candidate; NotElfError for other files, ElfFormatError for broken ELF ones.
+
+    One handle from open to parse: what was checked to be a regular file is what is read.
+    """
+    if candidate.special is not None:
+        raise NotElfError(candidate.display)
+    if candidate.unreadable is not None:
+        raise ElfFormatError(candidate.unreadable)
     try:
-        with open(candidate.fs_path, "rb") as handle:
+        with open_regular(candidate.fs_path) as handle:
             if handle.read(4) != ELF_MAGIC:
                 raise NotElfError(candidate.display)
-        return read_elf(candidate.fs_path, want_symbols)
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return parse_elf(data, want_symbols)
     except OSError as error:
-        raise ElfFormatError(f"cannot read file: {error.strerror}") from None
+        raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
 
 
 def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResult | None:
@@ -68,7 +84,7 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
 
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
-    """Results in candidate order; a fork pool on multi-core machines for large trees."""
+    """Results in candidate order; forked workers on multi-core machines for large trees."""
     if options.policy.profiles and options.shipped is None:
         # A target judges each artifact with the libraries shipped beside it: one pre-pass.
         options = replace(options, shipped=collect_shipped(candidates))
@@ -76,23 +92,25 @@ def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[Art
     if len(candidates) < PARALLEL_THRESHOLD or workers < 2 or not _can_fork():
         yield from (check_candidate(c, options) for c in candidates)
         return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(options,)) as pool:
-        yield from pool.imap(_check_in_worker, candidates, chunksize=_CHUNK)
+    try:
+        yield from ordered_map(_worker_task(options), candidates, workers, _CHUNK)
+    except WorkerLostError as lost:
+        where = "" if lost.index is None else f" while checking {candidates[lost.index].display}"
+        raise CannotEvaluateError(f"a worker process was lost ({lost.how}){where}; out of memory?") from None
 
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-_worker_options: ScanOptions | None = None
+def _worker_task(options: ScanOptions) -> Callable[[Candidate], ArtifactResult | None]:
+    kill_on = os.environ.get(TEST_KILL_ON)
+    if not kill_on:
+        return partial(check_candidate, options=options)
+    return partial(_killed_on, kill_on, options)
 
 
-def _init_worker(options: ScanOptions) -> None:
-    global _worker_options  # noqa: PLW0603 - set once per worker process by the pool
-    _worker_options = options
-
-
-def _check_in_worker(candidate: Candidate) -> ArtifactResult | None:
-    assert _worker_options is not None
-    return check_candidate(candidate, _worker_options)
+def _killed_on(basename: str, options: ScanOptions, candidate: Candidate) -> ArtifactResult | None:
+    if os.path.basename(candidate.fs_path) == basename:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return check_candidate(candidate, options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from linkgate.discover import Candidate
+from linkgate.discover import Candidate, open_regular
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ELF_MAGIC, ElfFormatError
 from linkgate.elf.reader import read_elf
@@ -23,7 +23,7 @@ def collect_shipped(candidates: Iterable[Candidate]) -> Shipped:
     shipped: dict[str, ShippedLibrary] = {}
     by_real_path: dict[str, ShippedLibrary] = {}
     for candidate in candidates:
-        if ".so" not in os.path.basename(candidate.fs_path):
+        if candidate.special or candidate.unreadable or ".so" not in os.path.basename(candidate.fs_path):
             continue
         facts = _library_facts(candidate.fs_path)
         if facts is not None:
@@ -44,7 +44,7 @@ def site_of(candidate: Candidate, shipped: Shipped) -> Site:
 
 def _library_facts(path: str) -> ElfFacts | None:
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             if handle.read(4) != ELF_MAGIC:
                 return None
         facts = read_elf(path, want_symbols=frozenset())

@@ -3,6 +3,7 @@ hook, each run for real: the script under bash, the hook through `pre-commit try
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -59,8 +60,12 @@ def test_clean_binary_is_uploaded_quietly(project: Path, gcc_binaries: dict[str,
 
 @pytest.mark.parametrize(
     ("settings", "code"),
-    [({"POLICY": "no-such-policy.yml"}, 2), ({"BUILD_CMD": "exit 3"}, 3)],
-    ids=["gate-cannot-evaluate", "build-fails"],
+    [
+        ({"POLICY": "no-such-policy.yml"}, 2),
+        ({"BUILD_CMD": "exit 3"}, 3),
+        ({"BUILD_CMD": 'echo "no binary" > "$DIST/app.txt"'}, 2),
+    ],
+    ids=["gate-cannot-evaluate", "build-fails", "build-makes-no-elf"],
 )
 def test_nothing_is_uploaded_when_a_stage_fails(
     project: Path, gcc_binaries: dict[str, Path], settings: dict[str, str], code: int
@@ -76,7 +81,8 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["language"] == "python"
     assert hook["types"] == ["binary"]
     assert hook["pass_filenames"] is True
-    assert hook["entry"] == "linkgate check"  # the console script; try-repo below runs it for real
+    # The console script; try-repo below runs it for real. --allow-empty: commits of non-ELF binaries pass.
+    assert hook["entry"] == "linkgate check --allow-empty"
 
 
 def test_pre_commit_runs_the_hook_on_committed_binaries(tmp_path: Path, gcc_binaries: dict[str, Path]) -> None:
@@ -98,6 +104,13 @@ def test_pre_commit_runs_the_hook_on_committed_binaries(tmp_path: Path, gcc_bina
     (work / "linkgate.yml").write_text('rules:\n  max-glibc: "2.40"\n')
     passing = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, check=False)
     assert passing.returncode == 0, passing.stdout + passing.stderr
+    # Binaries that are none of them ELF: nothing to gate, the commit passes.
+    (work / "bin" / "app").unlink()
+    (work / "bin" / "logo.gz").write_bytes(gzip.compress(b"not ELF" * 100))
+    git_commit(work)
+    no_elf = subprocess.run([*command, "--verbose"], cwd=work, env=env, capture_output=True, text=True, check=False)
+    assert no_elf.returncode == 0, no_elf.stdout + no_elf.stderr
+    assert "0 ELF artifact(s)" in no_elf.stdout
 
 
 def test_shipped_shell_passes_shellcheck(tmp_path: Path) -> None:
