@@ -15,6 +15,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from linkgate.rules import RULES_BY_ID
 
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
+# Real versions are a few characters ("2.31", "3.4.32"); a huge one is refused here, with
+# a short message, before anything turns its parts into integers.
+MAX_VERSION_LENGTH = 32
 _NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
@@ -32,6 +35,8 @@ def _version_text(value: Any) -> Any:
 
 
 def _check_version(value: str) -> str:
+    if len(value) > MAX_VERSION_LENGTH:
+        raise ValueError(f'version of {len(value)} characters: at most {MAX_VERSION_LENGTH}, like "2.31"')
     if not _VERSION.match(value):
         raise ValueError(f'{value!r} is not a version like "2.31"')
     return value
@@ -40,6 +45,13 @@ def _check_version(value: str) -> str:
 def _check_namespace(value: str) -> str:
     if not _NAMESPACE.match(value):
         raise ValueError(f"{value!r} is not a version namespace like GLIBCXX")
+    return value
+
+
+def _check_file_name(value: str) -> str:
+    # A NUL cannot be in a file name, and Python refuses such a path with ValueError.
+    if "\x00" in value:
+        raise ValueError("a file name cannot contain a NUL character")
     return value
 
 
@@ -52,6 +64,7 @@ def _check_rule_id(value: str) -> str:
 Version = Annotated[str, BeforeValidator(_version_text), AfterValidator(_check_version)]
 Namespace = Annotated[str, AfterValidator(_check_namespace)]
 RuleId = Annotated[str, AfterValidator(_check_rule_id)]
+FileSpec = Annotated[str, AfterValidator(_check_file_name)]
 Globs = tuple[str, ...]
 
 
@@ -72,7 +85,7 @@ class Rules(_Strict):
     interpreters: Globs | None = None
     architectures: tuple[str, ...] | None = None
     # A target profile: a shipped name (debian-11) or a path relative to this file (./prod-host.yml).
-    target: str | None = Field(None, min_length=1)
+    target: FileSpec | None = Field(None, min_length=1)
 
 
 class Override(_Strict):
@@ -95,7 +108,7 @@ class Waiver(_Strict):
 class PolicyFile(_Strict):
     """One YAML document as written; `extends` is resolved by the loader."""
 
-    extends: str | None = None
+    extends: FileSpec | None = None
     rules: Rules = Rules()
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from linkgate.policy.model import PolicyFile, Rules
+from linkgate.policy.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
+from linkgate.policy.yamlsource import YamlError, load_yaml
 from linkgate.profiles.errors import ProfileError
 
 if TYPE_CHECKING:
@@ -56,7 +56,12 @@ def aliases(presets: Path) -> dict[str, str]:
     path = profiles_dir(presets) / ALIASES_FILE
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = load_yaml(read_source(path, PROFILE_LIMIT)).data or {}
+    except (SourceFileError, YamlError) as error:
+        raise ProfileError(str(path), getattr(error, "line", None), str(error)) from None
+    if not isinstance(data, dict):
+        raise ProfileError(str(path), 1, "(top level): a mapping of alias to profile name")
     return {str(k): str(v) for k, v in data.items()}
 
 
