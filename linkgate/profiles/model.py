@@ -14,7 +14,7 @@ import re
 from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from linkgate.elf.facts import split_version_token
 
@@ -32,7 +32,9 @@ def _pattern(regex: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Version = Annotated[str, _pattern(r"^\d+(\.\d+)*$", 'a version like "2.31"')]
+# At most 32 characters, like the policy's versions: parts become integers, and a
+# hostile 5000-digit one would fail there instead of here.
+Version = Annotated[str, StringConstraints(max_length=32), _pattern(r"^\d+(\.\d+)*$", 'a version like "2.31"')]
 Namespace = Annotated[str, _pattern(r"^[A-Za-z][A-Za-z0-9]*$", "a version namespace like GLIBCXX")]
 
 # Library tables under this key apply to every architecture of the profile.
