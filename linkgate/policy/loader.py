@@ -115,7 +115,8 @@ def _read(path: Path) -> tuple[PolicyFile, Mapping[Location, int]]:
         document = targets.anchored(PolicyFile.model_validate(data), path.parent)
     except ValidationError as error:
         first = error.errors()[0]
-        location = tuple(first["loc"])
+        # pydantic appends "[key]" when a mapping key is what is wrong; the key's path says that already.
+        location = tuple(part for part in first["loc"] if part != "[key]")
         raise PolicyError(str(path), source.line_of(location), dotted(location), _describe(first)) from None
     _check_references(path, document, source)
     return document, source.lines
@@ -137,7 +138,8 @@ def _check_references(path: Path, document: PolicyFile, source: YamlDocument) ->
             _check_reference(spec, path.parent, location[0] == "extends", limit)
         except (PolicyError, SourceFileError) as error:
             line, key = source.line_of(location), dotted(location)
-            raise PolicyError(str(path), line, key, f"{spec}: {error.message}") from None
+            named = spec if len(spec) <= 200 else spec[:197] + "..."
+            raise PolicyError(str(path), line, key, f"{named}: {error.message}") from None
 
 
 def _check_reference(spec: str, base: Path, extends: bool, limit: int) -> None:

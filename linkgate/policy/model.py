@@ -21,6 +21,11 @@ MAX_VERSION_LENGTH = 32
 _NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
+def shown(value: str, limit: int = 40) -> str:
+    """`value` quoted for a message, cut short: a hostile policy must not fill the log."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
 def _version_text(value: Any) -> Any:
     """Versions must keep their spelling: 2.30 is not 2.3.
 
@@ -44,7 +49,7 @@ def _check_version(value: str) -> str:
 
 def _check_namespace(value: str) -> str:
     if not _NAMESPACE.match(value):
-        raise ValueError(f"{value!r} is not a version namespace like GLIBCXX")
+        raise ValueError(f"{shown(value)} is not a version namespace like GLIBCXX")
     return value
 
 
@@ -57,7 +62,7 @@ def _check_file_name(value: str) -> str:
 
 def _check_rule_id(value: str) -> str:
     if value not in RULES_BY_ID:
-        raise ValueError(f"unknown rule {value!r} (known: {', '.join(sorted(RULES_BY_ID))})")
+        raise ValueError(f"unknown rule {shown(value)} (known: {', '.join(sorted(RULES_BY_ID))})")
     return value
 
 

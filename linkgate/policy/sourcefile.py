@@ -16,9 +16,10 @@ KIB = 1024
 MIB = 1024 * KIB
 # The shipped policies are under 1 KiB; a hand-written one has no reason to come near this.
 POLICY_LIMIT = 1 * MIB
-# Shipped profiles are under 16 KiB and a profile captured from a whole system is some
-# hundreds of KiB; this leaves wide room and still bounds parse time and memory.
-PROFILE_LIMIT = 8 * MIB
+# Shipped profiles are under 16 KiB; one captured from a container is about 60 KiB (450
+# libraries), from a large desktop some hundreds of KiB. 4 MiB (some 30,000 libraries) leaves
+# wide room and bounds the parse to a few seconds and about 130 MB.
+PROFILE_LIMIT = 4 * MIB
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),

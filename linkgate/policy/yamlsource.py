@@ -38,15 +38,15 @@ from yaml.scanner import Scanner
 
 Location = tuple[str | int, ...]
 
-# Policies nest four levels deep (overrides.0.rules.max-versions), profiles five.
+# Nodes nested: a policy needs 6 (document, overrides, 0, rules, max-versions, value), a profile 7.
 MAX_DEPTH = 32
 # Integers longer than this are refused (Python itself refuses > 4300 digits to int()).
 MAX_INT_DIGITS = 40
 # What YAML calls printable (the reader's own rule); anything else is refused with its line.
 _NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
-_INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{name}" for name in ("int", "float", "timestamp"))
-_PLAIN_SCALARS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "str")} | {_INT, _FLOAT, _TIMESTAMP}
+_STR, _INT, _FLOAT, _TIMESTAMP = (f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "timestamp"))
+_PLAIN_SCALARS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool")} | {_STR, _INT, _FLOAT, _TIMESTAMP}
 _SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 
@@ -63,7 +63,9 @@ class YamlError(Exception):
 
 
 def dotted(location: Location) -> str:
-    return ".".join(str(part) for part in location)
+    """`rules.max-glibc`; a key of absurd length is cut short so the message stays a line."""
+    parts = (str(part) for part in location)
+    return ".".join(part if len(part) <= 60 else part[:57] + "..." for part in parts)
 
 
 class _RefusedError(Exception):
@@ -216,8 +218,9 @@ class _Builder:
         return items
 
     def _scalar(self, node: ScalarNode, location: Location) -> Any:
-        if node.tag == _FLOAT:
-            # `max-glibc: 2.30` must stay "2.30": as a float it would become 2.3.
+        if node.tag in (_STR, _FLOAT):
+            # Strings are most scalars: no constructor needed. And `max-glibc: 2.30` must stay
+            # "2.30": as a float it would become 2.3.
             return node.value
         if node.tag == _INT and len(node.value) > MAX_INT_DIGITS:
             raise YamlError(node.start_mark.line + 1, f"number longer than {MAX_INT_DIGITS} digits", location)

@@ -39,7 +39,8 @@ def read_profile(path: Path) -> Profile:
         return Profile.model_validate(document.data)
     except ValidationError as error:
         first = error.errors()[0]
-        location = tuple(first["loc"])
+        # pydantic appends "[key]" when a mapping key is what is wrong; the key's path says that already.
+        location = tuple(part for part in first["loc"] if part != "[key]")
         message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
         raise ProfileError(str(path), document.line_of(location), f"{dotted(location)}: {message}") from None
 
