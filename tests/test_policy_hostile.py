@@ -258,3 +258,31 @@ def test_anchor_without_alias_is_accepted(tmp_path: Path) -> None:
     write_case(tmp_path, {"policy.yml": "rules: &r\n  max-glibc: '2.99'\n"})
     result, _elapsed = run_check("--policy", str(tmp_path / "policy.yml"))
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_file_swapped_after_the_check_is_refused_on_the_open_descriptor(tmp_path: Path, special: str) -> None:
+    """The stat check is skipped, as if a FIFO or device replaced the file after it: the open must
+    not block (O_NONBLOCK) and the descriptor's own type must refuse it. Its own process and a
+    timeout, because without O_NONBLOCK this blocks forever."""
+    path = tmp_path / "swapped.yml"
+    if special == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(special)
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from linkgate.policy import sourcefile\n"
+        "sourcefile.check_source = lambda path, limit: None\n"
+        "try:\n"
+        "    sourcefile.read_source(Path(sys.argv[1]), sourcefile.POLICY_LIMIT)\n"
+        "except sourcefile.SourceFileError as error:\n"
+        "    print(error.message)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(path)], capture_output=True, text=True, env=env, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(NOT_REGULAR, result.stdout), result.stdout

@@ -59,7 +59,7 @@ def aliases(presets: Path) -> dict[str, str]:
     try:
         data = load_yaml(read_source(path, PROFILE_LIMIT)).data or {}
     except (SourceFileError, YamlError) as error:
-        raise ProfileError(str(path), getattr(error, "line", None), str(error)) from None
+        raise ProfileError(str(path), error.line, str(error)) from None
     if not isinstance(data, dict):
         raise ProfileError(str(path), 1, "(top level): a mapping of alias to profile name")
     return {str(k): str(v) for k, v in data.items()}
