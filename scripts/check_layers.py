@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("linkgate.site", 1),
     ("linkgate.exitcodes", 1),
     ("linkgate.yamlsource", 1),
+    ("linkgate.sourcefile", 1),
     ("linkgate.profiles", 2),
     ("linkgate.rules", 3),
     ("linkgate.policy", 4),

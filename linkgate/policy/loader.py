@@ -12,10 +12,11 @@ from linkgate.policy import targets
 from linkgate.policy.compiled import CompiledOverride, CompiledPolicy, CompiledWaiver
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.locate import DEFAULT_PRESET, find_policy_file, is_preset_name, preset_names, presets_dir
-from linkgate.policy.model import PolicyFile, Waiver, rule_values
-from linkgate.policy.yamlsource import Location, YamlError, load_yaml
+from linkgate.policy.model import PolicyFile, Rules, Waiver, rule_values
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.index import TargetIndex
+from linkgate.sourcefile import POLICY_LIMIT, PROFILE_LIMIT, SourceFileError, check_source, read_source
+from linkgate.yamlsource import Location, YamlDocument, YamlError, dotted, load_yaml
 
 _MAX_EXTENDS_DEPTH = 16
 
@@ -39,9 +40,9 @@ def _locate(spec: str, base: Path) -> Path:
             raise PolicyError(spec, None, None, f"no such preset (known: {known})")
         return profile or path
     path = (base / spec).resolve()
-    if not path.is_file():
+    if not path.exists():
         raise PolicyError(spec, None, None, "policy file not found")
-    return path
+    return path  # what kind of file it is, _read checks
 
 
 # One file of an extends chain: where it is, what it says, and the line of each key.
@@ -59,27 +60,62 @@ def _extends_chain(path: Path, depth: int) -> Iterator[ChainLink]:
 
 
 def _read(path: Path) -> tuple[PolicyFile, Mapping[Location, int]]:
+    """One policy file, validated; every problem is a PolicyError with file, line and key."""
     if path.parent == targets.profiles_dir(presets_dir()):
         return targets.profile_preset(path), {}
     try:
-        text = path.read_text(encoding="utf-8")
-        source = load_yaml(text)
-    except OSError as error:
-        raise PolicyError(str(path), None, None, f"cannot read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise PolicyError(str(path), None, None, "not UTF-8 text") from None
+        source = load_yaml(read_source(path, POLICY_LIMIT))
+    except SourceFileError as error:
+        raise PolicyError(str(path), error.line, "(file)", error.message) from None
     except YamlError as error:
-        raise PolicyError(str(path), error.line, None, f"invalid YAML: {error}") from None
+        raise PolicyError(str(path), error.line, error.key, f"invalid YAML: {error}") from None
     data = source.data if source.data is not None else {}
     if not isinstance(data, dict):
-        raise PolicyError(str(path), 1, None, "a policy is a mapping (rules:, extends:, ...)")
+        raise PolicyError(str(path), 1, "(top level)", "a policy is a mapping (rules:, extends:, ...)")
     try:
-        return targets.anchored(PolicyFile.model_validate(data), path.parent), source.lines
+        document = targets.anchored(PolicyFile.model_validate(data), path.parent)
     except ValidationError as error:
         first = error.errors()[0]
-        location = tuple(first["loc"])
-        key = ".".join(str(part) for part in location)
-        raise PolicyError(str(path), source.line_of(location), key, _describe(first)) from None
+        # pydantic appends "[key]" when a mapping key is what is wrong; the key's path says that already.
+        location = tuple(part for part in first["loc"] if part != "[key]")
+        raise PolicyError(str(path), source.line_of(location), dotted(location), _describe(first)) from None
+    _check_references(path, document, source)
+    return document, source.lines
+
+
+def _check_references(path: Path, document: PolicyFile, source: YamlDocument) -> None:
+    """A missing, special or oversized `extends:` or `target:` file, reported at the line naming it.
+
+    The files are read later; this only makes the common mistakes point at the policy.
+    """
+    references: list[tuple[Location, str, int]] = []
+    if document.extends is not None:
+        references.append((("extends",), document.extends, POLICY_LIMIT))
+    scopes: list[tuple[Location, Rules]] = [(("rules",), document.rules)]
+    scopes += [(("overrides", i, "rules"), o.rules) for i, o in enumerate(document.overrides)]
+    for where, rules in scopes:
+        target = rule_values(rules).get("target")
+        if isinstance(target, str) and target:
+            references.append(((*where, "target"), target, PROFILE_LIMIT))
+    for location, spec, limit in references:
+        try:
+            _check_reference(spec, path.parent, location[0] == "extends", limit)
+        except (PolicyError, SourceFileError) as error:
+            line, key = source.line_of(location), dotted(location)
+            named = spec if len(spec) <= 200 else spec[:197] + "..."
+            raise PolicyError(str(path), line, key, f"{named}: {error.message}") from None
+
+
+def _check_reference(spec: str, base: Path, extends: bool, limit: int) -> None:
+    if extends:
+        found = _locate(spec, base)
+        if found.parent not in (presets_dir(), targets.profiles_dir(presets_dir())):
+            check_source(found, limit)
+    elif targets.is_path_spec(spec):
+        check_source(Path(spec), limit)  # already made absolute by targets.anchored
+    elif targets.shipped_path(spec, presets_dir()) is None:
+        known = ", ".join(targets.shipped_names(presets_dir()))
+        raise SourceFileError(f"no such target profile (shipped: {known})")
 
 
 def _describe(error: object) -> str:

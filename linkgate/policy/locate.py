@@ -30,7 +30,8 @@ def find_policy_file(start: Path) -> Path | None:
     for directory in (start, *start.parents):
         for name in POLICY_FILE_NAMES:
             candidate = directory / name
-            if candidate.is_file():
+            # Not is_file(): a linkgate.yml that is a FIFO or a dangling link is an error, not "no policy".
+            if candidate.is_symlink() or candidate.exists():
                 return candidate
     return None
 

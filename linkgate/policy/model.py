@@ -14,15 +14,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from linkgate.policy.compiled import ALLOWED_TOKENS
 from linkgate.rules import POLICY_RULES, RULES_BY_ID
+from linkgate.rules.schema import Checked, shown
 
 
 def _check_rule_id(value: str) -> str:
     if value not in RULES_BY_ID:
-        raise ValueError(f"unknown rule {value!r} (known: {', '.join(sorted(RULES_BY_ID))})")
+        raise ValueError(f"unknown rule {shown(value)} (known: {', '.join(sorted(RULES_BY_ID))})")
     return value
 
 
 RuleId = Annotated[str, AfterValidator(_check_rule_id)]
+
+
+def _check_file_name(value: str) -> str:
+    # A NUL cannot be in a file name, and Python refuses such a path with ValueError.
+    if "\x00" in value:
+        raise ValueError("a file name cannot contain a NUL character")
+    return value
+
+
+FileSpec = Annotated[str, Checked(_check_file_name)]
 
 
 class _Strict(BaseModel):
@@ -74,7 +85,7 @@ class Waiver(_Strict):
 class PolicyFile(_Strict):
     """One YAML document as written; `extends` is resolved by the loader."""
 
-    extends: str | None = None
+    extends: FileSpec | None = None
     rules: Rules = Rules()
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from linkgate.policy.model import PolicyFile, Rules, rule_values
 from linkgate.profiles.errors import ProfileError
+from linkgate.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
+from linkgate.yamlsource import YamlError, load_yaml
 
 if TYPE_CHECKING:
     from linkgate.profiles.model import Profile
@@ -56,7 +56,12 @@ def aliases(presets: Path) -> dict[str, str]:
     path = profiles_dir(presets) / ALIASES_FILE
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = load_yaml(read_source(path, PROFILE_LIMIT)).data or {}
+    except (SourceFileError, YamlError) as error:
+        raise ProfileError(str(path), error.line, str(error)) from None
+    if not isinstance(data, dict):
+        raise ProfileError(str(path), 1, "(top level): a mapping of alias to profile name")
     return {str(k): str(v) for k, v in data.items()}
 
 

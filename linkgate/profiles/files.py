@@ -8,9 +8,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from linkgate.policy.yamlsource import YamlError, load_yaml
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.model import Profile
+from linkgate.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
+from linkgate.yamlsource import YamlError, dotted, load_yaml
 
 __all__ = ["ProfileError", "profile_yaml", "read_profile"]
 
@@ -20,40 +21,28 @@ HEADER = (
 )
 
 
-# libyaml when available: a captured profile has thousands of lines.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_profile(path: Path) -> Profile:
-    """The profile in `path`; ProfileError with the line of the first problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ProfileError(str(path), None, f"cannot read: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise ProfileError(str(path), None, "not UTF-8 text") from None
-    try:
-        return Profile.model_validate(yaml.load(text, Loader=_FAST_LOADER))  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, ValidationError):
-        # The careful path: versions kept as written (2.30 is not 2.3), errors with lines.
-        return _read_carefully(path, text)
+    """The profile in `path`; ProfileError with the line and key of the first problem.
 
-
-def _read_carefully(path: Path, text: str) -> Profile:
+    Read like a policy (a regular file, bounded size, no aliases): a `target:` can name
+    any file. The YAML reader keeps versions as written (2.30 is not 2.3).
+    """
     try:
-        document = load_yaml(text)
+        document = load_yaml(read_source(path, PROFILE_LIMIT))
+    except SourceFileError as error:
+        raise ProfileError(str(path), error.line, f"(file): {error.message}") from None
     except YamlError as error:
-        raise ProfileError(str(path), error.line, f"invalid YAML: {error}") from None
+        raise ProfileError(str(path), error.line, f"{error.key}: invalid YAML: {error}") from None
     if not isinstance(document.data, dict):
-        raise ProfileError(str(path), 1, "a profile is a mapping (name:, libraries:, ...)")
+        raise ProfileError(str(path), 1, "(top level): a profile is a mapping (name:, libraries:, ...)")
     try:
         return Profile.model_validate(document.data)
     except ValidationError as error:
         first = error.errors()[0]
-        location = tuple(first["loc"])
-        key = ".".join(str(part) for part in location)
+        # pydantic appends "[key]" when a mapping key is what is wrong; the key's path says that already.
+        location = tuple(part for part in first["loc"] if part != "[key]")
         message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ProfileError(str(path), document.line_of(location), f"{key}: {message}") from None
+        raise ProfileError(str(path), document.line_of(location), f"{dotted(location)}: {message}") from None
 
 
 def profile_yaml(profile: Profile, header: str = HEADER) -> str:

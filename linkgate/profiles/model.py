@@ -13,7 +13,7 @@ import datetime
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from linkgate.profiles.index import ANY_MACHINE, Library, TargetIndex
 
@@ -31,7 +31,9 @@ def _pattern(regex: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Version = Annotated[str, _pattern(r"^\d+(\.\d+)*$", 'a version like "2.31"')]
+# At most 32 characters, like the policy's versions: parts become integers, and a
+# hostile 5000-digit one would fail there instead of here.
+Version = Annotated[str, StringConstraints(max_length=32), _pattern(r"^\d+(\.\d+)*$", 'a version like "2.31"')]
 Namespace = Annotated[str, _pattern(r"^[A-Za-z][A-Za-z0-9]*$", "a version namespace like GLIBCXX")]
 
 __all__ = ["ANY_MACHINE", "Libc", "LibraryDefs", "Profile", "Provenance"]

@@ -13,9 +13,16 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-# A version the policy can compare: digits and dots, not absurdly long (a limit, not a payload).
-_VERSION = re.compile(r"^\d{1,9}(\.\d{1,9}){0,15}$")
-_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
+_VERSION = re.compile(r"^\d+(\.\d+)*$")
+# Real versions are a few characters ("2.31", "3.4.32"); a huge one is refused with a short
+# message before anything turns its parts into integers.
+MAX_VERSION_LENGTH = 32
+_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """`value` quoted for a message, cut short: a hostile policy must not fill the log."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
 class Checked:
@@ -48,15 +55,16 @@ def _version_text(value: object) -> object:
 
 
 def _check_version(value: str) -> str:
+    if len(value) > MAX_VERSION_LENGTH:
+        raise ValueError(f'version of {len(value)} characters: at most {MAX_VERSION_LENGTH}, like "2.31"')
     if not _VERSION.match(value):
-        shown = value if len(value) <= 40 else value[:40] + "..."
-        raise ValueError(f'{shown!r} is not a version like "2.31"')
+        raise ValueError(f'{shown(value)} is not a version like "2.31"')
     return value
 
 
 def _check_namespace(value: str) -> str:
     if not _NAMESPACE.match(value):
-        raise ValueError(f"{value[:70]!r} is not a version namespace like GLIBCXX")
+        raise ValueError(f"{shown(value)} is not a version namespace like GLIBCXX")
     return value
 
 

@@ -81,16 +81,18 @@ def _compile(spec: str, context: CompileContext) -> Target:
     return Target(spec, context.profiles.get(spec))
 
 
-def _non_empty(spec: str) -> str:
+def _profile_spec(spec: str) -> str:
     if not spec:
         raise ValueError("name a shipped profile (debian-11) or a profile file (./prod-host.yml)")
+    if "\x00" in spec:  # no file name holds one, and Python refuses such a path with ValueError
+        raise ValueError("a file name cannot contain a NUL character")
     return spec
 
 
 RULE = PolicyRule(
     id="target",
     doc=__doc__ or "",
-    schema=Annotated[str, Checked(_non_empty)],
+    schema=Annotated[str, Checked(_profile_spec)],
     compile=_compile,
     check=check,
     rejects_version=rejects_need,
