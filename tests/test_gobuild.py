@@ -283,3 +283,33 @@ def test_go_unquote() -> None:
     assert go_unquote('"a\\tb\\x41\\101\\u00e9\\"q\\""') == 'a\tbAAé"q"'
     assert go_unquote("`raw \\n`") == "raw \\n"
     assert go_unquote("plain") == "plain"
+
+
+def test_out_of_range_escape_skips_the_setting_not_the_run(
+    go119: dict[str, Path], gcc_binaries: dict[str, Path], build_dir: Path, tmp_path: Path
+) -> None:
+    """An in-place edit of the module info (`\\UFFFFFFFF` names no character) once raised
+    ValueError out of the parser: exit 2, "internal error", every other result lost."""
+    source = go119["go119-kafka-cgo"]
+    line = b"build\t-trimpath=true\n"
+    bad = b'build\tt="\\UFFFFFFFF"\n'
+    assert len(bad) == len(line) and line in source.read_bytes()
+    corrupt = binaries.derive(build_dir / "go", "kafka-cgo-bad-escape-all", source, lambda d: d.replace(line, bad))
+    go = read_elf(corrupt).go
+    assert go is not None
+    assert go.setting("t") is None and go.setting("-trimpath") is None
+    assert go.setting("CGO_ENABLED") == "1"
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "corrupt").write_bytes(corrupt.read_bytes())
+    (tree / "hello").write_bytes(gcc_binaries["gcc-pie"].read_bytes())
+    result = run_linkgate("check", "--format", "json", str(tree))
+    assert "internal error" not in result.stderr
+    paths = {finding["path"] for finding in json.loads(result.stdout)["findings"]}
+    assert any(path.endswith("corrupt") for path in paths) and any(path.endswith("hello") for path in paths)
+
+
+def test_hostile_escapes_never_escape_as_other_exceptions() -> None:
+    for escape in ("\\UFFFFFFFF", "\\U00110000", "\\uD800", "\\777", "\\x4", "\\", "\\q"):
+        text = f'build\tk="{escape}"\nbuild\tok=1\n'
+        assert parse_build_info("go1.21", text).setting("ok") == "1"
