@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import struct
 
-from fuzz.nrv_encode import Literal, Match, encode
+from fuzz.nrv_encode import Literal, Match, Token, encode
 
 EM_X86_64 = 62
 UPX_F_LINUX_AMD64 = 22
-PT_LOAD, PT_DYNAMIC = 1, 2
+PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
 PF_X, PF_W, PF_R = 1, 2, 4
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _PHDR = struct.Struct("<IIQQQQQQ")
@@ -45,14 +45,30 @@ def bomb_stream(method: int, size: int) -> bytes:
     return encode(method, [Literal(0x41), Match(1, size - 1)])
 
 
-def upx_program(block: bytes, sz_unc: int, method: int, writable: bool = True) -> bytes:
+def slow_stream(method: int, size: int) -> bytes:
+    """The decoders' slowest input per byte that still fits UPX's rule
+    sz_cpr <= sz_unc (docs/fuzzing.md): two-byte matches whose offset
+    alternates between 1 and 2, so none reuses the last offset."""
+    tokens: list[Token] = [Literal(index) for index in range(16)]
+    produced = 16
+    while produced + 2 <= size:
+        tokens.append(Match(1 + len(tokens) % 2, 2))
+        produced += 2
+    tokens += [Literal(0)] * (size - produced)
+    return encode(method, tokens)
+
+
+def upx_program(block: bytes, sz_unc: int, method: int, interp_at: int | None = None) -> bytes:
     """A packed main program: b_info #0 stores (uncompressed) an original ELF
-    header with one PT_LOAD whose bytes after the headers are `block`, which
-    decodes to `sz_unc` bytes."""
-    original_phdr_end = _EHDR.size + _PHDR.size
-    flags = PF_R | PF_W if writable else PF_R | PF_X
+    header with one writable PT_LOAD whose bytes after the headers are `block`,
+    which decodes to `sz_unc` bytes. `interp_at` adds a PT_INTERP at that
+    offset of the original file, which the reader must decode to reach."""
+    phnum = 1 if interp_at is None else 2
+    original_phdr_end = _EHDR.size + phnum * _PHDR.size
     original_size = original_phdr_end + sz_unc
-    original = elf_header(2, 1) + program_header(PT_LOAD, flags, 0, _BASE, original_size)
+    original = elf_header(2, phnum) + program_header(PT_LOAD, PF_R | PF_W, 0, _BASE, original_size)
+    if interp_at is not None:
+        original += program_header(PT_INTERP, PF_R, interp_at, _BASE + interp_at, 16)
     body = l_info() + _INFO.pack(0, original_size, original_size)
     body += b_info(len(original), len(original), method) + original
     body += b_info(sz_unc, len(block), method) + block
