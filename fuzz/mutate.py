@@ -231,7 +231,8 @@ UPX: tuple[Mutator, ...] = (upx_field, upx_field, upx_stream)
 
 # --- Go build info ---------------------------------------------------------------------------
 
-_GO_TEXT = (b"\\U7fffffff", b"\\UFFFFFFFF", b"\\uD800", b"\\777", b"\\x", b"\\", b'"', b"`", b"\t", b"\n",
+_GO_TEXT = (b'"\\UFFFFFFFF"', b'"\\U00110000"', b'"\\uDFFF"', b'"\\400"',
+            b"\\U7fffffff", b"\\UFFFFFFFF", b"\\uD800", b"\\777", b"\\x", b"\\", b'"', b"`", b"\t", b"\n",
             b"=>\t", b"dep\t", b"mod\t", b"build\t", b"path\t", b"=", b'"\\U0010FFFF"', b"%", b"\xff\xfe")  # fmt: skip
 
 
@@ -246,18 +247,30 @@ def go_header(buf: bytearray, rng: random.Random) -> None:
 
 
 def go_modinfo(buf: bytearray, rng: random.Random) -> None:
-    """Overwrite a piece of the module info text in place (the binary would still run)."""
+    """Overwrite a value of the module info text in place (the binary would still run).
+
+    Go keeps the text twice (build info and runtime.modinfo): any copy may be hit.
+    """
     data = bytes(buf)
-    at = data.find(b"\tbuild\t") if rng.random() < 0.5 else data.find(b"path\t")
-    if at < 0:
-        at = data.find(GO_MAGIC)
-        if at < 0:
-            return set_field(buf, rng)
-        at += 34
-    position = at + rng.randrange(128)
+    lines = [at for mark in (b"\nbuild\t", b"\npath\t", b"\ndep\t") for at in _all(data, mark)]
+    if not lines:
+        return go_header(buf, rng)
+    start = rng.choice(lines) + 1
+    end = data.find(b"\n", start)
+    equals = data.find(b"=", start, end)
+    position = equals + 1 if equals >= 0 and rng.random() < 0.7 else start + rng.randrange(max(1, end - start))
     piece = rng.choice(_GO_TEXT)
     buf[position : position + len(piece)] = piece
     return None
+
+
+def _all(data: bytes, mark: bytes) -> list[int]:
+    found: list[int] = []
+    at = data.find(mark)
+    while at >= 0 and len(found) < 64:
+        found.append(at)
+        at = data.find(mark, at + 1)
+    return found
 
 
 GO: tuple[Mutator, ...] = (go_header, go_modinfo, go_modinfo)

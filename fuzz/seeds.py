@@ -23,13 +23,16 @@ def default_paths() -> list[Path]:
 
 
 def crafted_upx() -> list[bytes]:
-    """Small UPX containers the reader accepts, around NRV streams of each variant."""
+    """Small UPX containers the reader accepts, around NRV streams of each variant;
+    the 512 MiB ones are bombs within UPX's own limits (cheap only if decoding is bounded)."""
     seeds = []
     for method in (2, 5, 8):
         stream = crafted.bomb_stream(method, 64 << 10)
         seeds.append(crafted.upx_program(stream, 64 << 10, method))
         seeds.append(crafted.upx_library(stream, 64 << 10, method))
         seeds.append(crafted.upx_program(crafted.slow_stream(method, 4096), 4096, method, interp_at=2048))
+        bomb = crafted.bomb_stream(method, 512 << 20)
+        seeds += [crafted.upx_program(bomb, 512 << 20, method), crafted.upx_library(bomb, 512 << 20, method)]
     return seeds
 
 
