@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,14 +31,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="reproducers and stats (git-ignored)")
     parser.add_argument("--hang", type=float, default=2.0, help="seconds after which one input counts as a hang")
     parser.add_argument("--memory", type=int, default=2048, help="address-space limit per target, MiB")
+    parser.add_argument("--replay", type=Path, help="run one saved input through the target (traceback shown)")
     args = parser.parse_args(argv)
-    if args.seconds is None and args.inputs is None:
-        parser.error("give --seconds or --inputs")
+    if args.replay is None and args.seconds is None and args.inputs is None:
+        parser.error("give --seconds or --inputs (or --replay FILE)")
+    if args.replay is not None and (args.all or len(args.target) != 1):
+        parser.error("--replay takes exactly one --target")
     return args
+
+
+def replay(name: str, path: Path) -> int:
+    """Run one reproducer in this process: 0 for a documented outcome, else the traceback propagates."""
+    target = TARGETS[name]
+    with tempfile.TemporaryDirectory(prefix="fuzz-replay-") as work:
+        try:
+            target.run(path.read_bytes(), Path(work))
+        except target.expected as error:
+            print(f"{name}: documented outcome {type(error).__name__}: {error}")
+            return 0
+    print(f"{name}: no error")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.replay is not None:
+        return replay(args.target[0], args.replay)
     names = sorted(TARGETS) if args.all else args.target
     by_kind = seeds.load([*seeds.default_paths(), *args.seed_path])
     share = len(names)
