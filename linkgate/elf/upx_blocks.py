@@ -175,9 +175,10 @@ def prove(image: Image, e_machine: int, at: int, budget: DecodeBudget, library: 
     formats = FORMATS.get((e_machine, image.endian == ">"), frozenset())
     if version not in L_VERSIONS or fmt not in formats or progid != 0:
         return None
-    check_declared(f"p_info at {at + INFO_SIZE:#x}", file_size)
     try:
         block = read_block(image, at + 2 * INFO_SIZE)
+        # Only once b_info #0 validates too: random bytes that look like l_info stay "not proof".
+        check_declared(f"p_info at {at + INFO_SIZE:#x}", file_size)
         header = _original_header(image, e_machine, block, file_size, budget)
         if header is None and not (library and _decodes(image, block, budget)):
             return None
