@@ -26,8 +26,9 @@ from fuzz import crafted
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.reader import parse_elf
-from linkgate.elf.upx_blocks import read_block
-from linkgate.elf.upx_budget import MAX_DECODED, UpxLimitError
+from linkgate.elf.upx_blocks import Block, BlockStream, decode_block, read_block
+from linkgate.elf.upx_budget import MAX_DECODED, DecodeBudget, UpxLimitError
+from linkgate.elf.upx_filters import Unfilter, unfilter
 from tests.upx_tools import REPO, available, build_input, packed, packer, seeded
 
 SECONDS_PER_FILE = 10
@@ -232,3 +233,40 @@ def test_a_real_library_with_a_bomb_for_its_first_block(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "UPX-packed" in rules_of(result)["forbid-upx"]
     assert cpu < BOMB_CPU_SECONDS
+
+
+def test_growing_reads_of_a_filtered_block_match_one_full_decode() -> None:
+    """The unfilter runs incrementally: small reads at increasing offsets (what the
+    version reader does) must see exactly the bytes of one full decode."""
+    tool = available(lambda: packer("upx-4.2.4"))
+    image = Image(available(lambda: packed(tool, "nrv2e", build_input("gcc-static"))).read_bytes())
+    header = image.header()
+    at = header.e_phoff + header.e_phnum * header.e_phentsize + 24
+    blocks: list[Block] = []
+    while len(blocks) < 5:
+        blocks.append(read_block(image, at))
+        at = blocks[-1].end
+    filtered = [b for b in blocks if b.ftid and not b.stored]
+    assert filtered, "the static binary's text block is filtered (0x49)"
+    rng = seeded("growing-reads")
+    for block in filtered:
+        full = decode_block(image, block)
+        stream = BlockStream(image, block, DecodeBudget(block.sz_unc + 64))
+        position = 0
+        while position < block.sz_unc:
+            step = rng.choice((1, 3, 5, 17, 4096, 40000))
+            assert stream.read(position, position + step) == full[position : position + step]
+            position += step
+
+
+def test_arm64_unfilter_in_pieces_matches_the_whole() -> None:
+    rng = seeded("arm64-pieces")
+    data = bytes(rng.randrange(256) if i % 4 != 3 else rng.choice((0x14, 0x94, 0x97, 0x00)) for i in range(4099))
+    whole = unfilter(data, 0x52, 0)
+    raw = bytearray()
+    pieces = Unfilter(raw, 0x52, 0)
+    for start in range(0, len(data), 37):
+        raw += data[start : start + 37]
+        pieces.advance(complete=len(raw) == len(data))
+        assert pieces.output[: pieces.final] == whole[: pieces.final]
+    assert bytes(pieces.output) == whole
