@@ -29,6 +29,7 @@ from linkgate.elf.reader import parse_elf
 from linkgate.elf.upx_blocks import Block, BlockStream, decode_block, read_block
 from linkgate.elf.upx_budget import MAX_DECODED, DecodeBudget, UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, unfilter
+from linkgate.elf.upx_nrv import decompress_nrv
 from tests.upx_tools import REPO, available, build_input, packed, packer, seeded
 
 SECONDS_PER_FILE = 10
@@ -268,5 +269,24 @@ def test_arm64_unfilter_in_pieces_matches_the_whole() -> None:
     for start in range(0, len(data), 37):
         raw += data[start : start + 37]
         pieces.advance(complete=len(raw) == len(data))
+        assert pieces.output[: pieces.final] == whole[: pieces.final]
+    assert bytes(pieces.output) == whole
+
+
+def test_x86_unfilter_in_pieces_never_serves_a_byte_that_changes_later() -> None:
+    """`final` must stop short of bytes a later call-site can still rewrite."""
+    tool = available(lambda: packer("upx-4.2.4"))
+    image = Image(available(lambda: packed(tool, "nrv2b", build_input("gcc-static"))).read_bytes())
+    header = image.header()
+    at = header.e_phoff + header.e_phnum * header.e_phentsize + 24
+    while not (block := read_block(image, at)).ftid:
+        at = block.end
+    raw_block = decompress_nrv(block.method, image.read(block.at + 12, block.sz_cpr), block.sz_unc)[:100_000]
+    whole = unfilter(raw_block, block.ftid, block.cto8)
+    raw = bytearray()
+    pieces = Unfilter(raw, block.ftid, block.cto8)
+    for start in range(0, len(raw_block), 3):
+        raw += raw_block[start : start + 3]
+        pieces.advance(complete=len(raw) == len(raw_block))
         assert pieces.output[: pieces.final] == whole[: pieces.final]
     assert bytes(pieces.output) == whole
