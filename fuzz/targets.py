@@ -3,6 +3,7 @@ documented outcome for bad input (anything else is a finding of the fuzzer)."""
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +47,14 @@ def _upx(data: bytes, work: Path) -> None:
 
 
 def _gobuild(data: bytes, work: Path) -> None:
-    del work
-    image = Image(data)
-    segments = image.segments(image.header())
-    gobuild.read_build_info(image, segments, AddressMap(segments))
-    gobuild.cgo_packages(image, segments)
+    """Through a mapped file, as the reader does: mmap and bytes differ on hostile offsets."""
+    path = work / "artifact"
+    path.write_bytes(data)
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        image = Image(mapped)
+        segments = image.segments(image.header())
+        gobuild.read_build_info(image, segments, AddressMap(segments))
+        gobuild.cgo_packages(image, segments)
 
 
 def _policy(data: bytes, work: Path) -> None:
@@ -64,7 +68,7 @@ TARGETS = {
     for target in (
         Target("reader", ("elf", "upx", "go"), mutate.ELF + mutate.ELF + mutate.GENERIC, (ElfFormatError,), _reader),
         Target("upx", ("upx",), mutate.UPX + mutate.UPX + mutate.GENERIC, (ElfFormatError,), _upx),
-        Target("gobuild", ("go",), mutate.GO + mutate.GO + mutate.GENERIC, (ElfFormatError,), _gobuild),
+        Target("gobuild", ("go",), mutate.GO + mutate.GO + mutate.ELF + mutate.GENERIC, (ElfFormatError,), _gobuild),
         Target("policy", ("yaml",), mutate.YAML, (PolicyError,), _policy),
     )
 }

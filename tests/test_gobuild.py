@@ -19,6 +19,7 @@ from elftools.elf.elffile import ELFFile
 
 from linkgate.elf.facts import GoBuildInfo, GoModule
 from linkgate.elf.gobuild import MAGIC, WINDOW, go_unquote, parse_build_info, with_cgo_packages
+from linkgate.elf.image import Image
 from linkgate.elf.reader import read_elf
 from scripts import debian_roots
 from tests import binaries, go_builds
@@ -313,3 +314,31 @@ def test_hostile_escapes_never_escape_as_other_exceptions() -> None:
     for escape in ("\\UFFFFFFFF", "\\U00110000", "\\uD800", "\\777", "\\x4", "\\", "\\q"):
         text = f'build\tk="{escape}"\nbuild\tok=1\n'
         assert parse_build_info("go1.21", text).setting("ok") == "1"
+
+
+def test_offsets_past_two_to_the_63_do_not_escape_from_the_file_path(go119: dict[str, Path], build_dir: Path) -> None:
+    """Found by the fuzzer: bytes.find clamps huge offsets but mmap.find raises
+    OverflowError, so a 64-bit PT_NOTE or .shstrtab offset >= 2**63 crashed
+    `read_elf` (which maps the file) once the header was not in Go's window."""
+    source = go119["go119-kafka-cgo"]
+    image = Image(source.read_bytes())
+    header = image.header()
+    note = next(
+        header.e_phoff + index * header.e_phentsize
+        for index, segment in enumerate(image.segments(header))
+        if segment.p_type == 4
+    )
+    (shoff,) = image.unpack("Q", 0x28)
+    (shstrndx,) = image.unpack("H", 0x3E)
+    shstrtab_offset = shoff + shstrndx * 64 + 0x18
+
+    def edit(data: bytes) -> bytes:
+        out = bytearray(data.replace(MAGIC, b"\xff Go buildinF:"))  # not in the window: the full search runs
+        out[note + 8 : note + 16] = (1 << 63 | 5).to_bytes(8, "little")
+        out[shstrtab_offset : shstrtab_offset + 8] = (1 << 63 | 7).to_bytes(8, "little")
+        return bytes(out)
+
+    hostile = binaries.derive(build_dir / "go", "kafka-cgo-offsets-2p63", source, edit)
+    facts = read_elf(hostile)
+    assert facts.go is None
+    assert facts.needed == read_elf(source).needed

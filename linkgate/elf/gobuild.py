@@ -101,12 +101,21 @@ def _search(image: Image, spans: list[tuple[Segment, int]], window: int | None) 
 
 
 def _aligned_magic(image: Image, segment: Segment, limit: int) -> int | None:
-    position = image.data.find(MAGIC, segment.p_offset, limit)
+    position = _find(image, MAGIC, segment.p_offset, limit)
     while position >= 0:
         if (segment.p_vaddr + position - segment.p_offset) % ALIGN == 0:
             return position
-        position = image.data.find(MAGIC, position + 1, limit)
+        position = _find(image, MAGIC, position + 1, limit)
     return None
+
+
+def _find(image: Image, needle: bytes, start: int, end: int) -> int:
+    """image.data.find with both bounds clamped to the file.
+
+    Offsets come from hostile headers: bytes.find clamps any int, but
+    mmap.find raises OverflowError past 2**63, so clamp before asking.
+    """
+    return image.data.find(needle, min(max(start, 0), image.size), min(max(end, 0), image.size))
 
 
 def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
@@ -116,12 +125,12 @@ def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
             continue
         start, end = segment.p_offset, min(segment.p_offset + segment.p_filesz, image.size)
         # Elf_Nhdr is namesz, descsz, type; the name "Go\0\0" follows it.
-        position = image.data.find(b"Go\x00\x00", start + 12, end)
+        position = _find(image, b"Go\x00\x00", start + 12, end)
         while position >= 0:
             namesz, _descsz, note_type = image.unpack("III", position - 12)
             if namesz in (3, 4) and note_type == NOTE_GO_BUILDID:
                 return True
-            position = image.data.find(b"Go\x00\x00", position + 1, end)
+            position = _find(image, b"Go\x00\x00", position + 1, end)
     return False
 
 
@@ -144,7 +153,7 @@ def _names_go_section(image: Image) -> bool:
         offset, size = image.unpack(pair, shoff + shstrndx * shentsize + field)
     except ElfFormatError:
         return False
-    return image.data.find(b".go.buildinfo\x00", offset, min(offset + size, image.size)) >= 0
+    return _find(image, b".go.buildinfo\x00", offset, offset + size) >= 0
 
 
 def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes] | None:
