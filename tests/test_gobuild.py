@@ -19,6 +19,7 @@ from elftools.elf.elffile import ELFFile
 
 from linkgate.elf.facts import GoBuildInfo, GoModule
 from linkgate.elf.gobuild import MAGIC, WINDOW, go_unquote, parse_build_info, with_cgo_packages
+from linkgate.elf.image import Image
 from linkgate.elf.reader import read_elf
 from scripts import debian_roots
 from tests import binaries, go_builds
@@ -283,3 +284,61 @@ def test_go_unquote() -> None:
     assert go_unquote('"a\\tb\\x41\\101\\u00e9\\"q\\""') == 'a\tbAAé"q"'
     assert go_unquote("`raw \\n`") == "raw \\n"
     assert go_unquote("plain") == "plain"
+
+
+def test_out_of_range_escape_skips_the_setting_not_the_run(
+    go119: dict[str, Path], gcc_binaries: dict[str, Path], build_dir: Path, tmp_path: Path
+) -> None:
+    """An in-place edit of the module info (`\\UFFFFFFFF` names no character) once raised
+    ValueError out of the parser: exit 2, "internal error", every other result lost."""
+    source = go119["go119-kafka-cgo"]
+    line = b"build\t-trimpath=true\n"
+    bad = b'build\tt="\\UFFFFFFFF"\n'
+    assert len(bad) == len(line) and line in source.read_bytes()
+    corrupt = binaries.derive(build_dir / "go", "kafka-cgo-bad-escape-all", source, lambda d: d.replace(line, bad))
+    go = read_elf(corrupt).go
+    assert go is not None
+    assert go.setting("t") is None and go.setting("-trimpath") is None
+    assert go.setting("CGO_ENABLED") == "1"
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "corrupt").write_bytes(corrupt.read_bytes())
+    (tree / "hello").write_bytes(gcc_binaries["gcc-pie"].read_bytes())
+    result = run_linkgate("check", "--format", "json", str(tree))
+    assert "internal error" not in result.stderr
+    paths = {finding["path"] for finding in json.loads(result.stdout)["findings"]}
+    assert any(path.endswith("corrupt") for path in paths) and any(path.endswith("hello") for path in paths)
+
+
+def test_hostile_escapes_never_escape_as_other_exceptions() -> None:
+    for escape in ("\\UFFFFFFFF", "\\U00110000", "\\uD800", "\\777", "\\x4", "\\", "\\q"):
+        text = f'build\tk="{escape}"\nbuild\tok=1\n'
+        assert parse_build_info("go1.21", text).setting("ok") == "1"
+
+
+def test_offsets_past_two_to_the_63_do_not_escape_from_the_file_path(go119: dict[str, Path], build_dir: Path) -> None:
+    """Found by the fuzzer: bytes.find clamps huge offsets but mmap.find raises
+    OverflowError, so a 64-bit PT_NOTE or .shstrtab offset >= 2**63 crashed
+    `read_elf` (which maps the file) once the header was not in Go's window."""
+    source = go119["go119-kafka-cgo"]
+    image = Image(source.read_bytes())
+    header = image.header()
+    note = next(
+        header.e_phoff + index * header.e_phentsize
+        for index, segment in enumerate(image.segments(header))
+        if segment.p_type == 4
+    )
+    (shoff,) = image.unpack("Q", 0x28)
+    (shstrndx,) = image.unpack("H", 0x3E)
+    shstrtab_offset = shoff + shstrndx * 64 + 0x18
+
+    def edit(data: bytes) -> bytes:
+        out = bytearray(data.replace(MAGIC, b"\xff Go buildinF:"))  # not in the window: the full search runs
+        out[note + 8 : note + 16] = (1 << 63 | 5).to_bytes(8, "little")
+        out[shstrtab_offset : shstrtab_offset + 8] = (1 << 63 | 7).to_bytes(8, "little")
+        return bytes(out)
+
+    hostile = binaries.derive(build_dir / "go", "kafka-cgo-offsets-2p63", source, edit)
+    facts = read_elf(hostile)
+    assert facts.go is None
+    assert facts.needed == read_elf(source).needed

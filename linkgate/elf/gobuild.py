@@ -24,6 +24,7 @@ import mmap
 import os
 import re
 import struct
+import sys
 from dataclasses import replace
 
 from linkgate.elf import upx
@@ -49,13 +50,20 @@ _MAX_SYMBOL = 512
 _IMPORT_PATH = re.compile(r"^[A-Za-z0-9_.~+%-]+(/[A-Za-z0-9_.~+%-]+)*$")
 
 
+class GoBuildInfoError(ElfFormatError):
+    """A build info record is damaged where Go's own reader would reject it."""
+
+
 def read_build_info(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) -> GoBuildInfo | None:
-    """The build info of a Go binary; None for other files or when it cannot be decoded."""
-    offset = _find_header(image, segments)
-    if offset is None:
-        return None
+    """The build info of a Go binary; None for other files or when it cannot be decoded.
+
+    Informational (it names modules in hints), so a damaged or unreachable
+    record, or a UPX payload too large to search (upx_budget), is no build
+    info rather than an unreadable file.
+    """
     try:
-        raw = _raw_strings(image, addresses, offset)
+        offset = _find_header(image, segments)
+        raw = None if offset is None else _raw_strings(image, addresses, offset)
     except (ElfFormatError, struct.error):
         return None
     if raw is None or not raw[0]:
@@ -93,12 +101,21 @@ def _search(image: Image, spans: list[tuple[Segment, int]], window: int | None) 
 
 
 def _aligned_magic(image: Image, segment: Segment, limit: int) -> int | None:
-    position = image.data.find(MAGIC, segment.p_offset, limit)
+    position = _find(image, MAGIC, segment.p_offset, limit)
     while position >= 0:
         if (segment.p_vaddr + position - segment.p_offset) % ALIGN == 0:
             return position
-        position = image.data.find(MAGIC, position + 1, limit)
+        position = _find(image, MAGIC, position + 1, limit)
     return None
+
+
+def _find(image: Image, needle: bytes, start: int, end: int) -> int:
+    """image.data.find with both bounds clamped to the file.
+
+    Offsets come from hostile headers: bytes.find clamps any int, but
+    mmap.find raises OverflowError past 2**63, so clamp before asking.
+    """
+    return image.data.find(needle, min(max(start, 0), image.size), min(max(end, 0), image.size))
 
 
 def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
@@ -108,12 +125,12 @@ def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
             continue
         start, end = segment.p_offset, min(segment.p_offset + segment.p_filesz, image.size)
         # Elf_Nhdr is namesz, descsz, type; the name "Go\0\0" follows it.
-        position = image.data.find(b"Go\x00\x00", start + 12, end)
+        position = _find(image, b"Go\x00\x00", start + 12, end)
         while position >= 0:
             namesz, _descsz, note_type = image.unpack("III", position - 12)
             if namesz in (3, 4) and note_type == NOTE_GO_BUILDID:
                 return True
-            position = image.data.find(b"Go\x00\x00", position + 1, end)
+            position = _find(image, b"Go\x00\x00", position + 1, end)
     return False
 
 
@@ -136,7 +153,7 @@ def _names_go_section(image: Image) -> bool:
         offset, size = image.unpack(pair, shoff + shstrndx * shentsize + field)
     except ElfFormatError:
         return False
-    return image.data.find(b".go.buildinfo\x00", offset, min(offset + size, image.size)) >= 0
+    return _find(image, b".go.buildinfo\x00", offset, offset + size) >= 0
 
 
 def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes] | None:
@@ -203,6 +220,7 @@ def parse_build_info(version: str, modinfo: str) -> GoBuildInfo:
 
     Go's parser rejects the whole text on one bad line; this one skips such a
     line, because a partly damaged record still says how the binary was built.
+    Never raises: every line is split and unquoted defensively.
     """
     path = ""
     main: GoModule | None = None
@@ -252,7 +270,14 @@ _QUOTED = re.compile(r'^(?:"(?:[^"\\]|\\.)*"|`[^`]*`)')
 
 
 def _setting(text: str) -> tuple[str, str] | None:
-    """`key=value`, where key and value may be Go-quoted (strconv.Quote)."""
+    """`key=value`, where key and value may be Go-quoted (strconv.Quote); None for a bad line."""
+    try:
+        return _quoted_setting(text)
+    except GoBuildInfoError:
+        return None
+
+
+def _quoted_setting(text: str) -> tuple[str, str] | None:
     quoted = _QUOTED.match(text)
     if quoted is not None:
         key, rest = go_unquote(quoted.group()), text[quoted.end() :]
@@ -271,7 +296,11 @@ _SIMPLE = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t
 
 
 def go_unquote(text: str) -> str:
-    """A Go string literal's value: `raw` or "interpreted" (\\x and octal escapes are bytes)."""
+    """A Go string literal's value: `raw` or "interpreted" (\\x and octal escapes are bytes).
+
+    GoBuildInfoError for an escape strconv.Unquote rejects: \\u or \\U naming
+    no Unicode scalar value (a surrogate, or beyond U+10FFFF), octal above 0o377.
+    """
     if len(text) >= 2 and text[0] == text[-1] == "`":
         return text[1:-1]
     if len(text) < 2 or text[0] != '"' or text[-1] != '"':
@@ -286,13 +315,24 @@ def go_unquote(text: str) -> str:
     return out.decode("utf-8", "replace")
 
 
+_SURROGATES = range(0xD800, 0xE000)
+
+
 def _escaped(match: re.Match[str]) -> bytes:
     hex_byte, octal, short, long, single = match.groups()
-    if hex_byte or octal:
-        return bytes([int(hex_byte, 16) if hex_byte else int(octal, 8) & 0xFF])
+    if hex_byte:
+        return bytes([int(hex_byte, 16)])
+    if octal:
+        value = int(octal, 8)
+        if value > 0xFF:
+            raise GoBuildInfoError(f"Go build info: octal escape \\{octal} is not a byte")
+        return bytes([value])
     if short or long:
-        return chr(int(short or long, 16)).encode("utf-8", "replace")
-    return _SIMPLE.get(single, single.encode())
+        code = int(short or long, 16)
+        if code > sys.maxunicode or code in _SURROGATES:
+            raise GoBuildInfoError(f"Go build info: escape names no character ({code:#x})")
+        return chr(code).encode()
+    return _SIMPLE.get(single, single.encode("utf-8", "replace"))
 
 
 # --- which packages call C ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from linkgate.elf.image import (
     Segment,
 )
 from linkgate.elf.upx_blocks import FORMATS, INFO_SIZE, METHOD_NAMES, PayloadImage, Proof, packed_u32, prove
+from linkgate.elf.upx_budget import DecodeBudget, UpxLimitError
 
 PACK_HEADER_SIZE = 32
 # l_version / PackHeader version byte -> the UPX release line that writes it.
@@ -69,7 +70,7 @@ class _Trailer:
 def detect(image: Image, header: Header, segments: tuple[Segment, ...]) -> UpxFacts | None:
     """Strongest structural evidence of UPX packing, without reading the payload."""
     trailer = _trailer(image)
-    proof = _find_proof(image, header, segments, trailer)
+    proof = _find_proof(image, header, segments, trailer, DecodeBudget())
     if proof is not None:
         return _proof_facts(image, proof, payload_read=False)
     return _weak_facts(image, header, segments, trailer)
@@ -81,23 +82,28 @@ def see_through(image: Image, own: ElfFacts, parse: ParsePayload) -> SeenThrough
     `own` are the facts of the file as the loader maps it. A packed shared
     library keeps its dynamic part verbatim and the loader links it before the
     UPX code runs, so those facts are the payload's. A packed program is read
-    through its decoded blocks. Any decoding failure leaves payload None:
-    packing is still reported, so a rule against UPX still fails.
+    through its decoded blocks. A damaged payload leaves payload None:
+    packing is still reported, so a rule against UPX still fails. A payload
+    that declares or needs more than linkgate decodes (upx_budget) raises
+    UpxLimitError, an ElfFormatError: the file then gets an `elf-format` finding.
     """
     header = image.header()
     segments = image.segments(header)
     trailer = _trailer(image)
-    proof = _find_proof(image, header, segments, trailer)
+    budget = DecodeBudget()
+    proof = _find_proof(image, header, segments, trailer, budget)
     if proof is None:
         weak = _weak_facts(image, header, segments, trailer)
         return None if weak is None else SeenThrough(weak, None)
-    payload = own if _first(segments, PT_DYNAMIC) else _payload_facts(image, proof, parse)
+    payload = own if _first(segments, PT_DYNAMIC) else _payload_facts(image, proof, parse, budget)
     return SeenThrough(_proof_facts(image, proof, payload_read=payload is not None), payload)
 
 
-def _payload_facts(image: Image, proof: Proof, parse: ParsePayload) -> ElfFacts | None:
+def _payload_facts(image: Image, proof: Proof, parse: ParsePayload, budget: DecodeBudget) -> ElfFacts | None:
     try:
-        return parse(PayloadImage(image, proof))
+        return parse(PayloadImage(image, proof, budget))
+    except UpxLimitError:
+        raise
     except ElfFormatError:
         return None
 
@@ -107,17 +113,21 @@ def open_payload(data: Buffer) -> PayloadImage | None:
     image = Image(data)
     header = image.header()
     segments = image.segments(header)
-    proof = _find_proof(image, header, segments, _trailer(image))
-    return None if proof is None else PayloadImage(image, proof)
+    budget = DecodeBudget()
+    proof = _find_proof(image, header, segments, _trailer(image), budget)
+    return None if proof is None else PayloadImage(image, proof, budget)
 
 
 # --- tier 1: proof ---------------------------------------------------------------------------
 
 
-def _find_proof(image: Image, header: Header, segments: tuple[Segment, ...], trailer: _Trailer | None) -> Proof | None:
+def _find_proof(
+    image: Image, header: Header, segments: tuple[Segment, ...], trailer: _Trailer | None, budget: DecodeBudget
+) -> Proof | None:
+    """The first candidate l_info that proves packing; every attempt spends the file's one budget."""
     library = _first(segments, PT_DYNAMIC) is not None
     for at in _candidates(image, header, segments, trailer):
-        proof = prove(image, header.e_machine, at, library)
+        proof = prove(image, header.e_machine, at, budget, library)
         if proof is not None:
             return proof
     return None

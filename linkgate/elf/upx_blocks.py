@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from linkgate.elf.image import ELF_MAGIC, PT_LOAD, ElfFormatError, Image
-from linkgate.elf.upx_filters import known_filters, unfilter
+from linkgate.elf.upx_budget import DecodeBudget, UpxLimitError, check_declared
+from linkgate.elf.upx_filters import Unfilter, known_filters
 from linkgate.elf.upx_lzma import LZMA_METHOD, LzmaDecoder
 from linkgate.elf.upx_nrv import NrvDecoder, UpxDecodeError, nrv_methods
 
@@ -30,10 +31,10 @@ FORMATS = {
     (20, True): frozenset({132}), (21, False): frozenset({39}), (21, True): frozenset({140}),
 }  # fmt: skip
 L_VERSIONS = range(11, 15)
-# Hostile inputs may declare anything; these bound work and memory per file.
+# Hostile inputs may declare anything; these bound work per file (decoded bytes: upx_budget).
 MAX_BLOCKS = 1 << 16
 MAX_HEADER = 64 + 0x38 * 512
-MAX_DECODED = 16 << 20
+# How much of a UPX 3 library's first block must decode for proof (upx_budget charges it).
 _LIBRARY_PROOF_BYTES = 16 << 10
 _FIND_CHUNK = 8 << 10
 # Bytes past a read that a filtered block must also decode: the x86 unfilter
@@ -77,7 +78,10 @@ class Proof:
 
 
 def read_block(image: Image, at: int) -> Block:
-    """The b_info at `at`, checked against the file and the known methods and filters."""
+    """The b_info at `at`, checked against the file and the known methods and filters.
+
+    Raises UpxLimitError (never swallowed) for a size beyond what UPX writes.
+    """
     sz_unc, sz_cpr, method, ftid, cto8, _unused = image.unpack("IIBBBB", at)
     block = Block(at, sz_unc, sz_cpr, method, ftid, cto8)
     if sz_unc == 0 or sz_cpr == 0 or sz_cpr > sz_unc:
@@ -88,27 +92,31 @@ def read_block(image: Image, at: int) -> Block:
         raise UpxDecodeError(f"b_info at {at:#x}: unknown method {method}")
     if ftid not in known_filters():
         raise UpxDecodeError(f"b_info at {at:#x}: unknown filter {ftid:#x}")
+    check_declared(f"b_info at {at:#x}", sz_unc)
     return block
 
 
-def decode_block(image: Image, block: Block, limit: int | None = None) -> bytes:
+def decode_block(image: Image, block: Block, limit: int | None = None, budget: DecodeBudget | None = None) -> bytes:
     """The block's original bytes (all, or the first `limit`), filter undone."""
-    return BlockStream(image, block).prefix(block.sz_unc if limit is None else limit)
+    stream = BlockStream(image, block, budget or DecodeBudget())
+    return stream.prefix(block.sz_unc if limit is None else limit)
 
 
 class BlockStream:
-    """One block decoded on demand: longer prefixes continue the same decoder."""
+    """One block decoded on demand: longer prefixes continue the same decoder,
+    and each byte is decoded, unfiltered and charged to the file's budget once."""
 
-    def __init__(self, image: Image, block: Block) -> None:
+    def __init__(self, image: Image, block: Block, budget: DecodeBudget) -> None:
         self.block = block
+        self._budget = budget
         src = image.read(block.at + INFO_SIZE, block.sz_cpr)
         self._source: _Source = _Stored(src) if block.stored else _decoder(block, src)
-        self._done = b""
+        self._unfilter = Unfilter(self._source.output, block.ftid, block.cto8)
 
     @property
     def available(self) -> int:
-        """How many original bytes are decoded so far."""
-        return len(self._done)
+        """How many original bytes are decoded (and final) so far."""
+        return self._unfilter.final
 
     def prefix(self, length: int) -> bytes:
         """The first `length` original bytes (clipped to the block)."""
@@ -117,25 +125,30 @@ class BlockStream:
     def read(self, start: int, stop: int) -> bytes:
         """Original bytes [start, stop) of the block, decoding as far as `stop` if needed."""
         want = min(stop, self.block.sz_unc)
-        if len(self._done) < want:
+        if self._unfilter.final < want:
             # Decode a little further than wanted so the unfilter sees what follows.
             reach = want if self.block.ftid == 0 else min(self.block.sz_unc, want + _FILTER_MARGIN)
-            self._done = unfilter(self._source.prefix(reach), self.block.ftid, self.block.cto8)
-        return self._done[start:want]
+            self._budget.charge(reach - len(self._source.output))
+            self._source.extend(reach)
+            self._unfilter.advance(complete=len(self._source.output) >= self.block.sz_unc)
+        return bytes(self._unfilter.output[start:want])
 
 
 class _Source(Protocol):
-    def prefix(self, length: int) -> bytes: ...
+    output: bytearray
+
+    def extend(self, length: int) -> None: ...
 
 
 class _Stored:
-    """A block UPX kept verbatim."""
+    """A block UPX kept verbatim: "decoding" copies it, charged like any other."""
 
     def __init__(self, src: bytes) -> None:
         self._src = src
+        self.output = bytearray()
 
-    def prefix(self, length: int) -> bytes:
-        return self._src[:length]
+    def extend(self, length: int) -> None:
+        self.output += self._src[len(self.output) : length]
 
 
 def _decoder(block: Block, src: bytes) -> _Source:
@@ -144,13 +157,16 @@ def _decoder(block: Block, src: bytes) -> _Source:
     return NrvDecoder(block.method, src, block.sz_unc)
 
 
-def prove(image: Image, e_machine: int, at: int, library: bool = False) -> Proof | None:
+def prove(image: Image, e_machine: int, at: int, budget: DecodeBudget, library: bool = False) -> Proof | None:
     """Tier-1 evidence: l_info at `at` validates and b_info #0 decodes to a matching ELF header.
 
     UPX 3 packs a shared library differently: l_info opens the old executable
     segment and b_info #0 holds code. There, `library` accepts a first block
     that decodes cleanly, which random bytes after a valid l_info/p_info
     essentially never do.
+
+    A damaged container is not proof (None); one that declares or needs more
+    than linkgate decodes raises UpxLimitError, which callers let through.
     """
     if at < 0 or at + 3 * INFO_SIZE > image.size:
         return None
@@ -161,24 +177,28 @@ def prove(image: Image, e_machine: int, at: int, library: bool = False) -> Proof
         return None
     try:
         block = read_block(image, at + 2 * INFO_SIZE)
-        header = _original_header(image, e_machine, block, file_size)
-        if header is None and not (library and _decodes(image, block)):
+        # Only once b_info #0 validates too: random bytes that look like l_info stay "not proof".
+        check_declared(f"p_info at {at + INFO_SIZE:#x}", file_size)
+        header = _original_header(image, e_machine, block, file_size, budget)
+        if header is None and not (library and _decodes(image, block, budget)):
             return None
+    except UpxLimitError:
+        raise
     except ElfFormatError:
         return None
     return Proof(at, version, file_size, block, header)
 
 
-def _original_header(image: Image, e_machine: int, block: Block, file_size: int) -> bytes | None:
+def _original_header(image: Image, e_machine: int, block: Block, file_size: int, budget: DecodeBudget) -> bytes | None:
     if block.ftid or block.cto8 or block.sz_unc > min(MAX_HEADER, file_size):
         return None
-    header = decode_block(image, block)
+    header = decode_block(image, block, budget=budget)
     return header if _matching_header(image, e_machine, header, file_size) else None
 
 
-def _decodes(image: Image, block: Block) -> bool:
+def _decodes(image: Image, block: Block, budget: DecodeBudget) -> bool:
     """The block's first bytes (all of it when small) decode without error."""
-    decode_block(image, block, _LIBRARY_PROOF_BYTES)
+    decode_block(image, block, _LIBRARY_PROOF_BYTES, budget)
     return True
 
 
@@ -282,7 +302,7 @@ class PayloadImage:
     ElfFormatError, like reading past the end of a file.
     """
 
-    def __init__(self, image: Image, proof: Proof) -> None:
+    def __init__(self, image: Image, proof: Proof, budget: DecodeBudget) -> None:
         if proof.header is None:
             raise UpxDecodeError("this UPX layout keeps no original ELF header")
         self._packed = image
@@ -290,7 +310,7 @@ class PayloadImage:
         self._size = proof.file_size
         self._extents = layout(image, proof)
         self._streams: dict[Block, BlockStream] = {}
-        self._spent = 0
+        self._budget = budget
 
     def __len__(self) -> int:
         return self._size
@@ -339,18 +359,15 @@ class PayloadImage:
         for block in extent.blocks:
             if position < base + block.sz_unc:
                 wanted = min(stop, base + block.sz_unc) - base
-                return self._stream(block, wanted).read(position - base, wanted)
+                return self._stream(block).read(position - base, wanted)
             base += block.sz_unc
         raise ElfFormatError(f"payload offset {position:#x} is past its blocks")  # pragma: no cover
 
-    def _stream(self, block: Block, length: int) -> BlockStream:
-        """The block's decoder, charged for the bytes a read of `length` adds."""
+    def _stream(self, block: Block) -> BlockStream:
+        """The block's decoder, created on first touch; it charges the file's budget as it decodes."""
         stream = self._streams.get(block)
         if stream is None:
-            stream = self._streams[block] = BlockStream(self._packed, block)
-        self._spent += max(0, min(block.sz_unc, length) - stream.available)
-        if self._spent > MAX_DECODED:
-            raise UpxDecodeError(f"payload needs more than {MAX_DECODED} decoded bytes")
+            stream = self._streams[block] = BlockStream(self._packed, block, self._budget)
         return stream
 
 

@@ -2,7 +2,8 @@
 
 UPX replaces LZMA's 13-byte header with two bytes that carry lc/lp/pb; the
 rest is a raw LZMA1 stream without sizes or end marker, which is exactly what
-liblzma's raw decoder accepts.
+liblzma's raw decoder accepts. Output is produced only as far as asked
+(`max_length`), so a stream that claims gigabytes costs what is read of it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import lzma
 from linkgate.elf.upx_nrv import UpxDecodeError
 
 LZMA_METHOD = 14
-# liblzma rejects smaller dictionaries; larger ones than the output are never needed.
+# liblzma rejects smaller dictionaries.
 _MIN_DICT = 4096
-_MAX_DICT = 64 << 20
+# liblzma allocates the dictionary up front. Match distances never exceed what
+# was decoded, and linkgate never decodes more than upx_budget.MAX_DECODED per
+# file, so a dictionary of that size always suffices; this stays above it.
+_MAX_DICT = 8 << 20
 
 
 def decompress_lzma(src: bytes, size: int, limit: int | None = None) -> bytes:
@@ -23,13 +27,10 @@ def decompress_lzma(src: bytes, size: int, limit: int | None = None) -> bytes:
 
 
 class LzmaDecoder:
-    """A block decoded on demand; a longer `prefix` continues the same stream."""
+    """A block decoded on demand; a longer `extend` continues the same stream."""
 
     def __init__(self, src: bytes, size: int) -> None:
         lc, lp, pb = _properties(src)
-        # Match distances never exceed the output, so a dictionary of the
-        # declared size suffices; the cap keeps hostile sizes from allocating
-        # gigabytes (liblzma allocates the dictionary up front).
         dict_size = min(max(_MIN_DICT, size), _MAX_DICT)
         filters = [{"id": lzma.FILTER_LZMA1, "lc": lc, "lp": lp, "pb": pb, "dict_size": dict_size}]
         try:
@@ -38,16 +39,20 @@ class LzmaDecoder:
             raise UpxDecodeError(f"bad LZMA parameters: {error}") from error
         self._input = src[2:]
         self._size = size
-        self._out = bytearray()
+        self.output = bytearray()
 
     def prefix(self, length: int) -> bytes:
-        """The first `length` bytes (length <= the declared size)."""
-        missing = min(length, self._size) - len(self._out)
+        """A copy of the first `length` bytes (see `extend`)."""
+        self.extend(length)
+        return bytes(self.output[:length])
+
+    def extend(self, length: int) -> None:
+        """Make `output` hold at least `length` bytes (length <= the declared size), and no more."""
+        missing = min(length, self._size) - len(self.output)
         if missing > 0:
-            self._out += self._more(missing)
-        if len(self._out) < length:
-            raise UpxDecodeError(f"LZMA block ends after {len(self._out)} bytes, header says {self._size}")
-        return bytes(self._out[:length])
+            self.output += self._more(missing)
+        if len(self.output) < length:
+            raise UpxDecodeError(f"LZMA block ends after {len(self.output)} bytes, header says {self._size}")
 
     def _more(self, count: int) -> bytes:
         data, self._input = self._input, b""

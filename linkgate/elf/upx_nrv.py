@@ -2,17 +2,20 @@
 
 The input is hostile until proven otherwise: every read is checked against the
 input length, every match against what has been written, and the output never
-grows past the size the block header declares. A caller that needs only the
-start of a block passes `limit` and decoding stops there, which is what makes
-reading a packed program's dynamic linkage cheap.
+grows past the size the block header declares. Decoding is on demand and
+bounded by what is asked for, not by what the stream declares: one match may
+claim a gigabyte in a few bits, so a match that reaches past the requested
+length is copied only that far and the rest is kept pending for a later,
+longer request. What a caller may ask for is bounded by upx_budget.
 
-The bit reader is inlined into each decoder's loop on purpose: a method call
-per bit would make decoding several times slower in CPython.
+Speed is the other bound: a hostile stream chooses the slowest path (short
+matches far back), so the per-file decode cap is sized from that path's
+measured speed (docs/fuzzing.md). That is why the decoder is one loop with
+the bit reader written out inline at each use: a method call per bit made the
+worst case about three times slower in CPython.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from linkgate.elf.image import ElfFormatError
 
@@ -20,144 +23,15 @@ _END_OF_STREAM = 0xFFFFFFFF
 # The end marker is an offset whose high part decodes to 0xFFFFFF, so offset
 # codes must be allowed to reach it even in a small block.
 _OFFSET_CODE_CAP = 0x1000003
+# b_method -> (variant, bytes per bit-buffer word); 3/6/9 are the 8-bit-buffer forms used on ARM32.
+_B, _D, _E = 0, 1, 2
+_VARIANTS = {2: (_B, 4), 3: (_B, 1), 5: (_D, 4), 6: (_D, 1), 8: (_E, 4), 9: (_E, 1)}
+# A match this far back costs one more byte (UCL's M2_MAX_OFFSET for B, 0x500 for D and E).
+_FAR = {_B: 0xD00, _D: 0x500, _E: 0x500}
 
 
 class UpxDecodeError(ElfFormatError):
     """A compressed UPX block is corrupt, truncated, or does not match its header."""
-
-
-class _Bits:
-    """MSB-first bits from little-endian words of `width` bytes, literals from the same cursor."""
-
-    __slots__ = ("buffer", "count", "pos", "src", "width")
-
-    def __init__(self, src: bytes, width: int) -> None:
-        self.src = src
-        self.width = width
-        self.pos = 0
-        self.buffer = 0
-        self.count = 0
-
-    def bit(self) -> int:
-        if not self.count:
-            end = self.pos + self.width
-            if end > len(self.src):
-                raise UpxDecodeError("NRV stream ends inside a bit buffer")
-            self.buffer = int.from_bytes(self.src[self.pos : end], "little")
-            self.pos = end
-            self.count = self.width * 8
-        self.count -= 1
-        return (self.buffer >> self.count) & 1
-
-    def byte(self) -> int:
-        if self.pos >= len(self.src):
-            raise UpxDecodeError("NRV stream ends inside a literal")
-        value = self.src[self.pos]
-        self.pos += 1
-        return value
-
-    def literals(self, out: bytearray, size: int) -> None:
-        """Copy literal bytes while the flag bit is 1 (the hot loop, hence the local variables)."""
-        src, pos, buffer, count, width = self.src, self.pos, self.buffer, self.count, self.width
-        end = len(src)
-        try:
-            while True:
-                if not count:
-                    if pos + width > end:
-                        raise UpxDecodeError("NRV stream ends inside a bit buffer")
-                    buffer = int.from_bytes(src[pos : pos + width], "little")
-                    pos += width
-                    count = width * 8
-                count -= 1
-                if not (buffer >> count) & 1:
-                    return
-                if pos >= end:
-                    raise UpxDecodeError("NRV stream ends inside a literal")
-                out.append(src[pos])
-                pos += 1
-                if len(out) > size:
-                    raise UpxDecodeError("NRV literals overrun the declared size")
-        finally:
-            self.pos, self.buffer, self.count = pos, buffer, count
-
-    def gamma(self, cap: int) -> int:
-        """Elias-gamma-like number: v = 2v + bit until the stop bit; bounded by `cap`."""
-        value = 1
-        while True:
-            value = value * 2 + self.bit()
-            if value > cap:
-                raise UpxDecodeError("NRV length or offset exceeds the block size")
-            if self.bit():
-                return value
-
-
-# One match decision for each variant: (bits, last_offset) -> (offset, length) or None at the end.
-_Match = Callable[[_Bits, int, int], "tuple[int, int] | None"]
-
-
-def _match_2b(bits: _Bits, last: int, cap: int) -> tuple[int, int] | None:
-    offset = bits.gamma(_OFFSET_CODE_CAP)
-    if offset == 2:
-        offset = last
-    else:
-        offset = (offset - 3) * 256 + bits.byte()
-        if offset == _END_OF_STREAM:
-            return None
-        offset += 1
-    length = bits.bit() * 2 + bits.bit()
-    if length == 0:
-        length = bits.gamma(cap) + 2
-    return offset, length + (offset > 0xD00)
-
-
-def _offset_de(bits: _Bits, last: int) -> tuple[int, int] | None:
-    """D and E share the offset coding: returns (offset, low length bit), None at the end."""
-    offset = 1
-    while True:
-        offset = offset * 2 + bits.bit()
-        if bits.bit():
-            break
-        offset = (offset - 1) * 2 + bits.bit()
-        if offset > _OFFSET_CODE_CAP:
-            raise UpxDecodeError("NRV offset exceeds the block size")
-    if offset == 2:
-        return last, bits.bit()
-    offset = (offset - 3) * 256 + bits.byte()
-    if offset == _END_OF_STREAM:
-        return None
-    return (offset >> 1) + 1, (~offset) & 1
-
-
-def _match_2d(bits: _Bits, last: int, cap: int) -> tuple[int, int] | None:
-    decoded = _offset_de(bits, last)
-    if decoded is None:
-        return None
-    offset, length = decoded
-    length = length * 2 + bits.bit()
-    if length == 0:
-        length = bits.gamma(cap) + 2
-    return offset, length + (offset > 0x500)
-
-
-def _match_2e(bits: _Bits, last: int, cap: int) -> tuple[int, int] | None:
-    decoded = _offset_de(bits, last)
-    if decoded is None:
-        return None
-    offset, length = decoded
-    if length:
-        length = 1 + bits.bit()
-    elif bits.bit():
-        length = 3 + bits.bit()
-    else:
-        length = bits.gamma(cap) + 3
-    return offset, length + (offset > 0x500)
-
-
-_VARIANTS: dict[int, tuple[_Match, int]] = {
-    2: (_match_2b, 4), 3: (_match_2b, 1),
-    5: (_match_2d, 4), 6: (_match_2d, 1),
-    8: (_match_2e, 4), 9: (_match_2e, 1),
-}  # fmt: skip
 
 
 def nrv_methods() -> frozenset[int]:
@@ -174,51 +48,206 @@ def decompress_nrv(method: int, src: bytes, size: int, limit: int | None = None)
     return NrvDecoder(method, src, size).prefix(size if limit is None else min(size, limit))
 
 
+def _truncated() -> UpxDecodeError:
+    return UpxDecodeError("NRV stream ends inside a bit buffer")
+
+
+def _overrun() -> UpxDecodeError:
+    return UpxDecodeError("NRV data overruns the declared size")
+
+
 class NrvDecoder:
-    """A block decoded on demand: `prefix(n)` decodes only as far as n, and a
-    later, longer request continues where the last one stopped."""
+    """A block decoded on demand: `extend(n)` decodes exactly as far as n, and
+    a later, longer request continues where the last one stopped."""
 
     def __init__(self, method: int, src: bytes, size: int) -> None:
         if method not in _VARIANTS:
             raise UpxDecodeError(f"not an NRV method: {method}")
-        self._match, width = _VARIANTS[method]
-        self._bits = _Bits(src, width)
+        self._variant, self._width = _VARIANTS[method]
+        self._src = src
         self._size = size
-        self._out = bytearray()
+        self.output = bytearray()
+        # Bit reader state, the last match offset, and the part of a match not yet copied.
+        self._pos = self._buffer = self._count = 0
         self._last = 1
+        self._pending = 0
         self._ended = False
 
     def prefix(self, length: int) -> bytes:
-        """The first `length` bytes of the block (length <= the declared size).
+        """A copy of the first `length` bytes (see `extend`)."""
+        self.extend(length)
+        return bytes(self.output[:length])
+
+    def extend(self, length: int) -> None:
+        """Make `output` hold at least `length` bytes (length <= the declared size), and no more.
 
         Asking for the whole block also checks that the end marker follows it.
         """
         wanted = length + 1 if length >= self._size else length
-        if len(self._out) < wanted and not self._ended:
+        if len(self.output) < wanted and not self._ended:
+            self._resume(wanted)
+        if len(self.output) < wanted and not self._ended:
             self._ended = self._run(wanted)
-        if len(self._out) < length:
-            raise UpxDecodeError(f"NRV block ends after {len(self._out)} bytes, header says {self._size}")
-        return bytes(self._out[:length])
+        if len(self.output) < length:
+            raise UpxDecodeError(f"NRV block ends after {len(self.output)} bytes, header says {self._size}")
 
-    def _run(self, want: int) -> bool:
+    def _resume(self, wanted: int) -> None:
+        """Continue the match the last request stopped inside."""
+        take = min(self._pending, wanted - len(self.output))
+        if take > 0:
+            _copy(self.output, self._last, take)
+            self._pending -= take
+
+    def _run(self, want: int) -> bool:  # noqa: PLR0912, PLR0915 - one loop on purpose (module docstring)
         """Decode until `want` bytes exist; True when the end marker was reached."""
-        bits, out, size, match = self._bits, self._out, self._size, self._match
-        while len(out) < want:
-            bits.literals(out, size)
-            decoded = match(bits, self._last, size)
-            if decoded is None:
-                return True
-            self._last, length = decoded
-            _copy(out, self._last, length + 1, size)
-        return False
+        src, end, width, size, out = self._src, len(self._src), self._width, self._size, self.output
+        variant, far, bits = self._variant, _FAR[self._variant], self._width * 8
+        pos, buffer, count, last = self._pos, self._buffer, self._count, self._last
+        have = len(out)
+        try:
+            while have < want:
+                if not count:
+                    if pos + width > end:
+                        raise _truncated()
+                    buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                    pos += width
+                count -= 1
+                if (buffer >> count) & 1:  # a literal byte
+                    if pos >= end:
+                        raise UpxDecodeError("NRV stream ends inside a literal")
+                    if have >= size:
+                        raise _overrun()
+                    out.append(src[pos])
+                    pos += 1
+                    have += 1
+                    continue
+                # A match: the offset code first (B: gamma; D and E: gamma interleaved with a length bit).
+                code = 1
+                while True:
+                    if not count:
+                        if pos + width > end:
+                            raise _truncated()
+                        buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                        pos += width
+                    count -= 1
+                    code = code * 2 + ((buffer >> count) & 1)
+                    if not count:
+                        if pos + width > end:
+                            raise _truncated()
+                        buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                        pos += width
+                    count -= 1
+                    if (buffer >> count) & 1:
+                        break
+                    if variant != _B:
+                        if not count:
+                            if pos + width > end:
+                                raise _truncated()
+                            buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                            pos += width
+                        count -= 1
+                        code = (code - 1) * 2 + ((buffer >> count) & 1)
+                    if code > _OFFSET_CODE_CAP:
+                        raise UpxDecodeError("NRV offset exceeds the block size")
+                low = -1  # D and E: the first length bit, carried by the offset code
+                if code == 2:
+                    offset = last
+                    if variant != _B:
+                        if not count:
+                            if pos + width > end:
+                                raise _truncated()
+                            buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                            pos += width
+                        count -= 1
+                        low = (buffer >> count) & 1
+                else:
+                    if pos >= end:
+                        raise UpxDecodeError("NRV stream ends inside an offset")
+                    code = (code - 3) * 256 + src[pos]
+                    pos += 1
+                    if code == _END_OF_STREAM:
+                        return True
+                    if variant == _B:
+                        offset = code + 1
+                    else:
+                        offset, low = (code >> 1) + 1, (~code) & 1
+                # The length: two bits (B), one more bit (D), or E's 1-2 / 3-4 / longer split; else gamma.
+                length = 0
+                extra = 2
+                if variant == _B:
+                    for _ in range(2):
+                        if not count:
+                            if pos + width > end:
+                                raise _truncated()
+                            buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                            pos += width
+                        count -= 1
+                        length = length * 2 + ((buffer >> count) & 1)
+                elif variant == _D or low:
+                    if not count:
+                        if pos + width > end:
+                            raise _truncated()
+                        buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                        pos += width
+                    count -= 1
+                    length = low * 2 + ((buffer >> count) & 1) if variant == _D else 1 + ((buffer >> count) & 1)
+                else:  # E without the low bit: one bit says 3-4, else a gamma length
+                    if not count:
+                        if pos + width > end:
+                            raise _truncated()
+                        buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                        pos += width
+                    count -= 1
+                    extra = 3
+                    if (buffer >> count) & 1:
+                        if not count:
+                            if pos + width > end:
+                                raise _truncated()
+                            buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                            pos += width
+                        count -= 1
+                        length = 3 + ((buffer >> count) & 1)
+                if length == 0:
+                    length = 1
+                    while True:
+                        if not count:
+                            if pos + width > end:
+                                raise _truncated()
+                            buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                            pos += width
+                        count -= 1
+                        length = length * 2 + ((buffer >> count) & 1)
+                        if length > size:
+                            raise UpxDecodeError("NRV length exceeds the block size")
+                        if not count:
+                            if pos + width > end:
+                                raise _truncated()
+                            buffer, count = int.from_bytes(src[pos : pos + width], "little"), bits
+                            pos += width
+                        count -= 1
+                        if (buffer >> count) & 1:
+                            break
+                    length += extra
+                length += 1 + (offset > far)
+                last = offset
+                if offset > have:
+                    raise UpxDecodeError(f"NRV match reaches {offset} bytes back, only {have} written")
+                if have + length > size:
+                    raise _overrun()
+                # Copy only as far as asked; the rest waits in `_pending` for a longer request.
+                take = min(length, want - have)
+                _copy(out, offset, take)
+                have += take
+                if take < length:
+                    self._pending = length - take
+                    return False
+            return False
+        finally:
+            self._pos, self._buffer, self._count, self._last = pos, buffer, count, last
 
 
-def _copy(out: bytearray, offset: int, length: int, size: int) -> None:
+def _copy(out: bytearray, offset: int, length: int) -> None:
     """Append `length` bytes starting `offset` back; overlapping copies repeat the pattern."""
-    if offset > len(out):
-        raise UpxDecodeError(f"NRV match reaches {offset} bytes back, only {len(out)} written")
-    if len(out) + length > size:
-        raise UpxDecodeError("NRV match overruns the declared size")
     start = len(out) - offset
     if offset >= length:
         out += out[start : start + length]
