@@ -49,7 +49,9 @@ def slow_stream(method: int, size: int) -> bytes:
     """The decoders' slowest input per byte that still fits UPX's rule
     sz_cpr <= sz_unc (docs/fuzzing.md): two-byte matches whose offset
     alternates between 1 and 2, so none reuses the last offset."""
-    tokens: list[Token] = [Literal(index) for index in range(16)]
+    # The last two literals are NUL, so every match copies NULs: a PT_INTERP read from the
+    # decoded bytes is then NUL-terminated, as the kernel (and the reader) require.
+    tokens: list[Token] = [Literal(index if index < 14 else 0) for index in range(16)]
     produced = 16
     while produced + 2 <= size:
         tokens.append(Match(1 + len(tokens) % 2, 2))

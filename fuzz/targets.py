@@ -12,7 +12,8 @@ from fuzz import mutate
 from linkgate.elf import gobuild, upx
 from linkgate.elf.image import PT_LOAD, AddressMap, ElfFormatError, Image
 from linkgate.elf.reader import parse_elf, read_elf
-from linkgate.policy.loader import PolicyError, load_policy
+from linkgate.policy.errors import PolicyError
+from linkgate.policy.loader import load_policy
 
 Runner = Callable[[bytes, Path], None]
 

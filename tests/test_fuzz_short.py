@@ -14,17 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.upx_tools import REPO, available, build_input, packed, packer
+from tests.support import REPO
+from tests.upx_tools import available, build_input, packed, packer
 
 # Inputs per target: about 15 s each on the 2-core CI machine, ~60 s in all.
 INPUTS = {"reader": 4000, "upx": 3000, "gobuild": 4000, "policy": 800}
 SEED = 20240601
-# The policy loader is another branch's work: these crashes are found today and
-# listed in its issue. strict: once the loader is fixed this XPASSes and fails,
-# so the marker cannot outlive the bug.
-LOADER_CRASHES = pytest.mark.xfail(
-    strict=True, reason="policy YAML loader raises RecursionError/ValueError/ReaderError (loader branch)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +35,7 @@ def seed_paths(go119: dict[str, Path]) -> list[Path]:
     return [go119["go119-tiny-386"], go119["go119-kafka-cgo"], *packed_files]
 
 
-@pytest.mark.parametrize("target", ["reader", "upx", "gobuild", pytest.param("policy", marks=LOADER_CRASHES)])
+@pytest.mark.parametrize("target", ["reader", "upx", "gobuild", "policy"])
 def test_short_fuzz_run_finds_nothing(target: str, seed_paths: list[Path], tmp_path: Path) -> None:
     command = [sys.executable, "-m", "fuzz", "--target", target, "--inputs", str(INPUTS[target])]
     command += ["--seed", str(SEED), "--out", str(tmp_path)]

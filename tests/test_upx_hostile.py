@@ -30,7 +30,8 @@ from linkgate.elf.upx_blocks import Block, BlockStream, decode_block, read_block
 from linkgate.elf.upx_budget import MAX_DECODED, DecodeBudget, UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, unfilter
 from linkgate.elf.upx_nrv import decompress_nrv
-from tests.upx_tools import REPO, available, build_input, packed, packer, seeded
+from tests.support import REPO
+from tests.upx_tools import available, build_input, packed, packer, seeded
 
 SECONDS_PER_FILE = 10
 ROUNDS = 120
