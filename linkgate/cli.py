@@ -21,6 +21,7 @@ from linkgate.policy.cache import cache_dir, cached_policy
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.locate import find_policy_file
+from linkgate.profiles.errors import ProfileError
 from linkgate.rules import RULES_BY_ID
 from linkgate.scan import ScanOptions, check_all
 
@@ -76,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "profile":
             return profile_command.run(args)
         return run_inspect(args)
-    except (MissingPathError, PolicyError) as error:
+    except (MissingPathError, PolicyError, ProfileError) as error:
         prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
         print(f"linkgate: {prefix}{error}", file=sys.stderr)
     except CannotEvaluateError as error:

@@ -155,10 +155,15 @@ class AddressMap:
 
     def __init__(self, segments: tuple[Segment, ...]) -> None:
         self._loads = [s for s in segments if s.p_type == PT_LOAD]
+        # Real files never overlap their PT_LOADs: then the first match is the only one,
+        # and the lookup below (thousands per file) need not look further.
+        self._overlapping = any(_overlap(a, b) for i, a in enumerate(self._loads) for b in self._loads[i + 1 :])
 
     def _containing(self, vaddr: int) -> Segment | None:
         """The PT_LOAD whose file-backed bytes hold `vaddr`; overlapping ones are refused,
         since which bytes the loader sees there depends on its mapping order."""
+        if not self._overlapping:
+            return next((s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz), None)
         found = [s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz]
         if len(found) > 1:
             raise ElfFormatError(f"address {vaddr:#x} lies in {len(found)} overlapping PT_LOAD segments")
@@ -192,3 +197,8 @@ class AddressMap:
         if length <= 0:
             raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
         return self.read(image, vaddr, length)
+
+
+def _overlap(a: Segment, b: Segment) -> bool:
+    """Whether the file-backed address ranges of two segments share a byte."""
+    return a.p_vaddr < b.p_vaddr + b.p_filesz and b.p_vaddr < a.p_vaddr + a.p_filesz
