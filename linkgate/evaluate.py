@@ -25,13 +25,26 @@ def evaluate(
     `site` tells situated rules (target) where the artifact sits among the checked files.
     """
     findings: list[Finding] = []
+    blind = _unread_payload(facts)
     for configured in policy.rules_for(path):
+        if blind and configured.judges_payload:
+            continue  # judging the UPX stub instead would pass what was never read
         judged = facts.payload if configured.judges_payload and facts.payload is not None else facts
         for violation in configured.violations(judged, site):
             seen = violation if judged is facts else seen_through_upx(violation)
             finding = _finding(configured.rule, configured.severity, path, seen)
             findings.append(_waived(finding, policy, today))
+    skipped = [c.rule.id for c in policy.rules_for(path) if c.judges_payload] if blind else []
+    if skipped:
+        rule = elf_format.RULE
+        finding = _finding(rule, policy.severity.get(rule.id, rule.severity), path, elf_format.unread_payload(skipped))
+        findings.append(_waived(finding, policy, today))
     return tuple(findings)
+
+
+def _unread_payload(facts: ElfFacts) -> bool:
+    """UPX-packed, the packed program unread: what the loader will load is unknown."""
+    return facts.upx is not None and facts.upx.packed and facts.payload is None
 
 
 def unreadable(path: str, reason: str, policy: CompiledPolicy, today: datetime.date) -> tuple[Finding, ...]:

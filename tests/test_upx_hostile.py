@@ -30,6 +30,7 @@ from linkgate.elf.upx_blocks import Block, BlockStream, decode_block, read_block
 from linkgate.elf.upx_budget import MAX_DECODED, DecodeBudget, UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, unfilter
 from linkgate.elf.upx_nrv import decompress_nrv
+from tests.conftest import run_linkgate
 from tests.support import REPO
 from tests.upx_tools import available, build_input, packed, packer, seeded
 
@@ -291,3 +292,36 @@ def test_x86_unfilter_in_pieces_never_serves_a_byte_that_changes_later() -> None
         pieces.advance(complete=len(raw) == len(raw_block))
         assert pieces.output[: pieces.final] == whole[: pieces.final]
     assert bytes(pieces.output) == whole
+
+
+def test_an_unread_payload_fails_even_when_upx_is_allowed(tmp_path: Path) -> None:
+    """With forbid-upx off, a packed program whose payload cannot be decoded must not be judged
+    by its UPX stub (which needs nothing) and pass: the rules that judge the program say they
+    cannot, as an elf-format error."""
+    tool = available(lambda: packer("upx-4.2.4"))
+    data = available(lambda: packed(tool, "nrv2b", build_input("gcc-pie"))).read_bytes()
+    image = Image(data)
+    header = image.header()
+    after_header_block = read_block(image, header.e_phoff + header.e_phnum * header.e_phentsize + 24).end
+    rng = seeded("unread-payload")
+    for _round in range(200):
+        buf = bytearray(data)
+        for _ in range(rng.randrange(1, 9)):
+            buf[rng.randrange(after_header_block + 12, min(len(buf), after_header_block + 4096))] ^= 0xFF
+        try:
+            facts = parse_elf(bytes(buf))
+        except UpxLimitError:
+            continue
+        if facts.upx is not None and facts.upx.packed and facts.payload is None:
+            break
+    else:
+        pytest.fail("no damage left the payload unread")
+    path = tmp_path / "damaged"
+    path.write_bytes(bytes(buf))
+    policy = tmp_path / "p.yml"
+    policy.write_text('rules:\n  max-glibc: "2.17"\n  forbid-upx: false\n')
+    result = run_linkgate("check", "--policy", str(policy), "--format", "json", str(path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert (finding["rule"], finding["subject"]) == ("elf-format", "upx-payload")
+    assert "max-glibc cannot judge it" in finding["message"]
