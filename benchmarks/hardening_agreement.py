@@ -25,7 +25,8 @@ from benchmarks.trees import elf_paths
 from linkgate.elf import dynamic as dt
 from linkgate.elf.facts import Hardening, Kind, Linkage
 from linkgate.elf.hardening import FORTIFIABLE, with_hardening
-from linkgate.elf.image import PT_DYNAMIC, AddressMap, ElfFormatError, Image
+from linkgate.elf.image import AddressMap, ElfFormatError, Image
+from linkgate.elf.layouts import PT_DYNAMIC
 from linkgate.elf.reader import read_elf
 from linkgate.elf.symbols import dynamic_symbols
 

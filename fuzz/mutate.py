@@ -14,7 +14,8 @@ import struct
 from collections.abc import Callable
 
 from linkgate.elf.gobuild import MAGIC as GO_MAGIC
-from linkgate.elf.image import PT_DYNAMIC, PT_LOAD, ElfFormatError, Image
+from linkgate.elf.image import ElfFormatError, Image
+from linkgate.elf.layouts import PT_DYNAMIC, PT_LOAD
 
 Mutator = Callable[[bytearray, random.Random], None]
 _INTERESTING = (0, 1, 2, 3, 4, 7, 8, 0x10, 0x38, 0x40, 0x7F, 0x80, 0xFF, 0x100, 0x1000, 0xFFFF, 0x7FFFFFFF,

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fuzz import crafted
-from linkgate.elf.image import ELF_MAGIC, ElfFormatError
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import parse_elf
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from fuzz import mutate
 from linkgate.elf import gobuild, upx
-from linkgate.elf.image import PT_LOAD, AddressMap, ElfFormatError, Image
+from linkgate.elf.image import AddressMap, ElfFormatError, Image
+from linkgate.elf.layouts import PT_LOAD
 from linkgate.elf.reader import parse_elf, read_elf
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.loader import load_policy

@@ -14,7 +14,8 @@ from functools import partial
 from linkgate.discover import Candidate, open_regular
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
-from linkgate.elf.image import ELF_MAGIC, ElfFormatError
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import SymbolSelection, parse_elf
 from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.exitcodes import CannotEvaluateError

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 
 from linkgate.discover import Candidate, open_regular
 from linkgate.elf.facts import ElfFacts, Kind
-from linkgate.elf.image import ELF_MAGIC, ElfFormatError
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import read_elf
 from linkgate.site import ShippedLibrary, Site
 

@@ -25,7 +25,8 @@ from types import FrameType
 import pytest
 
 from linkgate.discover import Candidate, discover
-from linkgate.elf.image import ELF_MAGIC, ElfFormatError
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.scan import PARALLEL_THRESHOLD, TEST_KILL_ON, NotElfError, read_candidate
 from linkgate.workers import ordered_map
 from tests.support import REPO, in_ci, require_tool

@@ -11,9 +11,10 @@ import pytest
 
 from linkgate.elf.image import Image
 from linkgate.elf.upx_blocks import Block, decode_block, read_block
+from linkgate.elf.upx_errors import UpxDecodeError
 from linkgate.elf.upx_filters import unfilter
 from linkgate.elf.upx_lzma import decompress_lzma
-from linkgate.elf.upx_nrv import UpxDecodeError, decompress_nrv
+from linkgate.elf.upx_nrv import decompress_nrv
 from tests.upx_tools import available, build_input, packed, packer, seeded
 
 

@@ -27,7 +27,8 @@ from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.reader import parse_elf
 from linkgate.elf.upx_blocks import Block, BlockStream, decode_block, read_block
-from linkgate.elf.upx_budget import MAX_DECODED, DecodeBudget, UpxLimitError
+from linkgate.elf.upx_budget import MAX_DECODED, DecodeBudget
+from linkgate.elf.upx_errors import UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, unfilter
 from linkgate.elf.upx_nrv import decompress_nrv
 from tests.conftest import run_linkgate

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from linkgate.elf.facts import ElfFacts
-from linkgate.elf.image import PT_LOAD, Image
+from linkgate.elf.image import Image
+from linkgate.elf.layouts import PT_LOAD
 from linkgate.elf.reader import parse_elf, read_elf
 from linkgate.elf.upx import open_payload
 from tests.upx_tools import INPUTS, METHODS, SUITES, Packer, available, build_input, erase_marks

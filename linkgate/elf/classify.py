@@ -6,9 +6,7 @@ import posixpath
 from dataclasses import dataclass
 
 from linkgate.elf.facts import Kind, Linkage
-
-ET_REL, ET_EXEC, ET_DYN, ET_CORE = 1, 2, 3, 4
-DF_1_PIE = 0x08000000
+from linkgate.elf.layouts import DF_1_PIE, ET_CORE, ET_DYN, ET_EXEC, ET_REL
 
 _MACHINES = {
     2: "sparc", 3: "i386", 4: "m68k", 20: "ppc", 22: "s390", 40: "arm", 42: "sh",

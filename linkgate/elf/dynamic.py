@@ -5,20 +5,41 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from linkgate.elf.image import PT_DYNAMIC, AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.layouts import (
+    DT_BIND_NOW,
+    DT_FLAGS,
+    DT_FLAGS_1,
+    DT_GNU_HASH,
+    DT_HASH,
+    DT_JMPREL,
+    DT_MIPS_SYMTABNO,
+    DT_NEEDED,
+    DT_NULL,
+    DT_PLTREL,
+    DT_PLTRELSZ,
+    DT_REL,
+    DT_RELA,
+    DT_RELASZ,
+    DT_RELSZ,
+    DT_RPATH,
+    DT_RUNPATH,
+    DT_SONAME,
+    DT_STRSZ,
+    DT_STRTAB,
+    DT_SYMENT,
+    DT_SYMTAB,
+    DT_TEXTREL,
+    DT_VERDEF,
+    DT_VERDEFNUM,
+    DT_VERNEED,
+    DT_VERNEEDNUM,
+    DT_VERSYM,
+    DYN,
+    PT_DYNAMIC,
+)
 
-DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 2, 4, 5, 6
-DT_RELA, DT_RELASZ, DT_STRSZ, DT_SYMENT, DT_SONAME, DT_RPATH = 7, 8, 10, 11, 14, 15
-DT_REL, DT_RELSZ, DT_PLTREL, DT_JMPREL = 17, 18, 20, 23
-DT_RUNPATH, DT_FLAGS = 29, 30
 # Valueless markers: only their presence counts (hardening facts).
-DT_TEXTREL, DT_BIND_NOW = 22, 24
-DT_GNU_HASH = 0x6FFFFEF5
-DT_VERSYM = 0x6FFFFFF0
-DT_FLAGS_1 = 0x6FFFFFFB
-DT_VERDEF, DT_VERDEFNUM = 0x6FFFFFFC, 0x6FFFFFFD
-DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFE, 0x6FFFFFFF
-DT_MIPS_SYMTABNO = 0x70000011
 
 # Tags whose single value we keep; DT_NEEDED may repeat and is kept in order.
 _SCALAR_TAGS = frozenset(
@@ -66,7 +87,7 @@ def read_dynamic(image: Image, segments: tuple[Segment, ...], addresses: Address
     dynamics = [s for s in segments if s.p_type == PT_DYNAMIC]
     if not dynamics:
         return DynamicTable()
-    entry = struct.Struct(image.endian + ("qQ" if image.is64 else "iI"))
+    entry = DYN.layout(image)  # (d_tag, d_val) words, read as arrays
     loader_view = _array_at(image, dynamics[-1].p_vaddr, addresses, entry)
     for number, segment in enumerate(dynamics, 1):
         if number < len(dynamics) and _array_at(image, segment.p_vaddr, addresses, entry) != loader_view:

@@ -29,18 +29,15 @@ from dataclasses import replace
 
 from linkgate.elf import upx
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule
-from linkgate.elf.image import PF_X, PT_LOAD, AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.layouts import NHDR, NT_GO_BUILDID, PF_W, PF_X, PT_LOAD, PT_NOTE, SHDR
 
 MAGIC = b"\xff Go buildinf:"
 HEADER_SIZE = 32
 ALIGN = 16
 FLAG_BIG_ENDIAN, FLAG_INLINE = 1, 2
-PF_W = 2
-PT_NOTE = 4
 # Go's reader looks this far into the data when there is no .go.buildinfo section.
 WINDOW = 64 * 1024
-# cmd/link writes this note type with owner "Go" (ELF_NOTE_GOBUILDID_TAG).
-NOTE_GO_BUILDID = 4
 # Hostile files can declare absurd string lengths; real module info is far smaller.
 MAX_STRING = 1 << 22
 # cmd/go frames the module info with 16-byte sentinels (modload.infoStart/infoEnd).
@@ -127,33 +124,23 @@ def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
         # Elf_Nhdr is namesz, descsz, type; the name "Go\0\0" follows it.
         position = _find(image, b"Go\x00\x00", start + 12, end)
         while position >= 0:
-            namesz, _descsz, note_type = image.unpack("III", position - 12)
-            if namesz in (3, 4) and note_type == NOTE_GO_BUILDID:
+            namesz, _descsz, note_type = NHDR.read(image, position - NHDR.size(image))
+            if namesz in (3, 4) and note_type == NT_GO_BUILDID:
                 return True
             position = _find(image, b"Go\x00\x00", position + 1, end)
     return False
 
 
-# Where e_shoff and (e_shentsize, e_shnum, e_shstrndx) sit in the ELF header, per class.
-_SHOFF = {False: (0x20, "I"), True: (0x28, "Q")}
-_SHFIELDS = {False: 0x2E, True: 0x3A}
-# sh_offset and sh_size inside one section header, per class.
-_SH_EXTENT = {False: (0x10, "II"), True: (0x18, "QQ")}
-
-
 def _names_go_section(image: Image) -> bool:
     """Whether the section-name table (if the file keeps one) names `.go.buildinfo`."""
-    at, word = _SHOFF[image.is64]
-    (shoff,) = image.unpack(word, at)
-    shentsize, shnum, shstrndx = image.unpack("HHH", _SHFIELDS[image.is64])
-    if shoff == 0 or not 0 < shstrndx < shnum:
+    header = image.header()
+    if header.e_shoff == 0 or not 0 < header.e_shstrndx < header.e_shnum:
         return False
-    field, pair = _SH_EXTENT[image.is64]
     try:
-        offset, size = image.unpack(pair, shoff + shstrndx * shentsize + field)
+        names = SHDR.read(image, header.e_shoff + header.e_shstrndx * header.e_shentsize)
     except ElfFormatError:
         return False
-    return _find(image, b".go.buildinfo\x00", offset, offset + size) >= 0
+    return _find(image, b".go.buildinfo\x00", names.sh_offset, names.sh_offset + names.sh_size) >= 0
 
 
 def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes] | None:

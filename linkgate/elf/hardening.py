@@ -17,15 +17,27 @@ import re
 from linkgate.elf import dynamic as dt
 from linkgate.elf import upx
 from linkgate.elf.facts import Cet, ElfFacts, Hardening, Kind, Linkage, Relro, RwxSegment
-from linkgate.elf.image import PF_X, PT_DYNAMIC, PT_GNU_STACK, PT_LOAD, AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.layouts import (
+    DF_1_NOW,
+    DF_BIND_NOW,
+    DF_TEXTREL,
+    DT_BIND_NOW,
+    DT_FLAGS,
+    DT_FLAGS_1,
+    DT_TEXTREL,
+    EM_386,
+    EM_X86_64,
+    PF_R,
+    PF_W,
+    PF_X,
+    PT_DYNAMIC,
+    PT_GNU_RELRO,
+    PT_GNU_STACK,
+    PT_LOAD,
+)
 from linkgate.elf.notes import GNU_PROPERTY_X86_FEATURE_1_AND, X86_FEATURE_1_IBT, X86_FEATURE_1_SHSTK, gnu_property
 from linkgate.elf.symbols import DynamicSymbols, dynamic_symbols, section_symbol_names
-
-PT_GNU_RELRO = 0x6474E552
-PF_W, PF_R = 0x2, 0x4
-DF_TEXTREL, DF_BIND_NOW = 0x4, 0x8
-DF_1_NOW = 0x1
-EM_386, EM_X86_64 = 3, 62
 
 # A failed check calls __stack_chk_fail; some ABIs read the guard through
 # __stack_chk_guard; the Intel compiler names its own.
@@ -102,7 +114,7 @@ def read_hardening(image: Image, kind: Kind, linkage: Linkage) -> Hardening:
         relro=_relro(segments, bind_now),
         bind_now=bind_now,
         nx=_nx(segments),
-        textrel=table.get(dt.DT_TEXTREL) is not None or bool((table.get(dt.DT_FLAGS) or 0) & DF_TEXTREL),
+        textrel=table.get(DT_TEXTREL) is not None or bool((table.get(DT_FLAGS) or 0) & DF_TEXTREL),
         rwx_segments=_rwx_segments(segments),
         canary=_canary(image, symbols, linkage),
         fortified=any_chk,
@@ -120,8 +132,8 @@ def _first(segments: tuple[Segment, ...], p_type: int) -> Segment | None:
 
 def _bind_now(table: dt.DynamicTable) -> bool:
     """Any of the three spellings makes ld.so resolve every symbol before start."""
-    flags, flags_1 = table.get(dt.DT_FLAGS) or 0, table.get(dt.DT_FLAGS_1) or 0
-    return table.get(dt.DT_BIND_NOW) is not None or bool(flags & DF_BIND_NOW) or bool(flags_1 & DF_1_NOW)
+    flags, flags_1 = table.get(DT_FLAGS) or 0, table.get(DT_FLAGS_1) or 0
+    return table.get(DT_BIND_NOW) is not None or bool(flags & DF_BIND_NOW) or bool(flags_1 & DF_1_NOW)
 
 
 def _relro(segments: tuple[Segment, ...], bind_now: bool) -> Relro:

@@ -10,13 +10,17 @@ import struct
 from dataclasses import dataclass
 from typing import Protocol
 
-ELF_MAGIC = b"\x7fELF"
-ELFCLASS32, ELFCLASS64 = 1, 2
-ELFDATA2LSB, ELFDATA2MSB = 1, 2
-
-PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NULL = 1, 2, 3, 0
-PT_GNU_STACK = 0x6474E551
-PF_X = 1
+from linkgate.elf.layouts import (
+    EHDR,
+    ELF_MAGIC,
+    ELFCLASS32,
+    ELFCLASS64,
+    ELFDATA2LSB,
+    ELFDATA2MSB,
+    PHDR32,
+    PHDR64,
+    PT_LOAD,
+)
 
 
 class Buffer(Protocol):
@@ -60,12 +64,9 @@ class Header:
     e_shoff: int
     e_phentsize: int
     e_phnum: int
+    e_shentsize: int
     e_shnum: int
-
-
-# e_type .. e_shstrndx, after the 16-byte e_ident.
-_EHDR = {ELFCLASS32: "HHIIIIIHHHHHH", ELFCLASS64: "HHIQQQIHHHHHH"}
-_PHDR = {ELFCLASS32: "IIIIIIII", ELFCLASS64: "IIQQQQQQ"}
+    e_shstrndx: int
 
 
 class Image:
@@ -87,8 +88,6 @@ class Image:
         self.is64 = self.elf_class == ELFCLASS64
         self.word_size = 8 if self.is64 else 4
         self.os_abi = ident[7]
-        self._ehdr = struct.Struct(self.endian + _EHDR[self.elf_class])
-        self._phdr = struct.Struct(self.endian + _PHDR[self.elf_class])
         # The reader, UPX detection and Go build info all start from the headers: parse them once.
         self._header: Header | None = None
         self._segments: tuple[Header, tuple[Segment, ...]] | None = None
@@ -100,7 +99,8 @@ class Image:
         return self.data[offset : offset + length]
 
     def unpack(self, fmt: str, offset: int) -> tuple[int, ...]:
-        """Unpack `fmt` (no byte-order prefix) in the file's byte order."""
+        """Unpack `fmt` (no byte-order prefix) in the file's byte order: for plain words and
+        arrays; records have named layouts in linkgate.elf.layouts."""
         full = self.endian + fmt
         # struct caches compiled formats for its module-level functions.
         return struct.unpack(full, self.read(offset, struct.calcsize(full)))
@@ -112,12 +112,11 @@ class Image:
         return self._header
 
     def _parse_header(self) -> Header:
-        fields = self._ehdr.unpack(self.read(16, self._ehdr.size))
-        e_type, e_machine, _version, e_entry, e_phoff, e_shoff, e_flags = fields[:7]
-        _ehsize, e_phentsize, e_phnum, _shentsize, e_shnum = fields[7:12]
+        ehdr = EHDR.read(self, 16)  # after e_ident
         return Header(
-            self.elf_class, self.byte_order, self.os_abi, e_type, e_machine, e_flags,
-            e_entry, e_phoff, e_shoff, e_phentsize, e_phnum, e_shnum,
+            self.elf_class, self.byte_order, self.os_abi, ehdr.e_type, ehdr.e_machine, ehdr.e_flags,
+            ehdr.e_entry, ehdr.e_phoff, ehdr.e_shoff, ehdr.e_phentsize, ehdr.e_phnum, ehdr.e_shentsize,
+            ehdr.e_shnum, ehdr.e_shstrndx,
         )  # fmt: skip
 
     def segments(self, header: Header) -> tuple[Segment, ...]:
@@ -129,15 +128,12 @@ class Image:
     def _parse_segments(self, header: Header) -> tuple[Segment, ...]:
         if header.e_phnum == 0:
             return ()
-        if header.e_phentsize < self._phdr.size:
+        phdr = PHDR64 if self.is64 else PHDR32
+        if header.e_phentsize < phdr.size(self):
             raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
         table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
-        unpack = self._phdr.unpack_from
-        rows = (unpack(table, index * header.e_phentsize) for index in range(header.e_phnum))
-        if self.is64:  # p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
-            segments = tuple(Segment(r[0], r[1], r[2], r[3], r[5], r[6]) for r in rows)
-        else:  # ELF32: p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_flags, p_align
-            segments = tuple(Segment(r[0], r[6], r[1], r[2], r[4], r[5]) for r in rows)
+        rows = (phdr.read_from(self, table, index * header.e_phentsize) for index in range(header.e_phnum))
+        segments = tuple(Segment(r.p_type, r.p_flags, r.p_offset, r.p_vaddr, r.p_filesz, r.p_memsz) for r in rows)
         for index, segment in enumerate(segments):
             # A cut-off upload: the loader would map file bytes that are not there.
             end = segment.p_offset + segment.p_filesz

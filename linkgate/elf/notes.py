@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 
 from linkgate.elf.image import ElfFormatError, Image, Segment
+from linkgate.elf.layouts import NHDR
 
 PT_NOTE = 4
 PT_GNU_PROPERTY = 0x6474E553
@@ -43,7 +44,7 @@ def _property_notes(image: Image, segment: Segment) -> list[bytes]:
     found: list[bytes] = []
     at = 0
     while at + 12 <= len(raw):
-        namesz, descsz, note_type = image.unpack("III", segment.p_offset + at)
+        namesz, descsz, note_type = NHDR.read(image, segment.p_offset + at)
         name_at = at + 12
         desc_at = name_at + _align(namesz, 4)
         end = desc_at + _align(descsz, 4)

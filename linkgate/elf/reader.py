@@ -13,17 +13,18 @@ from linkgate.elf import dynamic as dt
 from linkgate.elf import gobuild, upx
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
 from linkgate.elf.facts import ElfFacts
-from linkgate.elf.image import (
+from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Image, Segment
+from linkgate.elf.layouts import (
+    DT_FLAGS,
+    DT_FLAGS_1,
+    DT_RPATH,
+    DT_RUNPATH,
+    DT_SONAME,
     ELF_MAGIC,
     PF_X,
     PT_DYNAMIC,
     PT_GNU_STACK,
     PT_INTERP,
-    AddressMap,
-    Buffer,
-    ElfFormatError,
-    Image,
-    Segment,
 )
 from linkgate.elf.versions import SymbolSelection, VersionReader
 
@@ -70,9 +71,9 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection) -> ElfFacts:
     has_dynamic = _first(segments, PT_DYNAMIC) is not None
     table = dt.read_dynamic(image, segments, addresses)
     needed = tuple(dt.dynamic_string(table, off) for off in table.needed_offsets)
-    soname_offset = table.get(dt.DT_SONAME)
+    soname_offset = table.get(DT_SONAME)
     soname = None if soname_offset is None else dt.dynamic_string(table, soname_offset)
-    flags_1 = table.get(dt.DT_FLAGS_1) or 0
+    flags_1 = table.get(DT_FLAGS_1) or 0
     shape = Shape(
         header.e_type, interpreter is not None, has_dynamic, bool(needed),
         soname is not None, flags_1,
@@ -88,9 +89,9 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection) -> ElfFacts:
         interpreter=interpreter,
         needed=needed,
         soname=soname,
-        rpath=dt.search_path(table, dt.DT_RPATH),
-        runpath=dt.search_path(table, dt.DT_RUNPATH),
-        flags=table.get(dt.DT_FLAGS) or 0,
+        rpath=dt.search_path(table, DT_RPATH),
+        runpath=dt.search_path(table, DT_RUNPATH),
+        flags=table.get(DT_FLAGS) or 0,
         flags_1=flags_1,
         version_needs=versions.needs(want_symbols),
         version_defs=versions.definitions(),

@@ -12,13 +12,22 @@ from dataclasses import dataclass
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf.image import AddressMap, ElfFormatError, Header, Image
-from linkgate.elf.versions import MAX_SYMBOLS, SHN_UNDEF, VersionReader
+from linkgate.elf.layouts import (
+    DT_GNU_HASH,
+    DT_HASH,
+    DT_MIPS_SYMTABNO,
+    DT_SYMENT,
+    DT_SYMTAB,
+    SHDR,
+    SHN_UNDEF,
+    SHT_SYMTAB,
+    SYM32,
+    SYM64,
+)
+from linkgate.elf.versions import MAX_SYMBOLS, VersionReader
 
-SHT_SYMTAB = 2
 # st_name .. st_shndx, the only fields read here.
-_SYM = {True: "IBBH", False: "IIIBBH"}
 # sh_type, sh_offset, sh_size, sh_link out of each section header.
-_SHDR = {True: ("IIQQQQIIQQ", 1, 4, 5, 6), False: ("IIIIIIIIII", 1, 4, 5, 6)}
 
 
 @dataclass(frozen=True)
@@ -31,30 +40,30 @@ class DynamicSymbols:
 
 def dynamic_symbols(image: Image, table: dt.DynamicTable, addresses: AddressMap) -> DynamicSymbols | None:
     """The dynamic symbols, or None when the file has no table the loader could search."""
-    address = table.get(dt.DT_SYMTAB)
+    address = table.get(DT_SYMTAB)
     if address is None or not _has_symbol_count(table):
         return None
     count = VersionReader(image, table, addresses).symbol_count()
-    layout = struct.Struct(image.endian + _SYM[image.is64])
-    syment = table.get(dt.DT_SYMENT) or (24 if image.is64 else 16)
-    if syment < layout.size:
+    record = SYM64 if image.is64 else SYM32
+    syment = table.get(DT_SYMENT) or record.size(image)
+    if syment < record.size(image):
         raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
     raw = image.read(addresses.offset(address, max(syment * count, 1)), syment * count)
     imports: set[str] = set()
     exports: set[str] = set()
     # Entry 0 is the reserved null symbol.
     for index in range(1, count):
-        fields = layout.unpack_from(raw, index * syment)
-        if fields[0] == 0:
+        sym = record.read_from(image, raw, index * syment)
+        if sym.st_name == 0:
             continue
-        name = dt.dynamic_string(table, fields[0])
-        (imports if fields[-1] == SHN_UNDEF else exports).add(name)
+        name = dt.dynamic_string(table, sym.st_name)
+        (imports if sym.st_shndx == SHN_UNDEF else exports).add(name)
     return DynamicSymbols(frozenset(imports), frozenset(exports))
 
 
 def _has_symbol_count(table: dt.DynamicTable) -> bool:
     """The loader learns how many dynamic symbols there are only from a hash table."""
-    return any(table.get(tag) is not None for tag in (dt.DT_GNU_HASH, dt.DT_HASH, dt.DT_MIPS_SYMTABNO))
+    return any(table.get(tag) is not None for tag in (DT_GNU_HASH, DT_HASH, DT_MIPS_SYMTABNO))
 
 
 def section_symbol_names(image: Image, header: Header) -> frozenset[str] | None:
@@ -72,23 +81,21 @@ def section_symbol_names(image: Image, header: Header) -> frozenset[str] | None:
 def _symtab_names(image: Image, header: Header) -> frozenset[str] | None:
     if header.e_shoff == 0 or header.e_shnum == 0:
         return None
-    fmt, type_at, offset_at, size_at, link_at = _SHDR[image.is64]
-    shdr = struct.Struct(image.endian + fmt)
-    (shentsize,) = image.unpack("H", 0x3A if image.is64 else 0x2E)
-    if shentsize < shdr.size or header.e_shnum > MAX_SYMBOLS:
+    shentsize = header.e_shentsize
+    if shentsize < SHDR.size(image) or header.e_shnum > MAX_SYMBOLS:
         return None
-    sections = [shdr.unpack(image.read(header.e_shoff + i * shentsize, shdr.size)) for i in range(header.e_shnum)]
-    symtab = next((s for s in sections if s[type_at] == SHT_SYMTAB), None)
-    if symtab is None or symtab[link_at] >= len(sections):
+    sections = [SHDR.read(image, header.e_shoff + i * shentsize) for i in range(header.e_shnum)]
+    symtab = next((s for s in sections if s.sh_type == SHT_SYMTAB), None)
+    if symtab is None or symtab.sh_link >= len(sections):
         return None
-    strtab = sections[symtab[link_at]]
-    strings = image.read(strtab[offset_at], strtab[size_at])
-    layout = struct.Struct(image.endian + _SYM[image.is64])
-    entry = 24 if image.is64 else 16
-    raw = image.read(symtab[offset_at], symtab[size_at] - symtab[size_at] % entry)
+    strtab = sections[symtab.sh_link]
+    strings = image.read(strtab.sh_offset, strtab.sh_size)
+    record = SYM64 if image.is64 else SYM32
+    entry = record.size(image)
+    raw = image.read(symtab.sh_offset, symtab.sh_size - symtab.sh_size % entry)
     names: set[str] = set()
     for at in range(entry, len(raw), entry):
-        start = layout.unpack_from(raw, at)[0]
+        start = record.read_from(image, raw, at).st_name
         end = strings.find(b"\x00", start)
         if start > 0 and end > start:
             names.add(strings[start:end].decode("utf-8", "replace"))

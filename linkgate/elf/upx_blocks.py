@@ -14,11 +14,19 @@ import struct
 from dataclasses import dataclass
 from typing import Protocol
 
-from linkgate.elf.image import ELF_MAGIC, PT_LOAD, ElfFormatError, Image
-from linkgate.elf.upx_budget import DecodeBudget, UpxLimitError, check_declared
+from linkgate.elf.image import ElfFormatError, Image
+from linkgate.elf.layouts import (
+    B_INFO,
+    ELF_MAGIC,
+    L_INFO,
+    P_INFO,
+    PT_LOAD,
+)
+from linkgate.elf.upx_budget import DecodeBudget, check_declared
+from linkgate.elf.upx_errors import UpxDecodeError, UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, known_filters
 from linkgate.elf.upx_lzma import LZMA_METHOD, LzmaDecoder
-from linkgate.elf.upx_nrv import NrvDecoder, UpxDecodeError, nrv_methods
+from linkgate.elf.upx_nrv import NrvDecoder, nrv_methods
 
 INFO_SIZE = 12
 METHOD_NAMES = {2: "NRV2B", 3: "NRV2B", 5: "NRV2D", 6: "NRV2D", 8: "NRV2E", 9: "NRV2E", 14: "LZMA"}
@@ -82,7 +90,7 @@ def read_block(image: Image, at: int) -> Block:
 
     Raises UpxLimitError (never swallowed) for a size beyond what UPX writes.
     """
-    sz_unc, sz_cpr, method, ftid, cto8, _unused = image.unpack("IIBBBB", at)
+    sz_unc, sz_cpr, method, ftid, cto8, _unused = B_INFO.read(image, at)
     block = Block(at, sz_unc, sz_cpr, method, ftid, cto8)
     if sz_unc == 0 or sz_cpr == 0 or sz_cpr > sz_unc:
         raise UpxDecodeError(f"b_info at {at:#x}: sizes {sz_unc}/{sz_cpr} are not a data block")
@@ -170,8 +178,8 @@ def prove(image: Image, e_machine: int, at: int, budget: DecodeBudget, library: 
     """
     if at < 0 or at + 3 * INFO_SIZE > image.size:
         return None
-    _checksum, _magic, _lsize, version, fmt = image.unpack("IIHBB", at)
-    progid, file_size, _blocksize = image.unpack("III", at + INFO_SIZE)
+    _checksum, _magic, _lsize, version, fmt = L_INFO.read(image, at)
+    progid, file_size, _blocksize = P_INFO.read(image, at + INFO_SIZE)
     formats = FORMATS.get((e_machine, image.endian == ">"), frozenset())
     if version not in L_VERSIONS or fmt not in formats or progid != 0:
         return None

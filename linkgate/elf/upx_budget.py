@@ -16,14 +16,10 @@ file gets an `elf-format` finding, never a pass and never a traceback):
 
 from __future__ import annotations
 
-from linkgate.elf.upx_nrv import UpxDecodeError
+from linkgate.elf.upx_errors import UpxLimitError
 
 UPX_MAX_SIZE = 768 << 20
 MAX_DECODED = 2 << 20
-
-
-class UpxLimitError(UpxDecodeError):
-    """A packed file declares or needs more than linkgate decodes; never swallowed as "payload not read"."""
 
 
 def check_declared(what: str, size: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from linkgate.elf.upx_nrv import UpxDecodeError
+from linkgate.elf.upx_errors import UpxDecodeError
 
 _X86_CALLS = frozenset({0x46, 0x49})
 _ARM64_BRANCH = 0x52

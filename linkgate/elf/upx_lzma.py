@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import lzma
 
-from linkgate.elf.upx_nrv import UpxDecodeError
+from linkgate.elf.upx_errors import UpxDecodeError
 
 LZMA_METHOD = 14
 # liblzma rejects smaller dictionaries.

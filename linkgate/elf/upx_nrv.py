@@ -17,7 +17,7 @@ worst case about three times slower in CPython.
 
 from __future__ import annotations
 
-from linkgate.elf.image import ElfFormatError
+from linkgate.elf.upx_errors import UpxDecodeError
 
 _END_OF_STREAM = 0xFFFFFFFF
 # The end marker is an offset whose high part decodes to 0xFFFFFF, so offset
@@ -28,10 +28,6 @@ _B, _D, _E = 0, 1, 2
 _VARIANTS = {2: (_B, 4), 3: (_B, 1), 5: (_D, 4), 6: (_D, 1), 8: (_E, 4), 9: (_E, 1)}
 # A match this far back costs one more byte (UCL's M2_MAX_OFFSET for B, 0x500 for D and E).
 _FAR = {_B: 0xD00, _D: 0x500, _E: 0x500}
-
-
-class UpxDecodeError(ElfFormatError):
-    """A compressed UPX block is corrupt, truncated, or does not match its header."""
 
 
 def nrv_methods() -> frozenset[int]:

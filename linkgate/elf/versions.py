@@ -9,14 +9,43 @@ import struct
 import sys
 from collections.abc import Container
 from dataclasses import dataclass
+from typing import TypeVar
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf.facts import SymbolRef, VersionNeed
 from linkgate.elf.image import AddressMap, ElfFormatError, Image
+from linkgate.elf.layouts import (
+    DT_GNU_HASH,
+    DT_HASH,
+    DT_JMPREL,
+    DT_MIPS_SYMTABNO,
+    DT_PLTREL,
+    DT_PLTRELSZ,
+    DT_REL,
+    DT_RELA,
+    DT_RELASZ,
+    DT_RELSZ,
+    DT_SYMENT,
+    DT_SYMTAB,
+    DT_VERDEF,
+    DT_VERDEFNUM,
+    DT_VERNEED,
+    DT_VERNEEDNUM,
+    DT_VERSYM,
+    GNU_HASH_HEADER,
+    HASH_HEADER,
+    SHN_UNDEF,
+    STB_WEAK,
+    SYM32,
+    SYM64,
+    VERDAUX,
+    VERDEF,
+    VERNAUX,
+    VERNEED,
+    Record,
+)
 
 VER_FLG_BASE, VER_FLG_WEAK = 0x1, 0x2
-STB_WEAK = 2
-SHN_UNDEF = 0
 # Hostile files can declare absurd counts; nothing real comes near these.
 MAX_VERSION_ENTRIES = 1 << 12
 MAX_VERSION_NAME = 1 << 10
@@ -25,6 +54,9 @@ MAX_SYMBOLS = 1 << 22
 
 # None: every need gets its symbols; otherwise only the listed (library, version) pairs.
 SymbolSelection = Container[tuple[str, str]] | None
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,10 +91,9 @@ class VersionReader:
         symbols = self._symbols_by_index(selected) if selected else {}
         return tuple(VersionNeed(n.library, n.version, n.weak, tuple(symbols.get(n.index, ()))) for n in raw)
 
-    def _at(self, fmt: str, vaddr: int) -> tuple[int, ...]:
-        """Unpack `fmt` at virtual address `vaddr`, as the loader reads it from memory."""
-        size = struct.calcsize(self.image.endian + fmt)
-        return self.image.unpack(fmt, self.addresses.offset(vaddr, size))
+    def _record(self, record: Record[T], vaddr: int) -> T:
+        """The record at virtual address `vaddr`, as the loader reads it from memory."""
+        return record.read(self.image, self.addresses.offset(vaddr, record.size(self.image)))
 
     def _raw_needs(self) -> list[_Need]:
         """Walk DT_VERNEED as dl-version.c does: by vn_next/vna_next until 0.
@@ -71,13 +102,13 @@ class VersionReader:
         that disagrees with the chain is refused (a zeroed DT_VERNEEDNUM would
         otherwise hide every version need from a count-based reader).
         """
-        address = self.table.get(dt.DT_VERNEED)
+        address = self.table.get(DT_VERNEED)
         if address is None:
             return []
         result: list[_Need] = []
         entries = 0
         while True:
-            version, aux_count, file_name, aux, next_entry = self._at("HHIII", address)
+            version, aux_count, file_name, aux, next_entry = self._record(VERNEED, address)
             if version != 1:
                 raise ElfFormatError(f"unsupported Verneed record version {version} (ld.so refuses it)")
             library = self._string(file_name)
@@ -89,7 +120,7 @@ class VersionReader:
             if next_entry == 0:
                 break
             address += next_entry
-        _check_count("DT_VERNEEDNUM", self.table.get(dt.DT_VERNEEDNUM), entries)
+        _check_count("DT_VERNEEDNUM", self.table.get(DT_VERNEEDNUM), entries)
         return result
 
     def _aux_needs(self, library: str, address: int, budget: int) -> list[_Need]:
@@ -98,7 +129,7 @@ class VersionReader:
         while True:
             if len(result) >= budget:
                 raise ElfFormatError(f"more than {MAX_VERSION_ENTRIES} version needs")
-            vna_hash, flags, other, name, next_aux = self._at("IHHII", address)
+            vna_hash, flags, other, name, next_aux = self._record(VERNAUX, address)
             version = self._string(name)
             # ld.so compares vna_hash with vd_hash before the names: a wrong hash is a missing version.
             _check_hash(vna_hash, version, f"vna_hash of {library} {version}")
@@ -112,7 +143,7 @@ class VersionReader:
 
         Walked by vd_next like the loader; DT_VERDEFNUM must agree with the chain.
         """
-        address = self.table.get(dt.DT_VERDEF)
+        address = self.table.get(DT_VERDEF)
         if address is None:
             return ()
         names: list[str] = []
@@ -120,10 +151,10 @@ class VersionReader:
         while True:
             if entries >= MAX_VERSION_ENTRIES:
                 raise ElfFormatError(f"more than {MAX_VERSION_ENTRIES} version definitions")
-            version, flags, _ndx, aux_count, vd_hash, aux, next_entry = self._at("HHHHIII", address)
+            version, flags, _ndx, aux_count, vd_hash, aux, next_entry = self._record(VERDEF, address)
             if version != 1 or aux_count == 0:
                 raise ElfFormatError(f"malformed Verdef record (version {version}, {aux_count} names)")
-            name = self._string(self._at("II", address + aux)[0])
+            name = self._string(self._record(VERDAUX, address + aux).vda_name)
             _check_hash(vd_hash, name, f"vd_hash of version {name}")
             if not flags & VER_FLG_BASE:
                 names.append(name)
@@ -131,32 +162,33 @@ class VersionReader:
             if next_entry == 0:
                 break
             address += next_entry
-        _check_count("DT_VERDEFNUM", self.table.get(dt.DT_VERDEFNUM), entries)
+        _check_count("DT_VERDEFNUM", self.table.get(DT_VERDEFNUM), entries)
         return tuple(names)
 
     def _symbols_by_index(self, indexes: set[int]) -> dict[int, list[SymbolRef]]:
         """Undefined dynamic symbols grouped by the version index versym gives them."""
-        versym_addr = self.table.get(dt.DT_VERSYM)
-        symtab_addr = self.table.get(dt.DT_SYMTAB)
+        versym_addr = self.table.get(DT_VERSYM)
+        symtab_addr = self.table.get(DT_SYMTAB)
         if versym_addr is None or symtab_addr is None:
             return {}
         syment = self._syment()
         count = self.symbol_count()
-        layout = struct.Struct(self.image.endian + ("IBBH" if self.image.is64 else "IIIBBH"))
+        record = SYM64 if self.image.is64 else SYM32
         symtab = self.addresses.read(self.image, symtab_addr, syment * count)
         versyms = self.addresses.read(self.image, versym_addr, 2 * count)
         result: dict[int, list[SymbolRef]] = {}
         for index in sorted(indexes):
             for position in _positions_of(versyms, index, self.image.endian):
-                fields = layout.unpack_from(symtab, position * syment)
-                if fields[-1] == SHN_UNDEF:
-                    symbol = SymbolRef(self._string(fields[0]), weak=(fields[-3] >> 4) == STB_WEAK)
+                sym = record.read_from(self.image, symtab, position * syment)
+                if sym.st_shndx == SHN_UNDEF:
+                    symbol = SymbolRef(self._string(sym.st_name), weak=(sym.st_info >> 4) == STB_WEAK)
                     result.setdefault(index, []).append(symbol)
         return result
 
     def _syment(self) -> int:
-        syment = self.table.get(dt.DT_SYMENT) or (24 if self.image.is64 else 16)
-        if syment < (24 if self.image.is64 else 16):
+        size = (SYM64 if self.image.is64 else SYM32).size(self.image)
+        syment = self.table.get(DT_SYMENT) or size
+        if syment < size:
             raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
         return syment
 
@@ -175,28 +207,28 @@ class VersionReader:
         return count
 
     def _symbols_that_fit(self) -> int:
-        symtab = self.table.get(dt.DT_SYMTAB)
+        symtab = self.table.get(DT_SYMTAB)
         if symtab is None:
             raise ElfFormatError("versioned dynamic symbols but no DT_SYMTAB")
         return min(self.addresses.available(symtab) // self._syment(), MAX_SYMBOLS)
 
     def _count_from_tags(self) -> int:
-        mips = self.table.get(dt.DT_MIPS_SYMTABNO)
+        mips = self.table.get(DT_MIPS_SYMTABNO)
         if mips is not None:
             return mips
         # glibc prefers DT_GNU_HASH too; DT_HASH entries are 8 bytes on s390x and
         # alpha, which this 4-byte reading would get wrong when both tables exist.
-        gnu_hash = self.table.get(dt.DT_GNU_HASH)
+        gnu_hash = self.table.get(DT_GNU_HASH)
         if gnu_hash is not None:
             return self._count_from_gnu_hash(gnu_hash)
-        hash_addr = self.table.get(dt.DT_HASH)
+        hash_addr = self.table.get(DT_HASH)
         if hash_addr is not None:
-            return self._at("II", hash_addr)[1]
+            return self._record(HASH_HEADER, hash_addr).nchain
         raise ElfFormatError("versioned dynamic symbols but neither DT_HASH nor DT_GNU_HASH")
 
     def _count_from_gnu_hash(self, address: int) -> int:
         """Highest bucket start, then its chain to the entry with the end bit."""
-        nbuckets, symoffset, bloom_size, _shift = self._at("IIII", address)
+        nbuckets, symoffset, bloom_size, _shift = self._record(GNU_HASH_HEADER, address)
         if nbuckets > MAX_SYMBOLS or bloom_size > MAX_SYMBOLS:
             raise ElfFormatError("implausible DT_GNU_HASH header")
         buckets_at = address + 16 + bloom_size * self.image.word_size
@@ -220,11 +252,11 @@ class VersionReader:
 
     def _count_from_relocations(self) -> int:
         """One more than the highest symbol index a dynamic relocation refers to."""
-        plt_rela = self.table.get(dt.DT_PLTREL) == dt.DT_RELA
+        plt_rela = self.table.get(DT_PLTREL) == DT_RELA
         tables = (
-            (dt.DT_RELA, dt.DT_RELASZ, True),
-            (dt.DT_REL, dt.DT_RELSZ, False),
-            (dt.DT_JMPREL, dt.DT_PLTRELSZ, plt_rela),
+            (DT_RELA, DT_RELASZ, True),
+            (DT_REL, DT_RELSZ, False),
+            (DT_JMPREL, DT_PLTRELSZ, plt_rela),
         )
         highest = -1
         for address_tag, size_tag, with_addend in tables:
