@@ -1,6 +1,6 @@
 """The facts behind the version-level profiles (RHEL/Rocky, Ubuntu, Amazon Linux, Alpine).
 
-glibc, GLIBCXX and CXXABI: the table in specs/elf-loader-view.md ("glibc per
+glibc, GLIBCXX and CXXABI: the table in docs/glibc.md ("glibc per
 platform"). GCC (libgcc_s) and ZLIB: the newest version each library defines
 in the release the distribution ships (gcc 4.8 -> GCC_4.8.0; gcc 7 to 11 ->
 GCC_7.0.0; gcc 12/14 -> GCC_12.0.0/GCC_14.0.0, as Debian 12/13's libgcc-s1

@@ -43,7 +43,7 @@ class Shape:
 
 
 def classify(shape: Shape) -> tuple[Kind, Linkage]:
-    """Kind and linkage from the loader's facts (specs/elf-loader-view.md, Classification)."""
+    """Kind and linkage from the loader's facts (docs/elf-reader.md)."""
     linkage = _linkage(shape)
     return _kind(shape, linkage), linkage
 

@@ -155,7 +155,7 @@ class Hardening:
 
 @dataclass(frozen=True)
 class ElfFacts:
-    """The loader's view of one ELF file (see specs/elf-loader-view.md)."""
+    """The loader's view of one ELF file (see docs/elf-reader.md)."""
 
     elf_class: int
     byte_order: str

@@ -1,6 +1,6 @@
 """The loader's-view reader: program headers, PT_INTERP, PT_DYNAMIC and what its
 tags point at. Section headers are never consulted, so stripping them changes
-nothing here (specs/elf-loader-view.md)."""
+nothing here (docs/elf-reader.md)."""
 
 from __future__ import annotations
 

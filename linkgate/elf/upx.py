@@ -1,5 +1,5 @@
 """UPX detection from structure, not from the "UPX!" magic, and the packed
-program's real linkage (specs/upx-elf.md).
+program's real linkage (docs/upx.md).
 
 The UPX runtime never reads its marks, so an attacker or a careless script can
 erase them; what the runtime does read (l_info, p_info, the b_info blocks) and

@@ -1,5 +1,5 @@
 """UPX's on-disk structures (l_info, p_info, b_info) and a lazily decoded view
-of the packed program's original file bytes (specs/upx-elf.md).
+of the packed program's original file bytes (docs/upx.md).
 
 A packed main program stores b_info #0 (the original ELF header and program
 headers), then one or more blocks per original PT_LOAD in program-header order.

@@ -1,4 +1,4 @@
-"""Undo UPX's branch filters on a decompressed block (specs/upx-elf.md, Filters).
+"""Undo UPX's branch filters on a decompressed block (docs/upx.md, Decoding).
 
 UPX rewrites relative branch targets as absolute, byte-swapped values before
 compressing because they then repeat and compress better; reading code or

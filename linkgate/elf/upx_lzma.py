@@ -1,4 +1,4 @@
-"""UPX's LZMA blocks, decoded with the standard library (specs/upx-elf.md).
+"""UPX's LZMA blocks, decoded with the standard library (docs/upx.md).
 
 UPX replaces LZMA's 13-byte header with two bytes that carry lc/lp/pb; the
 rest is a raw LZMA1 stream without sizes or end marker, which is exactly what

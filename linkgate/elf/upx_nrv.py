@@ -1,4 +1,4 @@
-"""UCL's NRV2B / NRV2D / NRV2E decompressors, as UPX uses them (specs/upx-elf.md).
+"""UCL's NRV2B / NRV2D / NRV2E decompressors, as UPX uses them (docs/upx.md).
 
 The input is hostile until proven otherwise: every read is checked against the
 input length, every match against what has been written, and the output never

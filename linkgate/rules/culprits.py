@@ -1,6 +1,6 @@
 """Why a binary needs a symbol version: the symbols that usually carry it, and the reason.
 
-Facts from specs/elf-loader-view.md (glibc) plus two classic libstdc++ ones,
+Facts from docs/glibc.md (glibc) plus two classic libstdc++ ones,
 each checked against the libraries' own version definitions
 (tests/test_explain_culprits.py reads the machine's glibc 2.36 and libstdc++,
 and Debian 13's glibc 2.41). A pattern with `*` is a glob: every symbol it

@@ -2,7 +2,7 @@
 
 Pure functions of facts (and a rule's limit) that the rules put into hints:
 a Go program that calls C gets the Go commands and the modules that call C,
-anything else the C toolchain remedies (specs/elf-loader-view.md).
+anything else the C toolchain remedies (docs/glibc.md).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ GO_MUSL = "CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldfl
 GO_NO_CGO = "CGO_ENABLED=0 go build"
 UPX_NOTE = "UPX-packed, but the unpacked binary needs the same libraries (UPX does not make it static)"
 
-# Build images by the glibc they ship, oldest first (specs/elf-loader-view.md, glibc per platform).
+# Build images by the glibc they ship, oldest first (docs/glibc.md, glibc per platform).
 IMAGES: tuple[tuple[tuple[int, ...], str], ...] = (
     ((2, 17), "manylinux2014, CentOS 7"),
     ((2, 26), "Amazon Linux 2"),
