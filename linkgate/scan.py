@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import mmap
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator, Mapping
@@ -23,7 +22,6 @@ from linkgate.findings import ArtifactResult
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.shipping import collect_shipped, site_of
 from linkgate.site import ShippedLibrary
-from linkgate.workers import WorkerLostError, ordered_map
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -93,6 +91,9 @@ def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[Art
     if len(candidates) < PARALLEL_THRESHOLD or workers < 2 or not _can_fork():
         yield from (check_candidate(c, options) for c in candidates)
         return
+    # Imported here: multiprocessing costs start-up time that runs on a few files never use.
+    from linkgate.workers import WorkerLostError, ordered_map  # noqa: PLC0415
+
     try:
         yield from ordered_map(_worker_task(options), candidates, workers, _CHUNK)
     except WorkerLostError as lost:
@@ -101,6 +102,8 @@ def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[Art
 
 
 def _can_fork() -> bool:
+    import multiprocessing  # noqa: PLC0415 - see check_all
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 

@@ -6,7 +6,6 @@ its policy without importing the YAML and validation libraries.
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 DEFAULT_PRESET = "default"
@@ -15,6 +14,8 @@ POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
 
 def presets_dir() -> Path:
     """The shipped presets: package data after `pip install`, the top-level policies/ in a checkout."""
+    import importlib.resources  # noqa: PLC0415 - a cached policy never needs it: start-up time
+
     try:
         return Path(str(importlib.resources.files("linkgate.policies")))
     except ModuleNotFoundError:
