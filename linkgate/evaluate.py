@@ -63,12 +63,16 @@ class RejectedVersions:
 
     def __init__(self, policy: CompiledPolicy, path: str) -> None:
         self._rules = policy.rules_for(path)
+        self._verdicts = policy.need_verdicts(path)
 
     def __contains__(self, pair: object) -> bool:
         if not isinstance(pair, tuple) or len(pair) != 2:
             return False
-        library, version = pair
-        return any(rule.rejects(library, version) for rule in self._rules)
+        verdict = self._verdicts.get(pair)
+        if verdict is None:
+            library, version = pair
+            verdict = self._verdicts[pair] = any(rule.rejects(library, version) for rule in self._rules)
+        return verdict
 
 
 def _finding(rule: Rule, severity: Severity, path: str, violation: Violation) -> Finding:

@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from linkgate.policy import compiled
 from tests.conftest import run_linkgate
 
 
@@ -71,3 +72,18 @@ def test_the_cache_can_be_turned_off(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr
     assert entries(tmp_path) == []
+
+
+def test_an_entry_from_other_linkgate_code_is_not_used(tmp_path: Path) -> None:
+    """A pickled policy must match the classes that load it: editing or upgrading linkgate
+    (any module's size or mtime) changes the key, so an old entry is never unpickled."""
+    (tmp_path / "linkgate.yml").write_text('rules:\n  max-glibc: "2.2.5"\n')
+    assert check(tmp_path, "/usr/bin/true").returncode == 1
+    module = Path(compiled.__file__)
+    info = module.stat()
+    try:
+        os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert check(tmp_path, "/usr/bin/true").returncode == 1
+        assert len(entries(tmp_path)) == 2
+    finally:
+        os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns))

@@ -1,7 +1,8 @@
 """The compiled policy, cached between runs so that `check` skips YAML parsing and validation.
 
 An entry is keyed by what names the policy (the --policy value, or the linkgate.yml found,
-with the working directory for relative paths) and linkgate's version. It records every file
+with the working directory for relative paths) and linkgate's own code (its version and the
+size and modification time of every module: a pickled object must match the classes that load it). It records every file
 the policy was compiled from with the SHA-256 of its content; an entry is used only while
 every one of them still hashes the same, so any edit is validated again on the next run.
 
@@ -37,7 +38,7 @@ def cache_dir(environ: Mapping[str, str]) -> Path | None:
 
 def cached_policy(key: str, directory: Path | None, compile_policy: Callable[[], CompiledPolicy]) -> CompiledPolicy:
     """The cached compiled policy for `key` if its sources are unchanged, else `compile_policy()`, stored."""
-    entry_path = None if directory is None else directory / f"{_digest(f'{__version__}|{key}'.encode())}.pickle"
+    entry_path = None if directory is None else directory / f"{_digest(f'{_code_stamp()}|{key}'.encode())}.pickle"
     if entry_path is not None:
         found = _load(entry_path)
         if found is not None:
@@ -72,7 +73,7 @@ def _store(path: Path, policy: CompiledPolicy) -> None:
         if digest is None:
             return
         sources.append((source, digest))
-    entry: Entry = (FORMAT, tuple(sources), replace(policy, _configured={}))
+    entry: Entry = (FORMAT, tuple(sources), replace(policy, _configured={}, _need_verdicts={}))
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
@@ -81,6 +82,18 @@ def _store(path: Path, policy: CompiledPolicy) -> None:
         os.replace(temporary, path)  # readers see the old entry or the whole new one
     except (OSError, pickle.PicklingError):
         return
+
+
+def _code_stamp() -> str:
+    """linkgate's version and the size and mtime of its modules: an edit or upgrade changes it."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    stamps = [__version__]
+    for directory, _dirs, files in os.walk(package):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                info = os.stat(os.path.join(directory, name))
+                stamps.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+    return _digest("|".join(stamps).encode())
 
 
 def _hash(path: str) -> str | None:

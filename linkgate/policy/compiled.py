@@ -68,6 +68,11 @@ class CompiledPolicy:
     _configured: dict[tuple[int, ...], tuple[ConfiguredRule, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Per override combination: (library, version) -> whether a rule rejects that need. The same
+    # few dozen needs recur in every file of a tree, so each is judged once.
+    _need_verdicts: dict[tuple[int, ...], dict[tuple[str, str], bool]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def rules_for(self, path: str) -> tuple[ConfiguredRule, ...]:
         """The rules that apply to `path`, configured, in catalogue order."""
@@ -77,6 +82,10 @@ class CompiledPolicy:
             configured = self._configure(self._values(matching))
             self._configured[matching] = configured
         return configured
+
+    def need_verdicts(self, path: str) -> dict[tuple[str, str], bool]:
+        """The memo of need verdicts shared by every path with the same matching overrides."""
+        return self._need_verdicts.setdefault(self._matching(path), {})
 
     def values_for(self, path: str) -> dict[str, object]:
         """The `rules:` keys that apply to `path`: the base with every matching override applied."""
