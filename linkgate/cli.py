@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from linkgate import __version__, ci, docs
+from linkgate import __version__, ci, docs, progress
 from linkgate.commands import profile as profile_command
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import CannotEvaluateError, ExitCode
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         check.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")
     check.add_argument("--strict", action="store_true", help="warnings also fail the run")
     check.add_argument("--allow-empty", action="store_true", help="pass when PATHS hold no ELF file (default: exit 2)")
+    check.add_argument(
+        "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (default: the CPU count; 1: none)"
+    )
     inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
     inspect.add_argument("--format", choices=["text", "json"], default="text")
@@ -93,7 +96,7 @@ def run_check(args: argparse.Namespace) -> int:
     context = ci.detect(os.environ, Path.cwd())
     policy = compiled_policy(args.policy, Path.cwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
-    options = ScanOptions(policy=policy, today=datetime.date.today())
+    options = ScanOptions(policy=policy, today=datetime.date.today(), jobs=args.jobs)
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
     report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
     if not report.artifacts and not args.allow_empty:
@@ -107,6 +110,16 @@ def run_check(args: argparse.Namespace) -> int:
     ci.write_reports(report, reports)
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs takes a whole number of 1 or more, not {text!r}")
+    return value
 
 
 def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
@@ -128,7 +141,10 @@ def collect(
 ) -> Report:
     results: list[ArtifactResult] = []
     skipped = 0
-    for result in check_all(candidates, options):
+    checked = check_all(candidates, options)
+    if len(candidates) >= progress.MIN_FILES and progress.wanted(sys.stderr, os.environ):
+        checked = progress.counted(checked, len(candidates), sys.stderr)
+    for result in checked:
         if result is None:
             skipped += 1
         else:

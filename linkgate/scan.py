@@ -37,6 +37,8 @@ class ScanOptions:
     today: datetime.date
     # Shared libraries among the checked files, for target profiles (filled by check_all).
     shipped: Mapping[str, ShippedLibrary] | None = None
+    # Worker processes; None: the CPU count (at most 8). Reports are the same whatever the number.
+    jobs: int | None = None
 
 
 class NotElfError(Exception):
@@ -87,7 +89,7 @@ def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[Art
     if options.policy.profiles and options.shipped is None:
         # A target judges each artifact with the libraries shipped beside it: one pre-pass.
         options = replace(options, shipped=collect_shipped(candidates))
-    workers = min(os.cpu_count() or 1, 8)
+    workers = options.jobs or min(os.cpu_count() or 1, 8)
     if len(candidates) < PARALLEL_THRESHOLD or workers < 2 or not _can_fork():
         yield from (check_candidate(c, options) for c in candidates)
         return

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
-
-if TYPE_CHECKING:
-    from linkgate.elf.image import Image
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
@@ -213,6 +210,18 @@ class Dyn(NamedTuple):
 
 
 T = TypeVar("T")
+
+
+class Image(Protocol):
+    """What a record is read from (linkgate.elf.image.Image): byte order, class, bounded reads."""
+
+    @property
+    def endian(self) -> str: ...
+
+    @property
+    def elf_class(self) -> int: ...
+
+    def read(self, offset: int, length: int) -> bytes: ...
 
 
 class Record(Generic[T]):
