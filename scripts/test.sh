@@ -32,4 +32,5 @@ export PATH="$PWD/$VENV/bin:$PATH"
 ruff check .
 ruff format --check .
 mypy
+python scripts/check_layers.py
 pytest "$@"
