@@ -2,8 +2,8 @@
 
 `targets: debian-11 ✗ GLIBC_2.32, GLIBC_2.34 · debian-12…13 ✓ · …`: neighbours of
 one family with the same verdict share an entry (manylinux has fifteen tags), and
-the line wraps between entries so a terminal or CI log shows it whole. JSON
-output keeps every profile separately.
+the line wraps between entries (no separator left dangling at a line's end) so a
+terminal or CI log shows it whole. JSON output keeps every profile separately.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def compat_lines(compatibility: dict[str, dict[str, Any]]) -> list[str]:
     current = ""
     for entry in entries:
         if current and len(_PREFIX) + len(current) + len(_SEPARATOR) + len(entry) > WIDTH:
-            lines.append(current + " ·")
+            # A wrapped line ends with its last entry: the next line's indent shows it goes on.
+            lines.append(current)
             current = entry
         else:
             current = f"{current}{_SEPARATOR}{entry}" if current else entry
