@@ -31,7 +31,7 @@ from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import CompileContext, PolicyRule
-from linkgate.rules.schema import Checked
+from linkgate.rules.schema import Checked, keywords
 from linkgate.rules.target_search import Found, find_library
 from linkgate.site import Site
 
@@ -90,7 +90,7 @@ def _non_empty(spec: str) -> str:
 RULE = PolicyRule(
     id="target",
     doc=__doc__ or "",
-    schema=Annotated[str, Checked(_non_empty)],
+    schema=Annotated[str, Checked(_non_empty, json_schema=keywords(minLength=1))],
     compile=_compile,
     check=check,
     rejects_version=rejects_need,
