@@ -5,7 +5,10 @@
 #   gitlab-ci-local  - runs the GitLab CI/CD component's pipeline in shell mode (4.73.0: newest on Node 20)
 #   @microsoft/sarif-multitool-linux - ships sarif-2.1.0.json (the SARIF schema) and Microsoft's validator
 # Called by scripts/test.sh with the virtualenv path; safe to rerun (installs only what is missing).
+# Like scripts/test.sh: installs system-wide only as root; otherwise names what is missing, exit 2.
 set -euo pipefail
+
+as_root() { [ "$(id -u)" = 0 ]; }
 
 GITLAB_CI_LOCAL_VERSION=4.73.0
 SARIF_MULTITOOL_VERSION=5.7.0
@@ -23,6 +26,10 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   missing=("${filtered[@]}")
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
+  if ! as_root; then
+    echo "missing system packages: ${missing[*]} (install them as root)" >&2
+    exit 2
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -35,7 +42,19 @@ if [ ! -f "$(npm root -g)/@microsoft/sarif-multitool-linux/sarif-2.1.0.json" ]; 
   npm_packages+=("@microsoft/sarif-multitool-linux@$SARIF_MULTITOOL_VERSION")
 fi
 if [ "${#npm_packages[@]}" -gt 0 ]; then
+  # A global install writes under npm's prefix: root's, unless the user has made it their own.
+  if ! as_root && [ ! -w "$(npm root -g)" ]; then
+    echo "missing npm packages: ${npm_packages[*]} (install them as root: npm install --global ...)" >&2
+    exit 2
+  fi
   npm install --global --no-fund --no-audit "${npm_packages[@]}"
 fi
 # npm may skip the package's own postinstall (`chmod u+x Sarif.Multitool`) under its script policy.
-chmod u+x "$(npm root -g)/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+multitool="$(npm root -g)/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+if [ ! -x "$multitool" ]; then
+  if ! as_root && [ ! -O "$multitool" ]; then
+    echo "$multitool is not executable (run as root: chmod u+x it)" >&2
+    exit 2
+  fi
+  chmod u+x "$multitool"
+fi

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from linkgate import __version__, ci, docs, progress
 from linkgate.commands import profile as profile_command
+from linkgate.commands import schema as schema_command
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="show a rule's documentation (without RULE: list the rules)")
     explain.add_argument("rule", nargs="?", metavar="RULE")
     profile_command.add_parser(commands)
+    schema_command.add_parser(commands)
     return parser
 
 
@@ -72,14 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(stop.code or 0)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "check": run_check,
+        "inspect": run_inspect,
+        "explain": run_explain,
+        "profile": profile_command.run,
+        "schema": schema_command.run,
+    }
     try:
-        if args.command == "check":
-            return run_check(args)
-        if args.command == "explain":
-            return run_explain(args)
-        if args.command == "profile":
-            return profile_command.run(args)
-        return run_inspect(args)
+        return commands[args.command](args)
     except (MissingPathError, PolicyError, ProfileError) as error:
         prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
         print(f"linkgate: {prefix}{error}", file=sys.stderr)

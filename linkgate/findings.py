@@ -29,7 +29,8 @@ class Violation:
     hint: str = ""
     symbols: tuple[str, ...] = ()
     # True when the loader would accept the artifact anyway (e.g. a weak version
-    # reference): reported one severity lower than the rule's own.
+    # reference), or may (a library a partial target profile does not list):
+    # reported one severity lower than the rule's own.
     advisory: bool = False
 
 

@@ -16,7 +16,7 @@ from linkgate.formats import text_inspect
 from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import load_shipped
 from linkgate.profiles.index import TargetIndex
-from linkgate.rules.target import judge
+from linkgate.rules.target import verdict
 from linkgate.scan import NotElfError, read_candidate
 from linkgate.shipping import Shipped, collect_shipped, site_of
 from linkgate.site import Site
@@ -62,13 +62,14 @@ def _inspect_one(candidate: Candidate, profiles: Mapping[str, TargetIndex], ship
 
 
 def compatibility(facts: ElfFacts, profiles: Mapping[str, TargetIndex], site: Site) -> dict[str, dict[str, Any]]:
-    """profile name -> {"runs": bool, "missing": what the loader would name (interpreter, library, version)}.
+    """profile name -> {"runs": true/false/null, "missing": what the loader would name (interpreter,
+    library, version), "unknown": libraries a partial profile does not list (runs is null when only those)}.
 
     UPX-packed files are judged by their payload, as the target rule judges them.
     """
     judged = facts.payload or facts
     result: dict[str, dict[str, Any]] = {}
     for name, profile in profiles.items():
-        missing = [violation.subject for violation in judge(judged, profile, site)]
-        result[name] = {"runs": not missing, "missing": missing}
+        found = verdict(judged, profile, site)
+        result[name] = {"runs": found.runs, "missing": list(found.missing), "unknown": list(found.unknown)}
     return result

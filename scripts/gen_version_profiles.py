@@ -6,6 +6,10 @@ dependencies, only its data is read) into a throw-away virtual environment at
 generation time, and its version is recorded in each profile.
 
     python -m scripts.gen_version_profiles   # from the repository root
+
+The distribution tables know a few libraries of a whole release, so those
+profiles say `complete: false` (an unlisted library is unknown, not missing);
+Alpine's base image and the manylinux whitelists are complete lists.
 """
 
 from __future__ import annotations
@@ -58,11 +62,14 @@ def distro_profile(distro: Distro) -> Profile:
         libc=Libc(family="glibc", version=distro.glibc),
         architectures=distro.architectures,
         interpreters=tuple(GLIBC_LOADERS[m] for m in distro.architectures),
+        # A few libraries of a whole distribution: any other is unknown there, not missing.
+        complete=False,
         libraries={ANY_MACHINE: dict(sorted(libraries.items()))},
     )
 
 
 def alpine_profile() -> Profile:
+    """Complete: these are the libraries of the base image (a program needing more needs `apk add`)."""
     libraries = dict.fromkeys((*MUSL_BUILTINS, "libz.so.1", "libcrypto.so.3", "libssl.so.3"), LibraryDefs())
     return Profile(
         name="alpine",
@@ -76,7 +83,9 @@ def alpine_profile() -> Profile:
 
 
 def manylinux_profile(policy: dict[str, Any], auditwheel: str) -> Profile:
-    """One manylinux tag: its library whitelist, and per machine the newest version per namespace."""
+    """One manylinux tag: its library whitelist, and per machine the newest version per namespace.
+
+    Complete: the whitelist is the tag's definition; a library outside it must be bundled."""
     symbol_versions: dict[str, dict[str, list[str]]] = policy["symbol_versions"]
     machines = {AUDITWHEEL_MACHINES.get(a, a): versions for a, versions in symbol_versions.items()}
     glibc = policy["name"].removeprefix("manylinux_").replace("_", ".")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,66 @@ def test_target_profiles_ship_and_work_as_presets(installed: Path) -> None:
     listed = run_installed(installed, "-m", "linkgate", "profile", "list")
     assert listed.returncode == 0, listed.stderr
     assert "rhel-8" in listed.stdout
+
+
+# --- the build itself -------------------------------------------------------------------------------
+
+# pip's own complaint about this machine's pip configuration (an extra index directory that is not
+# there), printed before any build: not the project's build.
+_PIP_CONFIG_NOISE = re.compile(r"WARNING: Location '[^']*' is ignored: it is neither a file nor a directory")
+_WARNING = re.compile(r"warning|deprecat|is absent from|will be removed|by \d{4}-\w{3}-\d{2}", re.IGNORECASE)
+
+
+def _backend_bounds() -> tuple[str, str]:
+    """The lowest setuptools `[build-system] requires` allows, and its cap: `setuptools>=77,<85`."""
+    text = (REPO / "pyproject.toml").read_text()
+    match = re.search(r'^requires = \["setuptools>=([\d.]+),<([\d.]+)"', text, re.MULTILINE)
+    assert match is not None, "the build backend must be bounded on both sides"
+    return match.group(1), match.group(2)
+
+
+def _source_copy(destination: Path) -> Path:
+    """The files a fresh clone would have (tracked or new, not ignored): no stale build/ or egg-info."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, check=True,
+    ).stdout.decode()  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file() and not source.is_symlink():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@pytest.mark.parametrize("backend", ["newest", "lowest"])
+def test_wheel_builds_without_a_warning(tmp_path: Path, backend: str) -> None:
+    """The wheel builds with setuptools' output shown (-v) and not one warning or deprecation line,
+    both with the newest setuptools the bounds allow and with the lowest."""
+    lowest, _cap = _backend_bounds()
+    source = _source_copy(tmp_path / "src")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # else "byte-compiling is disabled"
+    if backend == "lowest":
+        # A release of the lowest major allowed (77.0.0 itself is not on the index).
+        (tmp_path / "constraints.txt").write_text(f"setuptools=={lowest}.*\n")
+        # pip < 26.2 applies PIP_CONSTRAINT to the isolated build environment, newer pip only
+        # PIP_BUILD_CONSTRAINT: set both, whichever pip the venv has.
+        env["PIP_CONSTRAINT"] = env["PIP_BUILD_CONSTRAINT"] = str(tmp_path / "constraints.txt")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(tmp_path / "dist"), str(source)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    used = re.search(r"Successfully installed .*?setuptools-([\d.]+)", output)
+    assert used is not None, output
+    if backend == "lowest":
+        assert used.group(1).split(".")[0] == lowest
+    warnings = [line for line in output.splitlines() if _WARNING.search(line) and not _PIP_CONFIG_NOISE.search(line)]
+    assert warnings == [], "\n".join(warnings)
+    wheel = next((tmp_path / "dist").glob("linkgate-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "linkgate/policies/profiles/debian-11.yml" in names
+    assert "linkgate/policies/profiles/aliases.yml" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "License-Expression: MIT" in metadata.splitlines()

@@ -1,9 +1,10 @@
 """The `inspect` line that says which target profiles an artifact runs on.
 
-`targets: debian-11 ✗ GLIBC_2.32, GLIBC_2.34 · debian-12…13 ✓ · …`: neighbours of
+`targets: debian-11 ✗ GLIBC_2.32, GLIBC_2.34 · debian-12…13 ✓ · ubuntu-24.04 ? libselinux.so.1 · …`
+(✗: what the loader would refuse; ?: libraries a partial profile does not list). Neighbours of
 one family with the same verdict share an entry (manylinux has fifteen tags), and
-the line wraps between entries so a terminal or CI log shows it whole. JSON
-output keeps every profile separately.
+the line wraps between entries (no separator left dangling at a line's end) so a
+terminal or CI log shows it whole. JSON output keeps every profile separately.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def compat_lines(compatibility: dict[str, dict[str, Any]]) -> list[str]:
     current = ""
     for entry in entries:
         if current and len(_PREFIX) + len(current) + len(_SEPARATOR) + len(entry) > WIDTH:
-            lines.append(current + " ·")
+            # A wrapped line ends with its last entry: the next line's indent shows it goes on.
+            lines.append(current)
             current = entry
         else:
             current = f"{current}{_SEPARATOR}{entry}" if current else entry
@@ -61,8 +63,14 @@ def _label(group: list[tuple[str, Verdict]]) -> str:
 
 
 def _verdict(verdict: Verdict) -> str:
+    """`✓`, `✗ GLIBC_2.34, …` (what the loader would name), `? libselinux.so.1` (a partial profile
+    does not list it), or both marks."""
     if verdict["runs"]:
         return "✓"
-    missing: list[str] = verdict["missing"]
-    more = len(missing) - _MAX_SHOWN
-    return "✗ " + ", ".join(missing[:_MAX_SHOWN]) + (f", +{more}" if more > 0 else "")
+    marks = [(mark, names) for mark, names in (("✗", verdict["missing"]), ("?", verdict.get("unknown", []))) if names]
+    return " ".join(f"{mark} {_shown(names)}" for mark, names in marks)
+
+
+def _shown(names: list[str]) -> str:
+    more = len(names) - _MAX_SHOWN
+    return ", ".join(names[:_MAX_SHOWN]) + (f", +{more}" if more > 0 else "")

@@ -36,7 +36,8 @@ def _locate(spec: str, base: Path) -> Path:
         # A shipped target profile is a preset too: `--policy debian-11` means "runs on Debian 11".
         profile = None if path.is_file() else targets.shipped_path(spec, presets_dir())
         if not path.is_file() and profile is None:
-            known = ", ".join([*preset_names(), *targets.shipped_names(presets_dir())])
+            # A preset and a profile may share a name (manylinux_2_28): list it once.
+            known = ", ".join(dict.fromkeys([*preset_names(), *targets.shipped_names(presets_dir())]))
             raise PolicyError(spec, None, None, f"no such preset (known: {known})")
         return profile or path
     path = (base / spec).resolve()

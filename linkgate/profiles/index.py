@@ -69,6 +69,9 @@ class TargetIndex:
     by_path: Mapping[str, Library] = field(default_factory=dict)
     # exact library name -> its entries in every machine's table
     named: Mapping[str, tuple[Library, ...]] = field(default_factory=dict)
+    # False when the profile lists only some of the system's libraries (version-level tables):
+    # a library it does not list may or may not be there, and is reported as unknown.
+    complete: bool = True
 
     def runs_machine(self, machine: str) -> bool:
         """Whether the target's kernel executes code for `machine` (unknown: assume yes)."""

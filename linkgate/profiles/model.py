@@ -5,6 +5,11 @@ the shipped Debian ones) lists each library with the exact versions its
 DT_VERDEF defines. A *version-level* profile (RHEL, Ubuntu, manylinux…) gives
 the newest version per namespace instead (`max-versions`), plus any
 non-numeric tokens by name.
+
+`complete: false` says the profile lists only some of the system's libraries
+(the RHEL, Ubuntu and Amazon Linux tables know glibc, libstdc++, libgcc_s and
+zlib): a library it does not list is unknown there, not missing. Captured
+profiles, Alpine's base image and the manylinux whitelists are complete.
 """
 
 from __future__ import annotations
@@ -81,6 +86,8 @@ class Profile(_Strict):
     libc: Libc | None = None
     architectures: tuple[str, ...] = ()
     interpreters: tuple[str, ...] = ()
+    # False: `libraries` is a sample of the system's, so an unlisted library is unknown, not missing.
+    complete: bool = True
     # machine (or "any") -> library name as the loader looks it up (or a glob) -> definitions
     libraries: dict[str, dict[str, LibraryDefs]] = Field(default_factory=dict)
 
@@ -111,4 +118,5 @@ class Profile(_Strict):
             globs=tuple(globs),
             by_path=by_path,
             named={name: tuple(found) for name, found in named.items()},
+            complete=self.complete,
         )

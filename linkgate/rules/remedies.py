@@ -2,7 +2,7 @@
 
 Pure functions of facts (and a rule's limit) that the rules put into hints:
 a Go program that calls C gets the Go commands and the modules that call C,
-anything else the C toolchain remedies (docs/glibc.md).
+anything else the C toolchain remedies.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ GO_MUSL = "CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldfl
 GO_NO_CGO = "CGO_ENABLED=0 go build"
 UPX_NOTE = "UPX-packed, but the unpacked binary needs the same libraries (UPX does not make it static)"
 
-# Build images by the glibc they ship, oldest first (docs/glibc.md, glibc per platform).
+# Build images by the glibc they ship, oldest first (the same releases as scripts/version_tables.py;
+# tests/test_text_polish.py checks each against its shipped target profile). A hint
+# names the newest entry whose glibc is <= the limit: an image newer than the limit is the problem.
 IMAGES: tuple[tuple[tuple[int, ...], str], ...] = (
     ((2, 17), "manylinux2014, CentOS 7"),
     ((2, 26), "Amazon Linux 2"),
     ((2, 27), "Ubuntu 18.04"),
     ((2, 28), "manylinux_2_28, Debian 10, Rocky 8"),
     ((2, 31), "Debian 11, Ubuntu 20.04"),
-    ((2, 34), "Rocky 9, Amazon Linux 2023"),
+    ((2, 34), "manylinux_2_34, Rocky 9, Amazon Linux 2023"),
     ((2, 35), "Ubuntu 22.04"),
     ((2, 36), "Debian 12"),
     ((2, 39), "Ubuntu 24.04"),

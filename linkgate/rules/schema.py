@@ -4,7 +4,9 @@ Each rule module names the type of its setting (`Version`, `Globs`, ...). The po
 loader builds its validation model from those types; the check path never imports
 the validation library. `Checked` is validation metadata in the form pydantic reads
 from `Annotated` (a `__get_pydantic_core_schema__` hook), imported only when the model
-is built.
+is built. It also tells `linkgate schema` what its function checks, in JSON Schema
+words (a `__get_pydantic_json_schema__` hook), so an editor refuses what the loader
+refuses: the pattern of a version, the names of rules.
 """
 
 from __future__ import annotations
@@ -25,12 +27,25 @@ def shown(value: str, limit: int = 40) -> str:
     return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
-class Checked:
-    """`Annotated[T, Checked(fn)]`: `fn` validates (and may convert) the value, raising ValueError."""
+JsonSchema = dict[str, Any]
 
-    def __init__(self, function: Callable[[Any], Any], before: bool = False) -> None:
+
+class Checked:
+    """`Annotated[T, Checked(fn)]`: `fn` validates (and may convert) the value, raising ValueError.
+
+    `json_schema` turns the JSON schema of what `fn` receives into the schema of what it
+    accepts (see `keywords` and `or_number`); without it `fn` adds nothing an editor can check.
+    """
+
+    def __init__(
+        self,
+        function: Callable[[Any], Any],
+        before: bool = False,
+        json_schema: Callable[[JsonSchema], JsonSchema] | None = None,
+    ) -> None:
         self.function = function
         self.before = before
+        self.json_schema = json_schema
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
         from pydantic_core import core_schema  # noqa: PLC0415 - only the policy loader builds models
@@ -39,6 +54,20 @@ class Checked:
         if self.before:
             return core_schema.no_info_before_validator_function(self.function, inner)
         return core_schema.no_info_after_validator_function(self.function, inner)
+
+    def __get_pydantic_json_schema__(self, source: Any, handler: Callable[[Any], JsonSchema]) -> JsonSchema:
+        schema = handler(source)
+        return schema if self.json_schema is None else self.json_schema(schema)
+
+
+def keywords(**words: object) -> Callable[[JsonSchema], JsonSchema]:
+    """A `json_schema` that adds JSON Schema keywords (`pattern=...`, `enum=[...]`)."""
+    return lambda schema: {**schema, **words}
+
+
+def or_number(schema: JsonSchema) -> JsonSchema:
+    """The schema, or a plain number: YAML reads `2.30` as a number, the loader keeps it as "2.30"."""
+    return {"anyOf": [schema, {"type": "number", "minimum": 0}]}
 
 
 def _version_text(value: object) -> object:
@@ -68,8 +97,14 @@ def _check_namespace(value: str) -> str:
     return value
 
 
-Version = Annotated[str, Checked(_version_text, before=True), Checked(_check_version)]
-Namespace = Annotated[str, Checked(_check_namespace)]
+# _check_version runs after _version_text (an outer before-validator runs first); listed in
+# this order, the pattern lands on the string branch of the JSON schema.
+Version = Annotated[
+    str,
+    Checked(_check_version, json_schema=keywords(pattern=_VERSION.pattern, maxLength=MAX_VERSION_LENGTH)),
+    Checked(_version_text, before=True, json_schema=or_number),
+]
+Namespace = Annotated[str, Checked(_check_namespace, json_schema=keywords(pattern=_NAMESPACE.pattern))]
 Globs = tuple[str, ...]
 LinkageKind = Literal["static", "dynamic", "any"]
 

@@ -12,6 +12,11 @@ as the loader would name it:
    `$ORIGIN` = the artifact's directory among the checked files) or on the target;
 4. every (library, version) need is defined by the library that provides it:
    `version 'GLIBC_2.34' not found`.
+The RHEL, Ubuntu and Amazon Linux profiles list only glibc, libstdc++, libgcc_s
+and zlib (`complete: false`): a library they do not list is reported as unknown,
+one severity lower (a warning, which fails only with --strict), since the
+profile cannot tell; capture the real host to decide it. Debian's captured
+profiles, Alpine's base image and the manylinux whitelists report it missing.
 Accepted, as the loader accepts them: weak version references, needs against a
 library that defines no versions at all (the loader only warns "no version
 information available"), unversioned symbols; musl's loader ignores symbol
@@ -31,7 +36,7 @@ from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import CompileContext, PolicyRule
-from linkgate.rules.schema import Checked
+from linkgate.rules.schema import Checked, keywords
 from linkgate.rules.target_search import Found, find_library
 from linkgate.site import Site
 
@@ -63,10 +68,36 @@ def judge(facts: ElfFacts, profile: TargetIndex, site: Site) -> Iterator[Violati
         library = find_library(facts, name, profile, site)
         if library is not None:
             libraries[name] = library
-        elif name in facts.needed:
+        elif name in facts.needed and profile.complete:
             yield failure.missing_library(name, profile, facts)
+        elif name in facts.needed:
+            yield failure.unknown_library(name, profile)
     if profile.checks_versions:
         yield from failure.missing_versions(facts, libraries, profile)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `inspect` says of one profile: what the loader would name, and what the profile cannot tell."""
+
+    missing: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def runs(self) -> bool | None:
+        """True, False, or None when nothing is known missing but some library is unknown."""
+        if self.missing:
+            return False
+        return None if self.unknown else True
+
+
+def verdict(facts: ElfFacts, profile: TargetIndex, site: Site) -> Verdict:
+    """judge()'s findings split: advisory ones are the libraries an incomplete profile does not list."""
+    found = list(judge(facts, profile, site))
+    return Verdict(
+        missing=tuple(v.subject for v in found if not v.advisory),
+        unknown=tuple(v.subject for v in found if v.advisory),
+    )
 
 
 def rejects_need(setting: Target, library: str, version: str) -> bool:
@@ -92,7 +123,7 @@ def _profile_spec(spec: str) -> str:
 RULE = PolicyRule(
     id="target",
     doc=__doc__ or "",
-    schema=Annotated[str, Checked(_profile_spec)],
+    schema=Annotated[str, Checked(_profile_spec, json_schema=keywords(minLength=1))],
     compile=_compile,
     check=check,
     rejects_version=rejects_need,

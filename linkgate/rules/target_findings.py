@@ -57,6 +57,21 @@ def missing_library(name: str, profile: TargetIndex, facts: ElfFacts) -> Violati
     )
 
 
+def unknown_library(name: str, profile: TargetIndex) -> Violation:
+    """A library an incomplete profile does not list: whether the target has it cannot be told.
+
+    Advisory, so reported one severity lower than the rule's: a release gate warns (and
+    fails with --strict) instead of refusing an artifact on a guess."""
+    return Violation(
+        subject=name,
+        message=f"{name}: unknown on {profile.name} (its profile lists only some of the system's "
+        "libraries; the loader may or may not find it)",
+        hint="capture the real host's profile (`linkgate profile capture -o host.yml`, then "
+        "`target: ./host.yml`), or ship the library with the artifact",
+        advisory=True,
+    )
+
+
 def missing_versions(facts: ElfFacts, found: dict[str, Found], profile: TargetIndex) -> Iterator[Violation]:
     missing: dict[str, list[tuple[VersionNeed, Found]]] = {}
     for need in facts.version_needs:
