@@ -174,8 +174,6 @@ class ElfFacts:
     libc: str | None = None
     executable_stack: bool = False
     has_section_headers: bool = True
-    stripped: bool | None = None
-    debug_info: bool | None = None
     upx: UpxFacts | None = None
     go: GoBuildInfo | None = None
     # Filled only when asked for (hardening.with_hardening): it reads the dynamic symbols.

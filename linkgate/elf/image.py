@@ -55,10 +55,8 @@ class Header:
 
     elf_class: int
     byte_order: str
-    os_abi: int
     e_type: int
     e_machine: int
-    e_flags: int
     e_entry: int
     e_phoff: int
     e_shoff: int
@@ -87,7 +85,6 @@ class Image:
         self.byte_order = "little" if ident[5] == ELFDATA2LSB else "big"
         self.is64 = self.elf_class == ELFCLASS64
         self.word_size = 8 if self.is64 else 4
-        self.os_abi = ident[7]
         # The reader, UPX detection and Go build info all start from the headers: parse them once.
         self._header: Header | None = None
         self._segments: tuple[Header, tuple[Segment, ...]] | None = None
@@ -114,7 +111,7 @@ class Image:
     def _parse_header(self) -> Header:
         ehdr = EHDR.read(self, 16)  # after e_ident
         return Header(
-            self.elf_class, self.byte_order, self.os_abi, ehdr.e_type, ehdr.e_machine, ehdr.e_flags,
+            self.elf_class, self.byte_order, ehdr.e_type, ehdr.e_machine,
             ehdr.e_entry, ehdr.e_phoff, ehdr.e_shoff, ehdr.e_phentsize, ehdr.e_phnum, ehdr.e_shentsize,
             ehdr.e_shnum, ehdr.e_shstrndx,
         )  # fmt: skip

@@ -58,15 +58,6 @@ class _Trailer:
         return METHOD_NAMES.get(self.raw[6])
 
 
-def detect(image: Image, header: Header, segments: tuple[Segment, ...]) -> UpxFacts | None:
-    """Strongest structural evidence of UPX packing, without reading the payload."""
-    trailer = _trailer(image)
-    proof = _find_proof(image, header, segments, trailer, DecodeBudget())
-    if proof is not None:
-        return _proof_facts(image, proof, payload_read=False)
-    return _weak_facts(image, header, segments, trailer)
-
-
 def see_through(image: Image, own: ElfFacts, parse: ParsePayload) -> SeenThrough | None:
     """Detect UPX and, when proven, read the payload's facts with `parse`.
 
