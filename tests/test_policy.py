@@ -147,3 +147,12 @@ def test_unknown_rule_in_waiver_or_severity_is_refused(tmp_path: Path) -> None:
         load_policy(str(bad), tmp_path)
     assert caught.value.line == 2
     assert "unknown rule" in str(caught.value)
+
+
+def test_elf_format_cannot_be_lowered(tmp_path: Path) -> None:
+    """An unreadable artifact (or unlistable directory) must fail: its severity is not the policy's to lower."""
+    bad = write(tmp_path / "p.yml", "severity:\n  max-glibc: warning\n  elf-format: warning\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(bad), tmp_path)
+    assert caught.value.key == "severity"
+    assert "elf-format is always an error" in str(caught.value)

@@ -27,6 +27,13 @@ def _check_rule_id(value: str) -> str:
 RuleId = Annotated[str, Checked(_check_rule_id, json_schema=keywords(enum=sorted(RULES_BY_ID)))]
 
 
+def _failing_closed(levels: dict[str, str]) -> dict[str, str]:
+    """What could not be read must fail: elf-format stays an error (a waiver can still name a path)."""
+    if levels.get("elf-format", "error") != "error":
+        raise ValueError("elf-format is always an error: an artifact that was not read must not pass")
+    return levels
+
+
 def _check_file_name(value: str) -> str:
     # A NUL cannot be in a file name, and Python refuses such a path with ValueError.
     if "\x00" in value:
@@ -90,5 +97,5 @@ class PolicyFile(_Strict):
     rules: Rules = Rules()
     overrides: tuple[Override, ...] = ()
     waivers: tuple[Waiver, ...] = ()
-    severity: dict[RuleId, Literal["error", "warning", "note"]] = {}
+    severity: Annotated[dict[RuleId, Literal["error", "warning", "note"]], Checked(_failing_closed)] = {}
     description: str | None = None
