@@ -10,10 +10,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from linkgate import __version__, ci, docs
+from linkgate.commands import diff as diff_command
 from linkgate.commands import profile as profile_command
+from linkgate.diff import catalogue as diff_catalogue
+from linkgate.diff.catalogue import DIFF_RULES_BY_ID
+from linkgate.diff.pairing import PairingError
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import ExitCode
-from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
+from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
 from linkgate.formats import github, gitlab, junit, sarif
 from linkgate.formats import json as json_format
 from linkgate.formats import text as text_format
@@ -32,6 +36,11 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "sarif": sarif.render,
     "junit": junit.render,
 }
+
+
+class BaselineError(Exception):
+    """The --baseline report cannot be read: the run cannot be evaluated (exit 2)."""
+
 
 # Side outputs, so one run feeds every consumer (code scanning, MR widgets, the log).
 SIDE_REPORTS = (("--sarif", "SARIF 2.1.0"), ("--gitlab-report", "GitLab Code Quality"), ("--junit", "JUnit XML"))
@@ -53,12 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, what in SIDE_REPORTS:
         check.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")
     check.add_argument("--strict", action="store_true", help="warnings also fail the run")
+    check.add_argument("--baseline", metavar="REPORT", help="fail only on findings not in this JSON report")
+    check.add_argument("--write-baseline", metavar="FILE", help="also write the JSON report to FILE, as a baseline")
     inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
     inspect.add_argument("--format", choices=["text", "json"], default="text")
     explain = commands.add_parser("explain", help="show a rule's documentation (without RULE: list the rules)")
     explain.add_argument("rule", nargs="?", metavar="RULE")
     profile_command.add_parser(commands)
+    diff_command.add_parser(commands, sorted(RENDERERS), SIDE_REPORTS)
     return parser
 
 
@@ -68,15 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(stop.code or 0)
     try:
-        if args.command == "check":
-            return run_check(args)
-        if args.command == "explain":
-            return run_explain(args)
-        if args.command == "profile":
-            return profile_command.run(args)
-        return run_inspect(args)
-    except (MissingPathError, PolicyError) as error:
-        prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
+        return COMMANDS[args.command](args)
+    except (MissingPathError, PolicyError, BaselineError, PairingError) as error:
+        prefix = next(text for kind, text in _ERROR_PREFIX.items() if isinstance(error, kind))
         print(f"linkgate: {prefix}{error}", file=sys.stderr)
     except KeyboardInterrupt:
         print("linkgate: interrupted", file=sys.stderr)
@@ -85,21 +91,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     return ExitCode.CANNOT_EVALUATE
 
 
+_ERROR_PREFIX: dict[type[Exception], str] = {
+    MissingPathError: "no such file or directory: ",
+    PolicyError: "policy error: ",
+    BaselineError: "baseline error: ",
+    PairingError: "",
+}
+
+
 def run_check(args: argparse.Namespace) -> int:
     context = ci.detect(os.environ, Path.cwd())
+    known = read_baseline(args.baseline) if args.baseline else None
     policy = compiled_policy(args.policy, Path.cwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
     options = ScanOptions(policy=policy, today=datetime.date.today())
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
     report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
+    if known is not None:
+        report = against_baseline(report, known)
+    return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline)
+
+
+def publish(
+    report: Report,
+    args: argparse.Namespace,
+    context: ci.CiContext,
+    summary: Callable[[Report], str],
+    baseline_file: str | None = None,
+) -> int:
+    """Stdout in the chosen format, the summary line, the side reports; the report's exit code."""
     output = ci.output_format(args.format, context)
     sys.stdout.write(RENDERERS[output](report))
     if output in ("text", "github"):
-        print(text_format.summary(report), file=sys.stderr)
-    reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render))
+        print(summary(report), file=sys.stderr)
+    reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render),
+               (baseline_file, json_format.render))  # fmt: skip
     ci.write_reports(report, reports)
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
+
+
+def read_baseline(path: str) -> frozenset[str]:
+    """The fingerprints a baseline report knows; BaselineError (exit 2) when it cannot be read."""
+    try:
+        return json_format.baseline_fingerprints(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BaselineError(f"{path}: {error.strerror}") from None
+    except (UnicodeDecodeError, json_format.BaselineFormatError) as error:
+        raise BaselineError(f"{path}: {error}") from None
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    context = ci.detect(os.environ, Path.cwd())
+    policy = compiled_policy(args.policy, Path.cwd())
+    report = diff_command.report(args, policy, context)
+    return publish(report, args, context, text_format.diff_summary)
 
 
 def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
@@ -131,9 +177,9 @@ def collect(
 
 def run_explain(args: argparse.Namespace) -> int:
     if args.rule is None:
-        sys.stdout.write(docs.rule_list())
+        sys.stdout.write(docs.rule_list() + diff_catalogue.rule_list())
         return ExitCode.OK
-    rule = RULES_BY_ID.get(args.rule)
+    rule = RULES_BY_ID.get(args.rule) or DIFF_RULES_BY_ID.get(args.rule)
     if rule is None:
         print(f"linkgate: {docs.unknown_rule(args.rule)}", file=sys.stderr)
         return ExitCode.CANNOT_EVALUATE
@@ -148,3 +194,12 @@ def run_inspect(args: argparse.Namespace) -> int:
     output, readable = inspect_candidates(discover(args.paths), args.format)
     sys.stdout.write(output)
     return ExitCode.OK if readable else ExitCode.FINDINGS
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": run_check,
+    "diff": run_diff,
+    "explain": run_explain,
+    "inspect": run_inspect,
+    "profile": profile_command.run,
+}

@@ -9,10 +9,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from linkgate.findings import ArtifactResult, Finding, Report
+from linkgate.formats.catalogue import KNOWN_RULES
 from linkgate.formats.text import finding_lines
-from linkgate.rules import ALL_RULES
 
-_ORDER = {rule.id: index for index, rule in enumerate(ALL_RULES)}
+_ORDER = {rule.id: index for index, rule in enumerate(KNOWN_RULES)}
 
 
 def render(report: Report) -> str:
