@@ -12,9 +12,6 @@ from pathlib import Path
 from linkgate import __version__, ci, docs
 from linkgate.commands import diff as diff_command
 from linkgate.commands import profile as profile_command
-from linkgate.diff import catalogue as diff_catalogue
-from linkgate.diff.catalogue import DIFF_RULES_BY_ID
-from linkgate.diff.pairing import PairingError
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import ExitCode
 from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
@@ -81,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         return COMMANDS[args.command](args)
-    except (MissingPathError, PolicyError, BaselineError, PairingError) as error:
+    except (MissingPathError, PolicyError, BaselineError) as error:
         prefix = next(text for kind, text in _ERROR_PREFIX.items() if isinstance(error, kind))
         print(f"linkgate: {prefix}{error}", file=sys.stderr)
     except KeyboardInterrupt:
@@ -95,7 +92,6 @@ _ERROR_PREFIX: dict[type[Exception], str] = {
     MissingPathError: "no such file or directory: ",
     PolicyError: "policy error: ",
     BaselineError: "baseline error: ",
-    PairingError: "",
 }
 
 
@@ -142,9 +138,15 @@ def read_baseline(path: str) -> frozenset[str]:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    from linkgate.diff.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
+
     context = ci.detect(os.environ, Path.cwd())
     policy = compiled_policy(args.policy, Path.cwd())
-    report = diff_command.report(args, policy, context)
+    try:
+        report = diff_command.report(args, policy, context)
+    except PairingError as error:
+        print(f"linkgate: {error}", file=sys.stderr)
+        return ExitCode.CANNOT_EVALUATE
     return publish(report, args, context, text_format.diff_summary)
 
 
@@ -176,10 +178,12 @@ def collect(
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from linkgate.diff import catalogue as diff_catalogue  # noqa: PLC0415 - see run_diff
+
     if args.rule is None:
         sys.stdout.write(docs.rule_list() + diff_catalogue.rule_list())
         return ExitCode.OK
-    rule = RULES_BY_ID.get(args.rule) or DIFF_RULES_BY_ID.get(args.rule)
+    rule = RULES_BY_ID.get(args.rule) or diff_catalogue.DIFF_RULES_BY_ID.get(args.rule)
     if rule is None:
         print(f"linkgate: {docs.unknown_rule(args.rule)}", file=sys.stderr)
         return ExitCode.CANNOT_EVALUATE

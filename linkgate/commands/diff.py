@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkgate import ci
-from linkgate.diff.catalogue import DIFF_RULES
-from linkgate.diff.pairing import parse_pair
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.findings import Report
-from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import elf_format
+
+if TYPE_CHECKING:
+    from linkgate.policy.compiled import CompiledPolicy
 
 
 def add_parser(commands: Any, formats: list[str], side_reports: tuple[tuple[str, str], ...]) -> None:
@@ -37,8 +37,10 @@ def add_parser(commands: Any, formats: list[str], side_reports: tuple[tuple[str,
 
 def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiContext) -> Report:
     """The diff as a Report: its changes are findings, and the report decides whether it got worse."""
-    # Imported here: reading whole builds and the target profiles is diff's cost, not check's start-up.
+    # Imported here: the diff rules, whole builds and the target profiles are diff's cost, not check's start-up.
+    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415
     from linkgate.diff.compare import Side, diff  # noqa: PLC0415
+    from linkgate.diff.pairing import parse_pair  # noqa: PLC0415
     from linkgate.policy.locate import presets_dir  # noqa: PLC0415
     from linkgate.policy.targets import load_shipped  # noqa: PLC0415
 
@@ -49,7 +51,9 @@ def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiConte
         profiles = {name: profile.index() for name, profile in load_shipped(presets_dir()).items()}
     result = diff(Side(args.old, old), Side(args.new, new), explicit, policy.diff, profiles)
     rules = (elf_format.RULE.id, *(rule.id for rule in DIFF_RULES))
-    return Report(policy=policy.name, artifacts=result.results, skipped=result.skipped, rules=rules)
+    ref = ci.policy_ref(policy, context.workspace)  # a policy file is named as the workspace spells it
+    name = ref.path if ref else policy.name
+    return Report(policy=name, artifacts=result.results, skipped=result.skipped, rules=rules)
 
 
 def _side(path: str, context: ci.CiContext) -> list[Candidate]:
