@@ -10,11 +10,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from linkgate import __version__, ci, docs, progress
+from linkgate.commands import diff as diff_command
 from linkgate.commands import profile as profile_command
 from linkgate.commands import schema as schema_command
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import CannotEvaluateError, ExitCode
-from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
+from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
 from linkgate.formats import github, gitlab, junit, sarif
 from linkgate.formats import json as json_format
 from linkgate.formats import text as text_format
@@ -34,6 +35,11 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "sarif": sarif.render,
     "junit": junit.render,
 }
+
+
+class BaselineError(Exception):
+    """The --baseline report cannot be read: the run cannot be evaluated (exit 2)."""
+
 
 # Side outputs, so one run feeds every consumer (code scanning, MR widgets, the log).
 SIDE_REPORTS = (("--sarif", "SARIF 2.1.0"), ("--gitlab-report", "GitLab Code Quality"), ("--junit", "JUnit XML"))
@@ -59,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (default: the CPU count; 1: none)"
     )
+    check.add_argument("--baseline", metavar="REPORT", help="fail only on findings not in this JSON report")
+    check.add_argument("--write-baseline", metavar="FILE", help="also write the JSON report to FILE, as a baseline")
     inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
     inspect.add_argument("--format", choices=["text", "json"], default="text")
@@ -66,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", nargs="?", metavar="RULE")
     profile_command.add_parser(commands)
     schema_command.add_parser(commands)
+    diff_command.add_parser(commands, sorted(RENDERERS), SIDE_REPORTS)
     return parser
 
 
@@ -74,17 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as stop:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(stop.code or 0)
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {
-        "check": run_check,
-        "inspect": run_inspect,
-        "explain": run_explain,
-        "profile": profile_command.run,
-        "schema": schema_command.run,
-    }
     try:
-        return commands[args.command](args)
-    except (MissingPathError, PolicyError, ProfileError) as error:
-        prefix = "no such file or directory: " if isinstance(error, MissingPathError) else "policy error: "
+        return COMMANDS[args.command](args)
+    except (MissingPathError, PolicyError, ProfileError, BaselineError) as error:
+        prefix = next(text for kind, text in _ERROR_PREFIX.items() if isinstance(error, kind))
         print(f"linkgate: {prefix}{error}", file=sys.stderr)
     except CannotEvaluateError as error:
         print(f"linkgate: {error}", file=sys.stderr)
@@ -95,8 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return ExitCode.CANNOT_EVALUATE
 
 
+_ERROR_PREFIX: dict[type[Exception], str] = {
+    MissingPathError: "no such file or directory: ",
+    PolicyError: "policy error: ",
+    ProfileError: "policy error: ",
+    BaselineError: "baseline error: ",
+}
+
+
 def run_check(args: argparse.Namespace) -> int:
     context = ci.detect(os.environ, Path.cwd())
+    known = read_baseline(args.baseline) if args.baseline else None
     policy = compiled_policy(args.policy, Path.cwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
     options = ScanOptions(policy=policy, today=datetime.date.today(), jobs=args.jobs)
@@ -105,11 +116,25 @@ def run_check(args: argparse.Namespace) -> int:
     if not report.artifacts and not args.allow_empty:
         # `dist/*.whl`, an empty build directory: nothing was checked, so nothing may pass.
         raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")
+    if known is not None:
+        report = against_baseline(report, known)
+    return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline)
+
+
+def publish(
+    report: Report,
+    args: argparse.Namespace,
+    context: ci.CiContext,
+    summary: Callable[[Report], str],
+    baseline_file: str | None = None,
+) -> int:
+    """Stdout in the chosen format, the summary line, the side reports; the report's exit code."""
     output = ci.output_format(args.format, context)
     sys.stdout.write(RENDERERS[output](report))
     if output in ("text", "github"):
-        print(text_format.summary(report), file=sys.stderr)
-    reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render))
+        print(summary(report), file=sys.stderr)
+    reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render),
+               (baseline_file, json_format.render))  # fmt: skip
     ci.write_reports(report, reports)
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
@@ -123,6 +148,29 @@ def _jobs(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"--jobs takes a whole number of 1 or more, not {text!r}")
     return value
+
+
+def read_baseline(path: str) -> frozenset[str]:
+    """The fingerprints a baseline report knows; BaselineError (exit 2) when it cannot be read."""
+    try:
+        return json_format.baseline_fingerprints(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BaselineError(f"{path}: {error.strerror}") from None
+    except (UnicodeDecodeError, json_format.BaselineFormatError) as error:
+        raise BaselineError(f"{path}: {error}") from None
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    from linkgate.diff.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
+
+    context = ci.detect(os.environ, Path.cwd())
+    policy = compiled_policy(args.policy, Path.cwd())
+    try:
+        report = diff_command.report(args, policy, context)
+    except PairingError as error:
+        print(f"linkgate: {error}", file=sys.stderr)
+        return ExitCode.CANNOT_EVALUATE
+    return publish(report, args, context, text_format.diff_summary)
 
 
 def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
@@ -156,10 +204,12 @@ def collect(
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from linkgate.diff import catalogue as diff_catalogue  # noqa: PLC0415 - see run_diff
+
     if args.rule is None:
-        sys.stdout.write(docs.rule_list())
+        sys.stdout.write(docs.rule_list() + diff_catalogue.rule_list())
         return ExitCode.OK
-    rule = RULES_BY_ID.get(args.rule)
+    rule = RULES_BY_ID.get(args.rule) or diff_catalogue.DIFF_RULES_BY_ID.get(args.rule)
     if rule is None:
         print(f"linkgate: {docs.unknown_rule(args.rule)}", file=sys.stderr)
         return ExitCode.CANNOT_EVALUATE
@@ -174,3 +224,13 @@ def run_inspect(args: argparse.Namespace) -> int:
     output, readable = inspect_candidates(discover(args.paths), args.format)
     sys.stdout.write(output)
     return ExitCode.OK if readable else ExitCode.FINDINGS
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": run_check,
+    "diff": run_diff,
+    "explain": run_explain,
+    "inspect": run_inspect,
+    "profile": profile_command.run,
+    "schema": schema_command.run,
+}

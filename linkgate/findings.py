@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 
@@ -34,6 +34,13 @@ class Violation:
     advisory: bool = False
 
 
+class BaselineState(str, Enum):
+    """Whether a finding was in the baseline report the run was compared with (`check --baseline`)."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+
+
 @dataclass(frozen=True)
 class Finding:
     """One actionable message: which artifact, which rule, which value, how to fix it."""
@@ -46,6 +53,13 @@ class Finding:
     hint: str = ""
     symbols: tuple[str, ...] = ()
     waived_by: str | None = None
+    # None when the run has no baseline.
+    baseline: BaselineState | None = None
+
+    @property
+    def baselined(self) -> bool:
+        """Known from the baseline: shown, but it does not fail the run."""
+        return self.baseline is BaselineState.UNCHANGED
 
     @property
     def fingerprint(self) -> str:
@@ -99,11 +113,16 @@ class Report:
         return tuple(sorted(active, key=lambda f: f.severity.rank))
 
     def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity is severity)
+        """Active findings of `severity` that are not known from the baseline."""
+        return sum(1 for f in self.findings if f.severity is severity and not f.baselined)
+
+    @property
+    def baselined(self) -> int:
+        return sum(1 for f in self.findings if f.baselined)
 
     def fails(self, finding: Finding) -> bool:
-        """Whether this finding fails the run: active and of a failing severity."""
-        return finding.waived_by is None and finding.severity in self.failing
+        """Whether this finding fails the run: active, not in the baseline, and of a failing severity."""
+        return finding.waived_by is None and not finding.baselined and finding.severity in self.failing
 
     def artifact_failed(self, artifact: ArtifactResult) -> bool:
         return any(self.fails(f) for f in artifact.findings)
@@ -116,3 +135,16 @@ class Report:
     def passed(self) -> bool:
         """The run's verdict: no finding fails it."""
         return not any(self.fails(f) for f in self.findings)
+
+
+def against_baseline(report: Report, known: Collection[str]) -> Report:
+    """`report` with each finding marked unchanged (its fingerprint is in `known`) or new."""
+
+    def state(finding: Finding) -> BaselineState:
+        return BaselineState.UNCHANGED if finding.fingerprint in known else BaselineState.NEW
+
+    artifacts = tuple(
+        replace(artifact, findings=tuple(replace(f, baseline=state(f)) for f in artifact.findings))
+        for artifact in report.artifacts
+    )
+    return replace(report, artifacts=artifacts)

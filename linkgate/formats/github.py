@@ -27,8 +27,11 @@ def render(report: Report) -> str:
 
 
 def annotation_lines(report: Report) -> list[str]:
-    """The annotation lines to print, most important first, with a notice for the ones left out."""
-    shown, hidden = _within_limits(report.findings)
+    """The annotation lines to print, most important first, with a notice for the ones left out.
+
+    Findings known from the baseline stay in the log groups: annotations are for what is new.
+    """
+    shown, hidden = _within_limits(tuple(f for f in report.findings if not f.baselined))
     lines = [_annotation(finding, report) for finding in shown]
     if hidden:
         lines.append(
@@ -63,11 +66,15 @@ def _group(artifact: ArtifactResult) -> list[str]:
     """Every finding of one artifact, waived ones too, folded under a one-line count."""
     if not artifact.findings:
         return []
-    counts = Counter("waived" if f.waived_by else f.severity.value for f in artifact.findings)
-    plural = {label: label if label == "waived" else f"{label}(s)" for label in counts}
+    counts = Counter(_label(f) for f in artifact.findings)
+    plural = {label: label if label in ("waived", "baselined") else f"{label}(s)" for label in counts}
     title = f"linkgate: {artifact.path}: " + ", ".join(f"{n} {plural[label]}" for label, n in counts.items())
     body = [_plain(line) for finding in artifact.findings for line in finding_lines(finding)]
     return [command("group", {}, title), *body, "::endgroup::"]
+
+
+def _label(finding: Finding) -> str:
+    return "waived" if finding.waived_by else "baselined" if finding.baselined else finding.severity.value
 
 
 def _plain(line: str) -> str:

@@ -36,6 +36,8 @@ def _facts(report: Report) -> str:
     waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
     if waived:
         parts.append(f"{waived} finding(s) waived")
+    if report.baselined:
+        parts.append(f"{report.baselined} finding(s) known from the baseline")
     if report.skipped:
         parts.append(f"{report.skipped} non-ELF file(s) skipped")
     return " · ".join(parts)
@@ -45,7 +47,7 @@ def status(report: Report, artifact: ArtifactResult) -> str:
     """The report's verdict on one artifact; `warn` marks warnings that do not fail the run."""
     if report.artifact_failed(artifact):
         return "fail"
-    active = [f.severity for f in artifact.findings if f.waived_by is None]
+    active = [f.severity for f in artifact.findings if f.waived_by is None and not f.baselined]
     return "warn" if Severity.WARNING in active else "pass"
 
 
@@ -55,7 +57,7 @@ def _artifact_table(report: Report) -> list[str]:
     ordered = sorted(report.artifacts, key=lambda a: rank[verdicts[a.path]])
     rows = ["| Artifact | Verdict | Errors | Warnings | Rules |", "| --- | --- | ---: | ---: | --- |"]
     for artifact in ordered[:MAX_ROWS]:
-        active = [f for f in artifact.findings if f.waived_by is None]
+        active = [f for f in artifact.findings if f.waived_by is None and not f.baselined]
         errors = sum(1 for f in active if f.severity is Severity.ERROR)
         warnings = sum(1 for f in active if f.severity is Severity.WARNING)
         rules = ", ".join(dict.fromkeys(f.rule for f in active))
@@ -67,7 +69,8 @@ def _artifact_table(report: Report) -> list[str]:
 def _finding_table(findings: tuple[Finding, ...]) -> list[str]:
     rows = ["| Severity | Rule | Artifact | Message | Fix |", "| --- | --- | --- | --- | --- |"]
     for f in findings[:MAX_ROWS]:
-        cells = (f.severity.value, f.rule, _code(f.path), _cell(f.message), _cell(f.hint))
+        level = f.severity.value + (" (baselined)" if f.baselined else "")
+        cells = (level, f.rule, _code(f.path), _cell(f.message), _cell(f.hint))
         rows.append("| " + " | ".join(cells) + " |")
     return rows + _more(len(findings), "finding(s)")
 

@@ -1,4 +1,8 @@
-"""Machine-readable output for scripts: findings of a check, facts of an inspect."""
+"""Machine-readable output for scripts: findings of a check, facts of an inspect.
+
+A check's JSON report is also the baseline format (`check --baseline FILE`): this module
+writes it and reads back the fingerprints it lists.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ def render(report: Report) -> str:
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
-    return {
+    document = {
         "rule": finding.rule,
         "path": finding.path,
         "severity": finding.severity.value,
@@ -33,6 +37,33 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "waived": finding.waived_by,
         "fingerprint": finding.fingerprint,
     }
+    if finding.baseline is not None:
+        document["baseline"] = finding.baseline.value
+    return document
+
+
+class BaselineFormatError(ValueError):
+    """The baseline file is not a JSON report of `linkgate check --format json`."""
+
+
+def baseline_fingerprints(text: str) -> frozenset[str]:
+    """The fingerprints of the findings a JSON report shows as active (waived ones are not known:
+    a waiver that expires must fail again). ValueError when `text` is not such a report."""
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise BaselineFormatError(f"not JSON: {error}") from None
+    findings = document.get("findings") if isinstance(document, dict) else None
+    if not isinstance(findings, list):
+        raise BaselineFormatError('not a linkgate JSON report (no "findings" list)')
+    known = set()
+    for index, finding in enumerate(findings):
+        fingerprint = finding.get("fingerprint") if isinstance(finding, dict) else None
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise BaselineFormatError(f"finding {index} has no fingerprint")
+        if finding.get("waived") is None:
+            known.add(fingerprint)
+    return frozenset(known)
 
 
 def facts_json(path: str, facts: ElfFacts, extra: dict[str, Any] | None = None) -> dict[str, Any]:

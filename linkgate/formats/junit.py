@@ -9,10 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from linkgate.findings import ArtifactResult, Finding, Report
+from linkgate.formats.catalogue import order
 from linkgate.formats.text import finding_lines
-from linkgate.rules import ALL_RULES
-
-_ORDER = {rule.id: index for index, rule in enumerate(ALL_RULES)}
 
 
 def render(report: Report) -> str:
@@ -27,7 +25,8 @@ def render(report: Report) -> str:
 def rules_of(artifact: ArtifactResult, evaluated: tuple[str, ...]) -> list[str]:
     """The evaluated rules plus any an override switched on for this artifact, in catalogue order."""
     rules = set(evaluated) | {f.rule for f in artifact.findings}
-    return sorted(rules, key=lambda rule: (_ORDER.get(rule, len(_ORDER)), rule))
+    known = order()
+    return sorted(rules, key=lambda rule: (known.get(rule, len(known)), rule))
 
 
 def testcase(report: Report, artifact: ArtifactResult, rule: str) -> ET.Element:

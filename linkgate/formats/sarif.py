@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from linkgate import __version__
 from linkgate.findings import Finding, PolicyRef, Report, Severity
-from linkgate.rules import ALL_RULES
+from linkgate.formats.catalogue import rules_of
 from linkgate.rules.base import Rule
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -22,7 +22,6 @@ LEVELS: dict[Severity, str] = {
     Severity.WARNING: "warning",
     Severity.NOTE: "note",
 }
-_RULE_INDEX = {rule.id: index for index, rule in enumerate(ALL_RULES)}
 
 
 def render(report: Report) -> str:
@@ -30,8 +29,10 @@ def render(report: Report) -> str:
 
 
 def document(report: Report) -> dict[str, Any]:
-    driver = {"name": "linkgate", "version": __version__, "rules": [rule_metadata(r) for r in ALL_RULES]}
-    results = [result(f, report.policy_ref) for a in report.artifacts for f in a.findings]
+    rules = rules_of(report)
+    driver = {"name": "linkgate", "version": __version__, "rules": [rule_metadata(r) for r in rules]}
+    index = {rule.id: position for position, rule in enumerate(rules)}
+    results = [result(f, report.policy_ref, index) for a in report.artifacts for f in a.findings]
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}
 
 
@@ -47,7 +48,7 @@ def rule_metadata(rule: Rule) -> dict[str, Any]:
     }
 
 
-def result(finding: Finding, policy: PolicyRef | None) -> dict[str, Any]:
+def result(finding: Finding, policy: PolicyRef | None, rule_index: dict[str, int]) -> dict[str, Any]:
     text = finding.message + (f"\nFix: {finding.hint}" if finding.hint else "")
     entry: dict[str, Any] = {
         "ruleId": finding.rule,
@@ -57,13 +58,15 @@ def result(finding: Finding, policy: PolicyRef | None) -> dict[str, Any]:
         "partialFingerprints": {"primaryLocationLineHash": finding.fingerprint},
         "properties": {"subject": finding.subject, "symbols": list(finding.symbols)},
     }
-    if finding.rule in _RULE_INDEX:
-        entry["ruleIndex"] = _RULE_INDEX[finding.rule]
+    if finding.rule in rule_index:
+        entry["ruleIndex"] = rule_index[finding.rule]
     line = policy.line_of(finding.rule) if policy else None
     if policy is not None and line is not None:
         entry["relatedLocations"] = [_policy_location(policy.path, line)]
     if finding.waived_by is not None:
         entry["suppressions"] = [{"kind": "external", "justification": finding.waived_by}]
+    if finding.baseline is not None:
+        entry["baselineState"] = finding.baseline.value
     return entry
 
 

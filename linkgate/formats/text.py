@@ -12,10 +12,12 @@ def render(report: Report) -> str:
 
 
 def finding_lines(finding: Finding) -> list[str]:
-    """A finding and its fix; a waived one says so and why."""
+    """A finding and its fix; a waived one says so and why, a known one that it is in the baseline."""
     level = f"waived ({finding.waived_by})" if finding.waived_by else finding.severity.value
+    if finding.baselined and not finding.waived_by:
+        level += " (baselined)"
     lines = [f"{finding.path}: {level}: [{finding.rule}] {finding.message}"]
-    if finding.hint and not finding.waived_by:
+    if finding.hint and not finding.waived_by and not finding.baselined:
         lines.append(f"    fix: {finding.hint}")
     return lines
 
@@ -32,6 +34,23 @@ def summary(report: Report) -> str:
     parts.append(f"{errors} error(s), {warnings} warning(s)")
     if waived:
         parts.append(f"{waived} waived")
+    if report.baselined:
+        parts.append(f"{report.baselined} baselined")
     if report.skipped:
         parts.append(f"{report.skipped} non-ELF file(s) skipped")
     return "linkgate: " + "; ".join(parts)
+
+
+def diff_summary(report: Report) -> str:
+    """`linkgate diff`'s line for stderr: whether anything got worse, in numbers."""
+    worse = sum(1 for f in report.findings if report.fails(f))
+    noted = len(report.findings) - worse
+    total = len(report.artifacts)
+    if report.passed:
+        parts = [f"nothing got worse across {total} ELF artifact(s)"]
+    else:
+        parts = [f"worse: {report.failed_artifacts} of {total} ELF artifact(s), {worse} change(s) fail"]
+    parts.append(f"{noted} change(s) noted")
+    if report.skipped:
+        parts.append(f"{report.skipped} non-ELF file(s) skipped")
+    return f"linkgate diff (policy {report.policy}): " + "; ".join(parts)

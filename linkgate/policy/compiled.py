@@ -23,6 +23,38 @@ from linkgate.rules.globs import matches_path
 # A `rules:` key that is not a rule but a parameter of several (the version limits).
 ALLOWED_TOKENS = "allowed-tokens"
 
+# The changes `linkgate diff` counts as worse by default, by the names `diff: {ignore: [...]}`
+# uses. They live here, below the diff command, because the policy validates them.
+DIFF_CHANGES = (
+    "linkage",  # static or static-pie became dynamic
+    "interpreter",  # PT_INTERP appeared or changed
+    "libc",  # musl <-> glibc
+    "floor",  # a symbol-version namespace's floor rose (beyond allow-floor)
+    "needed-added",  # a NEEDED library appeared
+    "search-path",  # RPATH or RUNPATH changed
+    "upx-packed",  # newly UPX-packed, or its payload cannot be read
+    "targets-lost",  # a target profile it ran on no longer runs it
+    "go-cgo",  # a Go program newly calls C
+    "artifact-removed",  # an ELF file of OLD has no counterpart in NEW
+    # EXTENSION POINT (hardening): add "hardening-lost" here with linkgate/diff/hardening.py.
+)
+
+
+@dataclass(frozen=True)
+class CompiledDiff:
+    """The `diff:` key: what `linkgate diff` tolerates. Empty: every change in DIFF_CHANGES is worse."""
+
+    # Namespace -> the highest floor a release may rise to without failing: {"GLIBC": (2, 28)}.
+    allow_floor: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # Changes reported as notes, never failing (names from DIFF_CHANGES).
+    ignore: frozenset[str] = frozenset()
+    # `targets:` as written -> indexed profile; None: every shipped profile (loaded by the command).
+    targets: Mapping[str, TargetIndex] | None = None
+
+    def tolerates_floor(self, namespace: str, floor: tuple[int, ...]) -> bool:
+        allowed = self.allow_floor.get(namespace)
+        return allowed is not None and floor <= allowed
+
 
 @dataclass(frozen=True)
 class CompiledOverride:
@@ -64,6 +96,8 @@ class CompiledPolicy:
     profiles: Mapping[str, TargetIndex] = field(default_factory=dict)
     # Every file (and directory listing) the policy was compiled from: what a cached copy depends on.
     sources: tuple[str, ...] = ()
+    # What `linkgate diff` tolerates (the `diff:` key).
+    diff: CompiledDiff = CompiledDiff()
     # Configured rules per combination of matching overrides (most trees have one), filled on use.
     _configured: dict[tuple[int, ...], tuple[ConfiguredRule, ...]] = field(
         default_factory=dict, compare=False, repr=False

@@ -9,12 +9,13 @@ from pydantic import ValidationError
 
 from linkgate.findings import Severity
 from linkgate.policy import targets
-from linkgate.policy.compiled import CompiledOverride, CompiledPolicy, CompiledWaiver
+from linkgate.policy.compiled import CompiledDiff, CompiledOverride, CompiledPolicy, CompiledWaiver
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.locate import DEFAULT_PRESET, find_policy_file, is_preset_name, preset_names, presets_dir
-from linkgate.policy.model import PolicyFile, Rules, Waiver, rule_values
+from linkgate.policy.model import PolicyFile, Rules, Waiver, diff_values, rule_values
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.index import TargetIndex
+from linkgate.rules.schema import parse_version
 from linkgate.sourcefile import POLICY_LIMIT, PROFILE_LIMIT, SourceFileError, check_source, read_source
 from linkgate.yamlsource import Location, YamlDocument, YamlError, dotted, load_yaml
 
@@ -132,13 +133,17 @@ def _merge(name: str, chain: list[ChainLink]) -> CompiledPolicy:
     overrides: list[CompiledOverride] = []
     waivers: list[CompiledWaiver] = []
     severity: dict[str, Severity] = {}
-    for _path, document, _lines in chain:
+    diff: dict[str, object] = {}
+    for path, document, _lines in chain:
         values.update(rule_values(document.rules))
+        diff.update(_anchored_diff(diff_values(document.diff), path.parent))
         overrides.extend(CompiledOverride(o.paths, rule_values(o.rules)) for o in document.overrides)
         waivers.extend(_compiled_waiver(w) for w in document.waivers)
         severity.update({rule: Severity(level) for rule, level in document.severity.items()})
     source, _document, lines = chain[-1]
     shipped = source.parent in (presets_dir(), targets.profiles_dir(presets_dir()))
+    specs = _target_specs(values, overrides)
+    diff_targets = _diff_targets(diff)
     return CompiledPolicy(
         name=name if is_preset_name(name) else str(source),
         source=None if shipped else str(source),
@@ -147,8 +152,39 @@ def _merge(name: str, chain: list[ChainLink]) -> CompiledPolicy:
         waivers=tuple(waivers),
         severity=severity,
         rule_lines=_rule_lines(values, lines),
-        profiles=_target_profiles(_target_specs(values, overrides)),
-        sources=_sources(chain, _target_specs(values, overrides)),
+        profiles=_target_profiles(specs),
+        sources=_sources(chain, [*specs, *(diff_targets or ())]),
+        diff=_compiled_diff(diff, diff_targets),
+    )
+
+
+def _anchored_diff(diff: dict[str, object], directory: Path) -> dict[str, object]:
+    """`diff: {targets: [./prod.yml]}` is relative to the policy file that says it, like `target:`."""
+    specs = diff.get("targets")
+    if isinstance(specs, tuple):
+        anchored = [str((directory / s).resolve()) if targets.is_path_spec(s) else s for s in map(str, specs)]
+        return {**diff, "targets": tuple(anchored)}
+    return diff
+
+
+def _diff_targets(diff: Mapping[str, object]) -> list[str] | None:
+    """`diff.targets` as written (None when absent: the command then judges every shipped profile)."""
+    specs = diff.get("targets")
+    if not isinstance(specs, tuple):
+        return None
+    return [str(spec) for spec in specs]
+
+
+def _compiled_diff(diff: Mapping[str, object], specs: list[str] | None) -> CompiledDiff:
+    """The merged `diff:` keys as plain data; its target profiles loaded and indexed like `target:`'s."""
+    allow = diff.get("allow-floor") or {}
+    ignore = diff.get("ignore") or ()
+    assert isinstance(allow, dict)
+    assert isinstance(ignore, tuple)
+    return CompiledDiff(
+        allow_floor={str(ns): parse_version(str(version)) for ns, version in allow.items()},
+        ignore=frozenset(str(change) for change in ignore),
+        targets=None if specs is None else _target_profiles(specs, "diff.targets"),
     )
 
 
@@ -170,12 +206,12 @@ def _target_specs(values: Mapping[str, object], overrides: list[CompiledOverride
     return [str(v["target"]) for v in (values, *(o.values for o in overrides)) if v.get("target") is not None]
 
 
-def _target_profiles(specs: list[str]) -> dict[str, TargetIndex]:
-    """Every profile a `target:` of the policy names, loaded and indexed once."""
+def _target_profiles(specs: list[str], key: str = "target") -> dict[str, TargetIndex]:
+    """Every profile a `target:` (or `diff.targets`) of the policy names, loaded and indexed once."""
     try:
         return {spec: profile.index() for spec, profile in targets.load_profiles(specs, presets_dir()).items()}
     except ProfileError as error:
-        raise PolicyError(error.source, error.line, "target", error.message) from None
+        raise PolicyError(error.source, error.line, key, error.message) from None
 
 
 def _rule_lines(rules: Mapping[str, object], lines: Mapping[Location, int]) -> dict[str, int]:

@@ -12,9 +12,9 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from linkgate.policy.compiled import ALLOWED_TOKENS
+from linkgate.policy.compiled import ALLOWED_TOKENS, DIFF_CHANGES
 from linkgate.rules import POLICY_RULES, RULES_BY_ID
-from linkgate.rules.schema import Checked, keywords, shown
+from linkgate.rules.schema import Checked, Namespace, Version, keywords, shown
 
 
 def _check_rule_id(value: str) -> str:
@@ -90,6 +90,31 @@ class Waiver(_Strict):
     expires: datetime.date | None = None
 
 
+def _check_change(value: str) -> str:
+    if value not in DIFF_CHANGES:
+        raise ValueError(f"unknown change {value!r} (known: {', '.join(DIFF_CHANGES)})")
+    return value
+
+
+def _check_target(value: str) -> str:
+    if not value:
+        raise ValueError("name a shipped profile (debian-11) or a profile file (./prod-host.yml)")
+    return value
+
+
+class DiffSettings(_Strict):
+    """`diff:`: which changes between two builds `linkgate diff` tolerates."""
+
+    allow_floor: dict[Namespace, Version] = Field({}, alias="allow-floor")
+    ignore: tuple[Annotated[str, Checked(_check_change)], ...] = ()
+    targets: tuple[Annotated[str, Checked(_check_target)], ...] | None = None
+
+
+def diff_values(settings: DiffSettings | None) -> dict[str, object]:
+    """The `diff:` keys a document sets, in YAML spelling."""
+    return {} if settings is None else settings.model_dump(by_alias=True, exclude_unset=True)
+
+
 class PolicyFile(_Strict):
     """One YAML document as written; `extends` is resolved by the loader."""
 
@@ -99,3 +124,4 @@ class PolicyFile(_Strict):
     waivers: tuple[Waiver, ...] = ()
     severity: Annotated[dict[RuleId, Literal["error", "warning", "note"]], Checked(_failing_closed)] = {}
     description: str | None = None
+    diff: DiffSettings | None = None

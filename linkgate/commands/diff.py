@@ -1,0 +1,63 @@
+"""`linkgate diff OLD NEW`: arguments and wiring of the build-to-build comparison (the CLI layer)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+
+from linkgate import ci
+from linkgate.discover import Candidate, MissingPathError, discover
+from linkgate.findings import Report
+from linkgate.rules import elf_format
+
+if TYPE_CHECKING:
+    from linkgate.policy.compiled import CompiledPolicy
+
+
+def add_parser(commands: Any, formats: list[str], side_reports: tuple[tuple[str, str], ...]) -> None:
+    """The `diff` command on the main parser's subparsers; stdout formats and side reports as for check."""
+    diff = commands.add_parser(
+        "diff", help="what got worse from OLD to NEW (exit 1): linkage, floors, libraries, UPX, targets, Go"
+    )
+    diff.add_argument("old", metavar="OLD", help="the previous build: a file or a directory")
+    diff.add_argument("new", metavar="NEW", help="the new build: a file or a directory")
+    diff.add_argument(
+        "--pair",
+        action="append",
+        default=[],
+        metavar="OLD_PATH=NEW_PATH",
+        help="compare these two (paths below OLD and NEW), e.g. a renamed binary; repeatable",
+    )
+    diff.add_argument("--policy", help="policy whose `diff:` key says what is tolerated (default as for check)")
+    diff.add_argument("--format", choices=["auto", *formats], default="auto", help="stdout format, as for check")
+    for flag, what in side_reports:
+        diff.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")
+
+
+def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiContext) -> Report:
+    """The diff as a Report: its changes are findings, and the report decides whether it got worse."""
+    # Imported here: the diff rules, whole builds and the target profiles are diff's cost, not check's start-up.
+    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415
+    from linkgate.diff.compare import Side, diff  # noqa: PLC0415
+    from linkgate.diff.pairing import parse_pair  # noqa: PLC0415
+    from linkgate.policy.locate import presets_dir  # noqa: PLC0415
+    from linkgate.policy.targets import load_shipped  # noqa: PLC0415
+
+    explicit = [parse_pair(text) for text in args.pair]
+    old, new = _side(args.old, context), _side(args.new, context)
+    profiles = policy.diff.targets
+    if profiles is None:
+        profiles = {name: profile.index() for name, profile in load_shipped(presets_dir()).items()}
+    result = diff(Side(args.old, old), Side(args.new, new), explicit, policy.diff, profiles)
+    rules = (elf_format.RULE.id, *(rule.id for rule in DIFF_RULES))
+    ref = ci.policy_ref(policy, context.workspace)  # a policy file is named as the workspace spells it
+    name = ref.path if ref else policy.name
+    return Report(policy=name, artifacts=result.results, skipped=result.skipped, rules=rules)
+
+
+def _side(path: str, context: ci.CiContext) -> list[Candidate]:
+    """The files of one side, shown relative to the workspace (pairing keys come from fs_path)."""
+    if not os.path.lexists(path):
+        raise MissingPathError(path)
+    return ci.relative_candidates(discover([path]), context.workspace)
