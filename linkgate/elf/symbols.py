@@ -17,6 +17,8 @@ from linkgate.elf.versions import MAX_SYMBOLS, SHN_UNDEF, VersionReader
 SHT_SYMTAB = 2
 # st_name .. st_shndx, the only fields read here.
 _SYM = {True: "IBBH", False: "IIIBBH"}
+# st_name and st_value of a .symtab entry (Elf64_Sym puts the value after st_shndx).
+_SYM_VALUE = {True: ("IBBHQ", 4), False: ("II", 1)}
 # sh_type, sh_offset, sh_size, sh_link out of each section header.
 _SHDR = {True: ("IIQQQQIIQQ", 1, 4, 5, 6), False: ("IIIIIIIIII", 1, 4, 5, 6)}
 
@@ -58,18 +60,24 @@ def _has_symbol_count(table: dt.DynamicTable) -> bool:
 
 
 def section_symbol_names(image: Image, header: Header) -> frozenset[str] | None:
-    """Every name in .symtab (a fallback: None without section headers or a symbol table).
+    """Every name in .symtab (a fallback: None without section headers or a symbol table)."""
+    values = section_symbol_values(image, header)
+    return None if values is None else frozenset(values)
+
+
+def section_symbol_values(image: Image, header: Header) -> dict[str, int] | None:
+    """Every name in .symtab with its value (the last one when a name repeats).
 
     Section headers are optional and the loader ignores them, so a damaged
     table means "unknown", never an error.
     """
     try:
-        return _symtab_names(image, header)
+        return _symtab_values(image, header)
     except (ElfFormatError, struct.error):
         return None
 
 
-def _symtab_names(image: Image, header: Header) -> frozenset[str] | None:
+def _symtab_values(image: Image, header: Header) -> dict[str, int] | None:
     if header.e_shoff == 0 or header.e_shnum == 0:
         return None
     fmt, type_at, offset_at, size_at, link_at = _SHDR[image.is64]
@@ -83,13 +91,15 @@ def _symtab_names(image: Image, header: Header) -> frozenset[str] | None:
         return None
     strtab = sections[symtab[link_at]]
     strings = image.read(strtab[offset_at], strtab[size_at])
-    layout = struct.Struct(image.endian + _SYM[image.is64])
+    symbol_fmt, value_at = _SYM_VALUE[image.is64]
+    layout = struct.Struct(image.endian + symbol_fmt)
     entry = 24 if image.is64 else 16
     raw = image.read(symtab[offset_at], symtab[size_at] - symtab[size_at] % entry)
-    names: set[str] = set()
+    values: dict[str, int] = {}
     for at in range(entry, len(raw), entry):
-        start = layout.unpack_from(raw, at)[0]
+        fields = layout.unpack_from(raw, at)
+        start = fields[0]
         end = strings.find(b"\x00", start)
         if start > 0 and end > start:
-            names.add(strings[start:end].decode("utf-8", "replace"))
-    return frozenset(names)
+            values[strings[start:end].decode("utf-8", "replace")] = fields[value_at]
+    return values
