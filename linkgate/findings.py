@@ -31,6 +31,9 @@ class Violation:
     # True when the loader would accept the artifact anyway (e.g. a weak version
     # reference): reported one severity lower than the rule's own.
     advisory: bool = False
+    # True when the rule cannot decide from this file (e.g. the canary of a stripped static
+    # program): reported as a note whatever the rule's severity, neither a pass nor a failure.
+    undetermined: bool = False
 
 
 @dataclass(frozen=True)
