@@ -76,6 +76,8 @@ class RejectedVersions:
 
 
 def _finding(rule: Rule, severity: Severity, path: str, violation: Violation) -> Finding:
+    if violation.undetermined:
+        severity = Severity.NOTE
     return Finding(
         rule=rule.id,
         path=path,

@@ -32,6 +32,9 @@ class Violation:
     # reference), or may (a library a partial target profile does not list):
     # reported one severity lower than the rule's own.
     advisory: bool = False
+    # True when the rule cannot decide from this file (e.g. the canary of a stripped static
+    # program): reported as a note whatever the rule's severity, neither a pass nor a failure.
+    undetermined: bool = False
 
 
 class BaselineState(str, Enum):

@@ -20,6 +20,7 @@ from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.exitcodes import CannotEvaluateError
 from linkgate.findings import ArtifactResult
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of
 from linkgate.site import ShippedLibrary
 
@@ -68,6 +69,8 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
     """Evaluate one file; None when it is not ELF. Symbols are joined only for rejected needs."""
     try:
         facts = read_candidate(candidate, RejectedVersions(options.policy, candidate.display))
+        for read_more in fact_readers(options.policy.rules_for(candidate.display)):  # e.g. hardening
+            facts = read_more(candidate.fs_path, facts)
         site = site_of(candidate, options.shipped or {})
         findings = evaluate(candidate.display, facts, options.policy, options.today, site)
         # Which Go packages call C costs a scan of the whole binary: only failing

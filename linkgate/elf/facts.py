@@ -154,6 +154,27 @@ class Hardening:
 
 
 @dataclass(frozen=True)
+class StaticGlibc:
+    """What a statically linked program loads from the server's glibc at run time (docs/hardening.md).
+
+    glibc's static NSS, iconv and dlopen load glibc's own shared modules, which
+    must come from the glibc version the program was built with. None means
+    "cannot be told from this file" (a stripped program has no .symtab).
+    """
+
+    # Linked with glibc at all (its charset-conversion or NSS code is in the file).
+    glibc: bool
+    # glibc's NSS module loader is linked in: lookups dlopen() libnss_*.so.2.
+    nss: bool = False
+    # The NSS entry points (getaddrinfo, getpwnam...) .symtab defines; empty when stripped.
+    nss_functions: tuple[str, ...] = ()
+    # iconv_open is linked in: it loads gconv modules for most charsets.
+    iconv: bool | None = None
+    # The program's code calls dlopen itself (glibc >= 2.34 links dlopen into every static program).
+    dlopen: bool | None = None
+
+
+@dataclass(frozen=True)
 class ElfFacts:
     """The loader's view of one ELF file (see docs/elf-reader.md)."""
 
@@ -178,6 +199,8 @@ class ElfFacts:
     go: GoBuildInfo | None = None
     # Filled only when asked for (hardening.with_hardening): it reads the dynamic symbols.
     hardening: Hardening | None = None
+    # Filled only when asked for (static_glibc.with_static_glibc), for static programs: it scans their bytes.
+    static_glibc: StaticGlibc | None = None
     payload: ElfFacts | None = field(default=None, repr=False)
 
     def needs_by_library(self) -> dict[str, list[str]]:

@@ -67,18 +67,24 @@ def _has_symbol_count(table: dt.DynamicTable) -> bool:
 
 
 def section_symbol_names(image: Image, header: Header) -> frozenset[str] | None:
-    """Every name in .symtab (a fallback: None without section headers or a symbol table).
+    """Every name in .symtab (a fallback: None without section headers or a symbol table)."""
+    values = section_symbol_values(image, header)
+    return None if values is None else frozenset(values)
+
+
+def section_symbol_values(image: Image, header: Header) -> dict[str, int] | None:
+    """Every name in .symtab with its value (the last one when a name repeats).
 
     Section headers are optional and the loader ignores them, so a damaged
     table means "unknown", never an error.
     """
     try:
-        return _symtab_names(image, header)
+        return _symtab_values(image, header)
     except (ElfFormatError, struct.error):
         return None
 
 
-def _symtab_names(image: Image, header: Header) -> frozenset[str] | None:
+def _symtab_values(image: Image, header: Header) -> dict[str, int] | None:
     if header.e_shoff == 0 or header.e_shnum == 0:
         return None
     shentsize = header.e_shentsize
@@ -93,10 +99,10 @@ def _symtab_names(image: Image, header: Header) -> frozenset[str] | None:
     record = SYM64 if image.is64 else SYM32
     entry = record.size(image)
     raw = image.read(symtab.sh_offset, symtab.sh_size - symtab.sh_size % entry)
-    names: set[str] = set()
+    values: dict[str, int] = {}
     for at in range(entry, len(raw), entry):
-        start = record.read_from(image, raw, at).st_name
-        end = strings.find(b"\x00", start)
-        if start > 0 and end > start:
-            names.add(strings[start:end].decode("utf-8", "replace"))
-    return frozenset(names)
+        sym = record.read_from(image, raw, at)
+        end = strings.find(b"\x00", sym.st_name)
+        if sym.st_name > 0 and end > sym.st_name:
+            values[strings[sym.st_name : end].decode("utf-8", "replace")] = sym.st_value
+    return values

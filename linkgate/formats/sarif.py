@@ -23,6 +23,19 @@ LEVELS: dict[Severity, str] = {
     Severity.NOTE: "note",
 }
 
+# BinSkim's ELF rules (id, name) and the linkgate rule and key that judge the same thing, so
+# code scanning users who know BinSkim's results can map them: one taxonomy, related from the rules.
+BINSKIM = "BinSkim"
+BINSKIM_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("BA3001", "EnablePositionIndependentExecutable", "hardening", "pie"),
+    ("BA3002", "DoNotMarkStackAsExecutable", "hardening", "nx"),
+    ("BA3003", "EnableStackProtector", "hardening", "canary"),
+    ("BA3006", "EnableNonExecutableStack", "hardening", "nx"),
+    ("BA3010", "EnableReadOnlyRelocations", "hardening", "relro"),
+    ("BA3011", "EnableBindNow", "hardening", "bind_now"),
+    ("BA3030", "UseGccCheckedFunctions", "hardening", "fortify"),
+)
+
 
 def render(report: Report) -> str:
     return json.dumps(document(report), indent=2) + "\n"
@@ -33,19 +46,40 @@ def document(report: Report) -> dict[str, Any]:
     driver = {"name": "linkgate", "version": __version__, "rules": [rule_metadata(r) for r in rules]}
     index = {rule.id: position for position, rule in enumerate(rules)}
     results = [result(f, report.policy_ref, index) for a in report.artifacts for f in a.findings]
-    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}
+    run = {"tool": {"driver": driver}, "taxonomies": [binskim_taxonomy()], "results": results}
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def binskim_taxonomy() -> dict[str, Any]:
+    """BinSkim's ELF rules as taxa, the targets of the rules' relationships."""
+    taxa = [{"id": ba, "name": name, "shortDescription": {"text": f"{ba} {name}"}} for ba, name, _, _ in BINSKIM_RULES]
+    return {"name": BINSKIM, "taxa": taxa}
 
 
 def rule_metadata(rule: Rule) -> dict[str, Any]:
     """The rule module's docstring is its documentation: first line short, the whole text as help."""
     doc = rule.doc.strip()
-    return {
+    related = [(index, row) for index, row in enumerate(BINSKIM_RULES) if row[2] == rule.id]
+    help_text = doc
+    if related:
+        pairs = ", ".join(f"{ba} {name} (`{key}`)" for _, (ba, name, _, key) in related)
+        help_text = f"{doc}\n\nBinSkim equivalents: {pairs}."
+    metadata: dict[str, Any] = {
         "id": rule.id,
         "shortDescription": {"text": rule.summary.removeprefix(f"{rule.id}: ")},
         "fullDescription": {"text": doc},
-        "help": {"text": doc, "markdown": doc},
+        "help": {"text": help_text, "markdown": help_text},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
     }
+    if related:
+        metadata["relationships"] = [_related(index, row[0]) for index, row in related]
+    return metadata
+
+
+def _related(index: int, ba: str) -> dict[str, Any]:
+    """A BinSkim rule this rule (through one of its keys) also judges."""
+    target = {"id": ba, "index": index, "toolComponent": {"name": BINSKIM, "index": 0}}
+    return {"target": target, "kinds": ["relevant"]}
 
 
 def result(finding: Finding, policy: PolicyRef | None, rule_index: dict[str, int]) -> dict[str, Any]:

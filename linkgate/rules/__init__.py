@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from linkgate.rules import (
     allowed_needed,
     architectures,
     elf_format,
     forbid_upx,
     forbidden_needed,
+    hardening,
     interpreters,
     linkage,
     max_glibc,
     max_versions,
+    runpath,
+    static_glibc,
     target,
 )
-from linkgate.rules.base import ConfigurableRule, Rule
+from linkgate.rules.base import ConfigurableRule, ConfiguredRule, FactReader, Rule
 
 # The rules a policy configures, each under its id, in the order findings are reported.
 _CONFIGURABLE = (
@@ -27,7 +32,15 @@ _CONFIGURABLE = (
     linkage.RULE,
     interpreters.RULE,
     architectures.RULE,
+    static_glibc.RULE,
+    runpath.RULE,
+    hardening.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
 ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, *_CONFIGURABLE)
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}
+
+
+def fact_readers(configured: Iterable[ConfiguredRule]) -> tuple[FactReader, ...]:
+    """The costly fact readers the configured rules need, each once: read only what they judge."""
+    return tuple(dict.fromkeys(read for rule in configured for read in rule.reads))

@@ -17,6 +17,8 @@ from linkgate.findings import Severity, Violation
 from linkgate.profiles.index import TargetIndex
 from linkgate.site import Site
 
+# Fills in a costly fact the reader leaves out, e.g. elf.hardening.with_hardening: (path, facts) -> facts.
+FactReader = Callable[[str, ElfFacts], ElfFacts]
 R = TypeVar("R")  # the setting as written in the policy (after validation)
 S = TypeVar("S")  # the compiled setting the check takes
 
@@ -57,6 +59,9 @@ class ConfiguredRule(Protocol):
     @property
     def judges_payload(self) -> bool: ...
 
+    @property
+    def reads(self) -> tuple[FactReader, ...]: ...
+
     def violations(self, facts: ElfFacts, site: Site) -> Iterable[Violation]: ...
 
     def rejects(self, library: str, version: str) -> bool | None:
@@ -88,12 +93,14 @@ class PolicyRule(Rule, Generic[R, S]):
     # Whether (setting, library, version) will be rejected. The reader joins symbols only
     # for those pairs, which saves most of the reading cost on trees of binaries that pass.
     rejects_version: Callable[[S, str, str], bool] | None = None
+    # The costly facts the check needs, read only for artifacts this rule is configured for.
+    reads: tuple[FactReader, ...] = ()
 
     def configure(self, value: object, context: CompileContext, severity: Severity | None) -> Configured[S]:
         # The policy loader validated `value` against `schema`, so it is an R.
         setting = self.compile(cast(R, value), context)
         return Configured(self, setting, severity or self.severity, self.check, self.judges_payload,
-                          self.rejects_version)  # fmt: skip
+                          self.rejects_version, self.reads)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class Configured(Generic[S]):
     check: Callable[[ElfFacts, S, Site], Iterable[Violation]]
     judges_payload: bool
     rejects_version: Callable[[S, str, str], bool] | None
+    reads: tuple[FactReader, ...] = ()
 
     def violations(self, facts: ElfFacts, site: Site) -> Iterable[Violation]:
         return self.check(facts, self.setting, site)
