@@ -7,6 +7,8 @@ program does), so a detector that answered from their mere presence would fail.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,8 +17,10 @@ import pytest
 from linkgate.elf.facts import StaticGlibc
 from linkgate.elf.reader import read_elf
 from linkgate.elf.static_glibc import with_static_glibc
+from linkgate.elf.upx_budget import MAX_DECODED
 from tests import binaries, go_builds
 from tests.conftest import require_tool, run_linkgate
+from tests.upx_tools import available, packed, packer
 
 SOURCES = {
     "nss": "#include <netdb.h>\nint main(int c, char **v) { struct addrinfo *r;\n"
@@ -117,3 +121,41 @@ def test_go_program_gets_the_netgo_fix(build_dir: Path) -> None:
     result = run_linkgate("check", "--policy", "static", str(program))
     assert result.returncode == 1, result.stdout
     assert "uses NSS" in result.stdout and "-tags netgo,osusergo" in result.stdout
+
+
+def test_a_packed_static_program_too_large_to_scan_is_unknown_not_unreadable(build_dir: Path, tmp_path: Path) -> None:
+    """UPX on a static Go program is common; scanning its payload for glibc's NSS would decode
+    all of it, past linkgate's decode budget. That makes static-glibc unknown (a note), not the
+    whole file unreadable: the loader's view was read within the budget."""
+    go = require_tool("go")
+    source = tmp_path / "server.go"
+    source.write_text(_SERVER)
+    program = tmp_path / "server"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOCACHE": str(build_dir / "go-cache"), "GO111MODULE": "off"}
+    subprocess.run([go, "build", "-o", str(program), str(source)], check=True, env=env, cwd=tmp_path)
+    assert program.stat().st_size > MAX_DECODED
+    tool = available(lambda: packer("upx-4.2.4"))
+    path = available(lambda: packed(tool, "nrv2b", program))
+    result = run_linkgate("check", "--policy", "default", "--format", "json", str(path))
+    assert result.returncode == 1, result.stderr
+    findings = {f["rule"]: f for f in json.loads(result.stdout)["findings"]}
+    assert "elf-format" not in findings
+    assert "forbid-upx" in findings
+    assert findings["static-glibc"]["severity"] == "note"
+    assert "too large to scan" in findings["static-glibc"]["message"]
+
+
+# A static pure-Go program of several MiB (net/http and crypto/tls): larger than the decode budget.
+_SERVER = """package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/http"
+)
+
+func main() {
+	server := &http.Server{Addr: ":0", TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	fmt.Println(server.Addr)
+}
+"""

@@ -56,7 +56,7 @@ def test_unknown_preset_lists_each_known_name_once(capsys: pytest.CaptureFixture
     known = match.group(1).split(", ")
     assert len(known) == len(set(known)), known
     assert known.count("manylinux_2_28") == 1
-    assert known[:4] == ["default", "manylinux2014", "manylinux_2_28", "static"]
+    assert known[:5] == ["default", "hardened", "manylinux2014", "manylinux_2_28", "static"]
     assert "debian-11" in known and "manylinux_2_41" in known
 
 

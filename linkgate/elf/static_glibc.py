@@ -21,6 +21,7 @@ from linkgate.elf.facts import ElfFacts, Linkage, StaticGlibc
 from linkgate.elf.image import ElfFormatError, Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, PF_X, PT_DYNAMIC, PT_LOAD
 from linkgate.elf.symbols import section_symbol_values
+from linkgate.elf.upx_errors import UpxLimitError
 
 # glibc's charset-conversion loader, linked into every static glibc program (stdio needs it).
 GLIBC_MARKERS = (b"gconv-modules", b"GCONV_PATH")
@@ -66,6 +67,11 @@ def with_static_glibc(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts
                     return facts
                 image = Image(payload)
             found = read_static_glibc(image)
+    except UpxLimitError:
+        # The scan reads every loaded byte; a packed payload larger than linkgate's decode budget
+        # cannot be scanned. That is "unknown" (the rule says so), not an unreadable file: the
+        # loader's view of the same file was read within the budget.
+        return facts
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror}") from None
     except ValueError as error:  # mmap of a file emptied since it was read

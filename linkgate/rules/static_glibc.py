@@ -51,7 +51,8 @@ def check(facts: ElfFacts, enabled: bool, _site: Site) -> Iterator[Violation]:
         return
     found = facts.static_glibc
     if found is None:  # the reader was not asked for it: fail closed, as a note
-        yield Violation("static-glibc", "its static glibc use was not read", undetermined=True)
+        message = "whether it uses glibc's NSS, iconv or dlopen could not be read (a UPX payload too large to scan)"
+        yield Violation("static-glibc", message, undetermined=True)
         return
     if not found.glibc:
         return
