@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from linkgate.elf.exports import read_exports
+from linkgate.elf.reader import read_elf
 from linkgate.profiles.model import ANY_MACHINE, Libc, LibraryDefs, Profile, Provenance
 from scripts.profile_output import write_alias_index, write_profile
 from scripts.version_tables import MUSL_BUILTINS, MUSL_LOADERS
@@ -45,6 +46,13 @@ LOADERS = {**MUSL_LOADERS, "loongarch64": "/lib/ld-musl-loongarch64.so.1"}
 MUSL_1_2_ONLY = frozenset({"_Fork", "reallocarray", "qsort_r"})
 # The libc entry every other built-in name points at.
 LIBC_KEY = MUSL_BUILTINS[0]
+# auditwheel's whitelist says `libc.so` and means musl's soname per architecture
+# (policy/__init__.py, _fixup_musl_libc_soname): the name a wheel built on Alpine needs.
+MUSL_SONAMES = {
+    "x86_64": "libc.musl-x86_64.so.1", "i686": "libc.musl-x86.so.1", "aarch64": "libc.musl-aarch64.so.1",
+    "s390x": "libc.musl-s390x.so.1", "ppc64le": "libc.musl-ppc64le.so.1", "armv7l": "libc.musl-armv7.so.1",
+    "riscv64": "libc.musl-riscv64.so.1", "loongarch64": "libc.musl-loongarch64.so.1",
+}  # fmt: skip
 
 
 def package_version(package: str) -> str:
@@ -69,9 +77,27 @@ def musl_libraries(libc_symbols: frozenset[str], zlib: bool) -> dict[str, Librar
     libraries = {LIBC_KEY: LibraryDefs(symbols=symbol_text(libc_symbols))}
     libraries |= {name: LibraryDefs(same_as=LIBC_KEY) for name in MUSL_BUILTINS[1:]}
     if zlib:
-        zlib_names = read_exports(ZLIB)
-        libraries["libz.so.1"] = LibraryDefs(symbols=symbol_text(zlib_names) if zlib_names else None)
+        libraries["libz.so.1"] = LibraryDefs(symbols=symbol_text(zlib_exports()))
     return libraries
+
+
+def tag_libraries(policy: dict[str, Any], libc_symbols: frozenset[str]) -> dict[str, LibraryDefs]:
+    """The tag's whitelist as auditwheel reads it: musl's soname per architecture, and zlib.
+
+    Stricter than Alpine (whose loader also answers libc.so, libc.so.6, libpthread.so.0...):
+    the tag is auditwheel's definition, as the manylinux whitelists are."""
+    sonames = sorted((MUSL_SONAMES[a] for a in policy["symbol_versions"]), key=lambda n: n != MUSL_SONAMES["x86_64"])
+    libraries = {sonames[0]: LibraryDefs(symbols=symbol_text(libc_symbols))}
+    libraries |= {name: LibraryDefs(same_as=sonames[0]) for name in sonames[1:]}
+    if "libz.so.1" in policy["lib_whitelist"]:
+        libraries["libz.so.1"] = LibraryDefs(symbols=symbol_text(zlib_exports()))
+    return libraries
+
+
+def zlib_exports() -> frozenset[str]:
+    """zlib's API names; its version nodes (ZLIB_1.2.9...) are absolute symbols too, and no function."""
+    names = read_exports(ZLIB) or frozenset()
+    return names - frozenset(read_elf(ZLIB).version_defs)
 
 
 def musllinux_profile(policy: dict[str, Any], auditwheel: str, libc_symbols: frozenset[str]) -> Profile:
@@ -85,14 +111,14 @@ def musllinux_profile(policy: dict[str, Any], auditwheel: str, libc_symbols: fro
         source=Provenance(
             generator=GENERATOR,
             packages={"auditwheel": auditwheel, "musl": package_version("musl"), "zlib1g": package_version("zlib1g")},
-            note="musllinux-policy.json of auditwheel (lib_whitelist, architectures); exported symbols of "
-            "Debian's musl (1.2.3 stands for musl 1.2; musl 1.1: without " + ", ".join(sorted(MUSL_1_2_ONLY)) + ") "
-            "and zlib1g, read with linkgate's reader",
+            note="musllinux-policy.json of auditwheel (lib_whitelist with libc.so as musl's soname per "
+            "architecture, architectures); exported symbols of Debian's musl (1.2.3 stands for musl 1.2; "
+            "musl 1.1: without " + ", ".join(sorted(MUSL_1_2_ONLY)) + ") and zlib1g, read with linkgate's reader",
         ),
         libc=Libc(family="musl", version=release),
         architectures=tuple(machines),
         interpreters=tuple(LOADERS[m] for m in machines),
-        libraries={ANY_MACHINE: musl_libraries(symbols, "libz.so.1" in policy["lib_whitelist"])},
+        libraries={ANY_MACHINE: tag_libraries(policy, symbols)},
     )
 
 

@@ -7,8 +7,8 @@ name in the objects of the process. A glibc build imports glibc-only names
 "symbol not found". The symbols checked are the non-weak imports that carry a
 version need: those are meant to come from a library (unversioned imports of a
 shared library may come from the program that loads it, e.g. the Python API,
-which no profile can know). A profile library without a `symbols:` list leaves
-a symbol undecided only when it is the library the symbol was linked against.
+which no profile can know). A symbol is left undecided when the library it was
+linked against is not found (that is its own finding) or has no `symbols:` list.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def unbound_symbols(
     missing: list[str] = []
     for need in facts.version_needs:
         own = libraries.get(need.library)
-        if own is not None and _exports_of(own) is None:
-            continue  # linked against a library whose exports the profile does not know
+        if own is None or _exports_of(own) is None:
+            # Not found (reported as such), or a library whose exports the profile does not know.
+            continue
         missing += [s.name for s in need.symbols if not s.weak and s.name not in exports]
     names = tuple(sorted(dict.fromkeys(missing)))
     if not names:

@@ -50,7 +50,9 @@ def missing_interpreter(facts: ElfFacts, profile: TargetIndex) -> Violation | No
 
 def missing_library(name: str, profile: TargetIndex, facts: ElfFacts, site: Site, context: LoadContext) -> Violation:
     steps = list(search_steps(requester(facts, site), context.chain, profile.libc_family))
-    searched = list(dict.fromkeys(step.via for step in steps))
+    # Only the shipped ($ORIGIN) directories: an absolute one that points at the build machine is
+    # the runpath rule's finding, not this one's.
+    searched = list(dict.fromkeys(step.via for step in steps if "ORIGIN" in step.via))
     where = f"not on {profile.name}" + (f"; searched {', '.join(searched)}" if searched else "")
     chain = load_chain(facts, site, context)
     return Violation(

@@ -63,9 +63,35 @@ def unpack(wheel: Path, destination: Path) -> Path:
     return destination
 
 
+# `auditwheel show` with the musl release it judges against pinned (argv: minor, wheel): it judges a
+# musl wheel only against the musl of the machine it runs on (the newest it knows on a glibc host).
+_SHOW_WITH_MUSL = """
+import sys
+from auditwheel import libc, main
+real = libc.Libc.get_current_version
+minor = int(sys.argv[1])
+def pinned(self):
+    return libc.LibcVersion(1, minor) if self is libc.Libc.MUSL else real(self)
+libc.Libc.get_current_version = pinned
+sys.argv = ["auditwheel", "show", sys.argv[2]]
+sys.exit(main.main())
+"""
+
+
 def auditwheel_tag(wheel: Path) -> str | None:
-    """The platform tag `auditwheel show` gives the wheel (manylinux_2_17_x86_64...), None when it has none."""
-    command = [sys.executable, "-m", "auditwheel", "show", str(wheel)]
+    """The platform tag `auditwheel show` gives the wheel (manylinux_2_17_x86_64...), None when it has none.
+
+    A musl wheel is shown against musl 1.1, then 1.2: the oldest musllinux tag it meets."""
+    if "musllinux" not in wheel.name:
+        return _show([sys.executable, "-m", "auditwheel", "show", str(wheel)])
+    for minor in ("1", "2"):
+        tag = _show([sys.executable, "-c", _SHOW_WITH_MUSL, minor, str(wheel)])
+        if tag is not None and (tag.startswith("musllinux") or minor == "2"):
+            return tag
+    return None
+
+
+def _show(command: list[str]) -> str | None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     text = " ".join(result.stdout.split())
     marker = 'is consistent with the following platform tag: "'
