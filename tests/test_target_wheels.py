@@ -228,7 +228,7 @@ def test_unrepaired_extension_with_a_build_dir_runpath(tmp_path: Path) -> None:
     (wheel / "pkg").mkdir(parents=True)
     (wheel / "pkg-1.0.dist-info").mkdir()
     extension = wheel / "pkg" / "ext.cpython-311-x86_64-linux-gnu.so"
-    link = [gcc, "-shared", "-fPIC", "-o", extension, build / "ext.c", f"-L{build}", "-lfoo",
+    link = [gcc, "-shared", "-fPIC", "-o", str(extension), str(build / "ext.c"), f"-L{build}", "-lfoo",
             f"-Wl,-rpath,{build}", "-Wl,--enable-new-dtags"]  # fmt: skip
     subprocess.run(link, check=True)
     assert glibc_not_found(extension) == set()  # on the build machine the RUNPATH finds it
