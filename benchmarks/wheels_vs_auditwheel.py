@@ -36,7 +36,7 @@ GLIBC_WHEELS = (
     "contourpy==1.3.2", "scikit-learn==1.7.0", "pydantic-core==2.33.2", "xxhash==3.5.0", "mmh3==5.1.0",
     "SQLAlchemy==2.0.41", "pyodbc==5.2.0", "pyproj==3.7.1", "cryptography==45.0.4", "tokenizers==0.21.1",
 )  # fmt: skip
-MUSL_WHEELS = ("numpy==2.2.6", "psutil==7.0.0", "PyYAML==6.0.2", "orjson==3.10.18", "MarkupSafe==3.0.2",
+MUSL_WHEELS = ("numpy==2.2.6", "msgpack==1.1.0", "ujson==5.10.0", "orjson==3.10.18", "MarkupSafe==3.0.2",
                "lxml==5.4.0", "pillow==12.0.0")  # fmt: skip
 
 
