@@ -1,4 +1,4 @@
-"""allowed-needed: every DT_NEEDED library must match one of these glob patterns, or be shipped.
+"""allowed-needed: every DT_NEEDED library must match one of these glob patterns.
 
 Example: `[libc.so.6, libm.so.6, "libz.so.*", "ld-linux-*.so.2"]`. A library the
 target does not have fails at start-up with "cannot open shared object file";
