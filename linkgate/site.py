@@ -104,11 +104,6 @@ class Site:
     def contexts_for(self, family: str | None) -> tuple[LoadContext, ...]:
         return self.contexts.get(family or "glibc") or (ROOT,)
 
-    def expand(self, entry: str) -> str | None:
-        """An RPATH/RUNPATH entry of this artifact as one directory; None when it cannot be known."""
-        found = expand_entry(entry, self.origin, None, 0)
-        return found[0] if len(found) == 1 else None
-
 
 def expand_entry(entry: str, origin: str | None, machine: str | None, elf_class: int) -> tuple[str, ...]:
     """The directories an RPATH/RUNPATH entry can mean, in the order tried; () when unknowable.
