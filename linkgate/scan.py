@@ -21,7 +21,7 @@ from linkgate.exitcodes import CannotEvaluateError
 from linkgate.findings import ArtifactResult
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import fact_readers
-from linkgate.shipping import collect_shipped, site_of
+from linkgate.shipping import collect_shipped, site_of, situated
 from linkgate.site import ShippedLibrary
 
 # Below this many files a process pool costs more than it saves.
@@ -89,7 +89,7 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
     """Results in candidate order; forked workers on multi-core machines for large trees."""
-    if options.policy.profiles and options.shipped is None:
+    if options.shipped is None and situated(options.policy):
         # A target judges each artifact with the libraries shipped beside it: one pre-pass.
         options = replace(options, shipped=collect_shipped(candidates))
     workers = options.jobs or min(os.cpu_count() or 1, 8)

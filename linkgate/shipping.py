@@ -1,49 +1,202 @@
-"""The pre-pass that tells each artifact what is shipped beside it (I/O edge).
+"""The pre-pass that tells each artifact what is shipped beside it and how the loader reaches it (I/O edge).
 
-Only files whose name contains `.so` can be found by a NEEDED name, so only
-those are read here; each once, header and dynamic part only.
+Every ELF candidate is read once, header and dynamic part only. Then the
+loader is run on paper from every object: breadth-first over NEEDED, as
+glibc's _dl_map_object_deps and musl's load_deps do, finding each name among
+the checked files in the loader's search order (rules/target_search.py). An
+object some other checked object loads is judged in those load chains (it
+inherits their RPATH); any other object is judged as loaded first (a program,
+an extension module a process opens). docs/targets.md describes the model.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Mapping
+import posixpath
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 
 from linkgate.discover import Candidate, open_regular
+from linkgate.elf.exports import read_exports
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import read_elf
-from linkgate.site import ShippedLibrary, Site
+from linkgate.policy.compiled import CompiledPolicy
+from linkgate.rules.target_search import search_steps
+from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 
-Shipped = Mapping[str, ShippedLibrary]
+FAMILIES = ("glibc", "musl")
+# Ways one library is judged in, per family: distinct inherited search paths, the first ones met.
+_MAX_CONTEXTS = 8
+# How far up from an artifact a `*.dist-info` directory says "this is an unpacked wheel".
+_WHEEL_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Shipped(Mapping[str, ShippedLibrary]):
+    """The checked ELF objects by every path the loader can open them at, and how each is loaded."""
+
+    libraries: Mapping[str, ShippedLibrary] = field(default_factory=dict)
+    # object path -> family -> the ways the loader comes to map it (absent: loaded first)
+    contexts: Mapping[str, Mapping[str, tuple[LoadContext, ...]]] = field(default_factory=dict)
+    wheel_paths: frozenset[str] = frozenset()
+
+    def __getitem__(self, path: str) -> ShippedLibrary:
+        return self.libraries[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.libraries)
+
+    def __len__(self) -> int:
+        return len(self.libraries)
+
+
+# Rules whose check reads where an artifact sits among the checked files.
+SITUATED_RULES = ("target", "allowed-needed")
+
+
+def situated(policy: CompiledPolicy) -> bool:
+    """Whether some rule of `policy` judges an artifact with the files checked beside it (the pre-pass is needed)."""
+    scopes = [policy.values, *(o.values for o in policy.overrides)]
+    return any(scope.get(rule) is not None for scope in scopes for rule in SITUATED_RULES)
 
 
 def collect_shipped(candidates: Iterable[Candidate]) -> Shipped:
-    """Shared libraries among `candidates`, under their own path and every symlink to them beside it."""
-    shipped: dict[str, ShippedLibrary] = {}
-    by_real_path: dict[str, ShippedLibrary] = {}
+    """Every dynamic ELF object among `candidates` (under its path and each symlink to it beside it),
+    the load chains that reach it, and the exports of the libraries other objects load."""
+    objects: dict[str, ShippedLibrary] = {}
     for candidate in candidates:
-        if candidate.special or candidate.unreadable or ".so" not in os.path.basename(candidate.fs_path):
+        if candidate.special or candidate.unreadable:
             continue
-        facts = _library_facts(candidate.fs_path)
+        path = os.path.normpath(os.path.abspath(candidate.fs_path))
+        facts = _object_facts(path)
         if facts is not None:
-            path = os.path.normpath(os.path.abspath(candidate.fs_path))
-            library = ShippedLibrary(path, facts.machine, facts.version_defs)
-            shipped[path] = by_real_path[os.path.realpath(path)] = library
-    for directory in {os.path.dirname(path) for path in shipped}:
+            objects[path] = _shipped(path, facts)
+    by_path = _with_links(objects)
+    contexts = {f: load_contexts(objects, by_path, f) for f in FAMILIES}
+    loaded = {path for per_family in contexts.values() for path in per_family}
+    objects = {p: replace(o, exports=_exports(p)) if p in loaded else o for p, o in objects.items()}
+    by_path = {link: objects[lib.path] for link, lib in by_path.items()}
+    per_object = {p: {f: contexts[f][p] for f in FAMILIES if p in contexts[f]} for p in loaded}
+    return Shipped(by_path, per_object, frozenset(p for p in objects if _in_wheel(p)))
+
+
+def site_of(candidate: Candidate, shipped: Mapping[str, ShippedLibrary]) -> Site:
+    path = os.path.normpath(os.path.abspath(candidate.fs_path))
+    if not isinstance(shipped, Shipped):
+        return Site(origin=os.path.dirname(path), path=path, shipped=shipped)
+    return Site(
+        origin=os.path.dirname(path),
+        path=path,
+        shipped=shipped.libraries,
+        contexts=shipped.contexts.get(path, {}),
+        in_wheel=path in shipped.wheel_paths,
+    )
+
+
+def load_contexts(
+    objects: Mapping[str, ShippedLibrary], by_path: Mapping[str, ShippedLibrary], family: str
+) -> dict[str, tuple[LoadContext, ...]]:
+    """object path -> the ways `family`'s loader maps it when started from a root object.
+
+    A root is an object no other checked object loads; objects on a cycle with no
+    root are judged as loaded first.
+    """
+    reached: dict[str, list[tuple[str, LoadContext]]] = {}
+    for start in objects.values():
+        for path, context in _walk(start, by_path, family):
+            reached.setdefault(path, []).append((start.path, context))
+    roots = {p for p in objects if p not in reached}
+    result: dict[str, tuple[LoadContext, ...]] = {}
+    for path, ways in reached.items():
+        chosen = _distinct([c for root, c in ways if root in roots], objects[path], family)
+        if chosen:
+            result[path] = chosen
+    return result
+
+
+Walk = Iterator[tuple[str, LoadContext]]
+
+
+def _walk(root: ShippedLibrary, by_path: Mapping[str, ShippedLibrary], family: str) -> Walk:
+    """Objects `root` makes the loader map (breadth-first, each once), with how each was reached."""
+    queue: list[tuple[ShippedLibrary, LoadContext]] = [(root, LoadContext())]
+    names: dict[str, str] = {}
+    mapped = {root.path}
+    for obj, context in queue:  # grows while walked: breadth-first, as the loader maps
+        if obj is not root:
+            yield obj.path, replace(context, loaded={n: names[n] for n in obj.needed if n in names})
+        me = _loader(obj, context.via)
+        for name in obj.needed:
+            if name in names or "/" in name:
+                continue
+            hit = _first_shipped(name, me, context.chain, family, by_path)
+            if hit is None:
+                continue
+            library, via = hit
+            names[name] = library.path
+            if library.soname:
+                names.setdefault(library.soname, library.path)
+            if library.path not in mapped:
+                mapped.add(library.path)
+                queue.append((library, LoadContext(chain=(me, *context.chain), via=via)))
+
+
+def _first_shipped(
+    name: str, obj: Loader, chain: tuple[Loader, ...], family: str, by_path: Mapping[str, ShippedLibrary]
+) -> tuple[ShippedLibrary, str] | None:
+    for step in search_steps(obj, chain, family):
+        library = by_path.get(posixpath.join(step.directory, name))
+        if library is not None and library.machine == obj.machine:
+            return library, step.via
+    return None
+
+
+def _distinct(ways: list[LoadContext], obj: ShippedLibrary, family: str) -> tuple[LoadContext, ...]:
+    """Contexts that can judge `obj` differently: by inherited search path and names already mapped."""
+    chosen: dict[object, LoadContext] = {}
+    for context in ways:
+        inherited = tuple(
+            (posixpath.dirname(o.path), o.runpath if family == "musl" else (), o.effective_rpath) for o in context.chain
+        )
+        key = (inherited if not obj.runpath or family == "musl" else (), tuple(sorted(context.loaded.items())))
+        chosen.setdefault(key, context)
+        if len(chosen) >= _MAX_CONTEXTS:
+            break
+    return tuple(chosen.values())
+
+
+def _loader(obj: ShippedLibrary, via: str) -> Loader:
+    return Loader(obj.path, obj.machine, obj.elf_class, obj.rpath, obj.runpath, via)
+
+
+def _shipped(path: str, facts: ElfFacts) -> ShippedLibrary:
+    return ShippedLibrary(
+        path=path,
+        machine=facts.machine,
+        versions=facts.version_defs,
+        elf_class=facts.elf_class,
+        soname=facts.soname,
+        needed=facts.needed,
+        rpath=facts.rpath,
+        runpath=facts.runpath,
+    )
+
+
+def _with_links(objects: Mapping[str, ShippedLibrary]) -> dict[str, ShippedLibrary]:
+    """Objects under their own path and every symlink to them beside them (the loader follows links)."""
+    by_path = dict(objects)
+    by_real_path = {os.path.realpath(p): o for p, o in objects.items()}
+    for directory in {os.path.dirname(path) for path in objects}:
         for link, real in _links_in(directory):
             if real in by_real_path:
-                shipped.setdefault(link, by_real_path[real])
-    return shipped
+                by_path.setdefault(link, by_real_path[real])
+    return by_path
 
 
-def site_of(candidate: Candidate, shipped: Shipped) -> Site:
-    directory = os.path.dirname(os.path.normpath(os.path.abspath(candidate.fs_path)))
-    return Site(origin=directory, shipped=shipped)
-
-
-def _library_facts(path: str) -> ElfFacts | None:
+def _object_facts(path: str) -> ElfFacts | None:
     try:
         with open_regular(path) as handle:
             if handle.read(4) != ELF_MAGIC:
@@ -52,7 +205,35 @@ def _library_facts(path: str) -> ElfFacts | None:
     except (OSError, ElfFormatError):
         return None  # the artifact's own evaluation reports it
     judged = facts.payload or facts
-    return judged if judged.kind in (Kind.SHARED_LIBRARY, Kind.PIE) else None
+    return judged if judged.kind in (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE) else None
+
+
+def _exports(path: str) -> frozenset[str] | None:
+    try:
+        return read_exports(path)
+    except (OSError, ElfFormatError):
+        return None
+
+
+def _in_wheel(path: str) -> bool:
+    """A `.libs` directory on the way up, or a `*.dist-info` directory beside an ancestor."""
+    directory = os.path.dirname(path)
+    for _ in range(_WHEEL_DEPTH):
+        if os.path.basename(directory).endswith(".libs") or _has_dist_info(directory):
+            return True
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_dist_info(directory: str) -> bool:
+    try:
+        return any(name.endswith(".dist-info") for name in os.listdir(directory))
+    except OSError:
+        return False
 
 
 def _links_in(directory: str) -> list[tuple[str, str]]:
@@ -62,3 +243,6 @@ def _links_in(directory: str) -> list[tuple[str, str]]:
     except OSError:
         return []
     return [(e.path, os.path.realpath(e.path)) for e in entries if e.is_symlink()]
+
+
+__all__ = ["Shipped", "collect_shipped", "expand_entry", "load_contexts", "site_of", "situated"]

@@ -23,12 +23,12 @@ from typing import Any
 
 from linkgate.elf.facts import split_version_token
 from linkgate.profiles.model import ANY_MACHINE, Libc, LibraryDefs, Profile, Provenance
+from scripts.gen_musllinux_profiles import musl_exports, musl_libraries, package_version
 from scripts.profile_output import write_alias_index, write_profile
 from scripts.version_tables import (
     DISTROS,
     GLIBC_LIBRARIES,
     GLIBC_LOADERS,
-    MUSL_BUILTINS,
     MUSL_LOADERS,
     Distro,
     version_tuple,
@@ -69,12 +69,21 @@ def distro_profile(distro: Distro) -> Profile:
 
 
 def alpine_profile() -> Profile:
-    """Complete: these are the libraries of the base image (a program needing more needs `apk add`)."""
-    libraries = dict.fromkeys((*MUSL_BUILTINS, "libz.so.1", "libcrypto.so.3", "libssl.so.3"), LibraryDefs())
+    """Complete: these are the libraries of the base image (a program needing more needs `apk add`).
+
+    musl binds by name, so libc and zlib carry their exported symbols, captured like the
+    musllinux profiles (scripts/gen_musllinux_profiles.py); OpenSSL's are not known."""
+    libraries = musl_libraries(musl_exports(), zlib=True)
+    libraries |= dict.fromkeys(("libcrypto.so.3", "libssl.so.3"), LibraryDefs())
+    packages = {"musl": package_version("musl"), "zlib1g": package_version("zlib1g")}
     return Profile(
         name="alpine",
         description="Alpine Linux 3.17+ base image: musl 1.2 (its loader ignores symbol versions), zlib, OpenSSL 3",
-        source=Provenance(generator=GENERATOR, note="musl's built-in names from its ldso/dynlink.c"),
+        source=Provenance(
+            generator=GENERATOR,
+            packages=packages,
+            note="musl's built-in names from its ldso/dynlink.c; exported symbols of Debian's musl and zlib1g",
+        ),
         libc=Libc(family="musl", version="1.2"),
         architectures=tuple(MUSL_LOADERS),
         interpreters=tuple(MUSL_LOADERS.values()),

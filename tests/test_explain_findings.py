@@ -108,16 +108,17 @@ def test_c_binary_gets_image_zig_and_musl(gcc_binaries: dict[str, Path], tmp_pat
 def test_strong_before_weak_and_new_api_causes(c_binaries: dict[str, Path], tmp_path: Path) -> None:
     found = findings(policy(tmp_path, '  max-glibc: "2.24"\n'), c_binaries["weak"])
     need = found["GLIBC_2.25"]
-    assert need["symbols"] == ["getentropy", "getrandom (weak)"]
+    assert need["symbols"] == ["getentropy", "getrandom (weak symbol; version still required)"]
     assert need["severity"] == "error"  # one strong reference: the loader requires the version
-    assert "getentropy, getrandom (weak) (why: getentropy, getrandom = new in glibc 2.25)" in need["message"]
+    weak = "getrandom (weak symbol; version still required)"
+    assert f"getentropy, {weak} (why: getentropy, getrandom = new in glibc 2.25)" in need["message"]
     assert "reallocarray = new in glibc 2.26" in found["GLIBC_2.26"]["message"]
 
 
 def test_only_weak_references(gcc_binaries: dict[str, Path], tmp_path: Path) -> None:
     found = findings(policy(tmp_path, '  max-glibc: "2.24"\n'), gcc_binaries["gcc-weak-now"])
     need = found["GLIBC_2.25"]
-    assert need["symbols"] == ["getrandom (weak)"]
+    assert need["symbols"] == ["getrandom (weak symbol; version still required)"]
     # GNU ld leaves VER_FLG_WEAK off this need (readelf -V: "Flags: none"), so the
     # loader still demands GLIBC_2.25 although the symbol itself is weak.
     assert need["severity"] == "error"

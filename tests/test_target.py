@@ -178,8 +178,9 @@ def test_aliases_and_policy_presets() -> None:
     rocky = load_policy("rocky-9", Path.cwd())
     assert (rocky.name, rocky.values["target"], set(rocky.profiles)) == ("rocky-9", "rhel-9", {"rhel-9"})
     assert load_policy("bullseye", Path.cwd()).values["target"] == "debian-11"
-    # A policy preset of the same name wins for --policy; `target:` always means the profile.
-    assert load_policy("manylinux_2_28", Path.cwd()).values["allowed-needed"]
+    # A policy preset of a profile's name (or alias) is that profile and nothing else: one definition.
+    assert load_policy("manylinux_2_28", Path.cwd()).values == {"target": "manylinux_2_28"}
+    assert load_policy("manylinux2014", Path.cwd()).values == {"target": "manylinux_2_17"}
 
 
 # --- the shipped profiles -----------------------------------------------------------------------

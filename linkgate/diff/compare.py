@@ -68,7 +68,7 @@ def diff(
 
 def _read(side: Side, profiles: Mapping[str, TargetIndex]) -> tuple[dict[str, Entry], int]:
     """fs_path -> Build (or Unreadable) of every ELF file of the side; the count of the others."""
-    shipped = collect_shipped(side.candidates) if profiles else {}
+    shipped = collect_shipped(side.candidates) if profiles else Shipped()
     entries: dict[str, Entry] = {}
     skipped = 0
     for candidate in side.candidates:

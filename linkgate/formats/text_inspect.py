@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from linkgate.elf.facts import split_version_token
 from linkgate.formats.text_compat import compat_lines
 
 
@@ -27,7 +28,8 @@ def _artifact(item: dict[str, Any]) -> str:
         if item[key]:
             lines.append(f"  {key}: {', '.join(item[key])}")
     for library, versions in item["version_symbols"].items():
-        for version, symbols in versions.items():
+        for version in sorted(versions, key=version_order):
+            symbols = versions[version]
             shown = ", ".join(symbols[:4]) + (f", +{len(symbols) - 4} more" if len(symbols) > 4 else "")
             lines.append(f"  needs {library} {version}" + (f": {shown}" if shown else ""))
     if item["upx"]:
@@ -43,6 +45,12 @@ def _artifact(item: dict[str, Any]) -> str:
         lines.append(f"  hardening: {hardening_summary(item['hardening'], item['kind'])}")
     lines.extend(compat_lines(item.get("compatibility") or {}))
     return "\n".join(lines) + "\n\n"
+
+
+def version_order(token: str) -> tuple[int, str, tuple[int, ...], str]:
+    """GLIBC_2.3 before GLIBC_2.14 (numerically, oldest first), by namespace; non-numeric tokens last."""
+    parsed = split_version_token(token)
+    return (0, parsed[0], parsed[1], token) if parsed else (1, "", (), token)
 
 
 def hardening_summary(hardening: dict[str, Any] | None, kind: str) -> str:

@@ -28,6 +28,8 @@ class Library:
     versions: frozenset[str] = frozenset()
     # Version-level profiles give the newest version per namespace instead of a list.
     maxima: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # The dynamic symbols it exports, for musl's binding by name; None when the profile does not say.
+    symbols: frozenset[str] | None = None
 
     @property
     def unversioned(self) -> bool:

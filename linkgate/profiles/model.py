@@ -18,7 +18,7 @@ import datetime
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from linkgate.profiles.index import ANY_MACHINE, Library, TargetIndex
 
@@ -48,16 +48,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _symbol_names(value: str) -> str:
+    names = value.split()
+    bad = next((n for n in names if not _SYMBOL.match(n)), None)
+    if bad is not None:
+        raise ValueError(f"{bad[:64]!r} is not a symbol name")
+    return value
+
+
+_SYMBOL = re.compile(r"^[A-Za-z_.$@][A-Za-z0-9_.$@]*$")
+# Exported symbol names, separated by white space: one folded block instead of ~1,700 list items.
+SymbolNames = Annotated[str, AfterValidator(_symbol_names)]
+
+
 class LibraryDefs(_Strict):
-    """What one library offers the loader: the symbol versions it defines."""
+    """What one library offers the loader: the symbol versions it defines, and (musl) the names it exports."""
 
     path: str | None = None
     versions: tuple[str, ...] = ()
     max_versions: dict[Namespace, Version] = Field(default_factory=dict, alias="max-versions")
+    # musl binds by name: the exported dynamic symbols, white-space separated (None: not known).
+    symbols: SymbolNames | None = None
+    # Another name of the library listed under this key in the same table (musl's libc answers
+    # libpthread.*, libm.*...): its definitions, written once.
+    same_as: str | None = Field(default=None, alias="same-as")
 
     def compiled(self) -> Library:
         maxima = {ns: tuple(int(p) for p in text.split(".")) for ns, text in self.max_versions.items()}
-        return Library(self.path, frozenset(self.versions), maxima)
+        names = None if self.symbols is None else frozenset(self.symbols.split())
+        return Library(self.path, frozenset(self.versions), maxima, names)
 
 
 class Libc(_Strict):
@@ -91,6 +110,20 @@ class Profile(_Strict):
     # machine (or "any") -> library name as the loader looks it up (or a glob) -> definitions
     libraries: dict[str, dict[str, LibraryDefs]] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _check_same_as(self) -> Profile:
+        for table in self.libraries.values():
+            for name, defs in table.items():
+                if defs.same_as is None:
+                    continue
+                target = table.get(defs.same_as)
+                if target is None or target.same_as is not None or defs.versions or defs.symbols:
+                    raise ValueError(
+                        f"{name}: same-as must name another library of the same table that has no same-as, "
+                        "and then list nothing else"
+                    )
+        return self
+
     def index(self) -> TargetIndex:
         """The compiled form evaluation uses: dicts by (machine, name) and by path."""
         by_name: dict[tuple[str, str], Library] = {}
@@ -99,7 +132,7 @@ class Profile(_Strict):
         named: dict[str, list[Library]] = {}
         for machine, table in self.libraries.items():
             for name, defs in table.items():
-                library = defs.compiled()
+                library = _resolved(table, defs).compiled()
                 if "*" in name:
                     globs.append((machine, name, library))
                 else:
@@ -120,3 +153,14 @@ class Profile(_Strict):
             named={name: tuple(found) for name, found in named.items()},
             complete=self.complete,
         )
+
+
+def _resolved(table: dict[str, LibraryDefs], defs: LibraryDefs) -> LibraryDefs:
+    """The definitions an entry stands for: its own, or those of the entry its `same-as` names."""
+    if defs.same_as is None:
+        return defs
+    target = table.get(defs.same_as)
+    if target is None or target.same_as is not None:
+        # Validated when the profile is read (Profile._check_same_as); kept total here.
+        return defs
+    return target

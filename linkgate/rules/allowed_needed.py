@@ -3,7 +3,10 @@
 Example: `[libc.so.6, libm.so.6, "libz.so.*", "ld-linux-*.so.2"]`. A library the
 target does not have fails at start-up with "cannot open shared object file";
 ship it next to the artifact (RUNPATH `$ORIGIN`), link it statically, or
-allow it here once you know the target provides it.
+allow it here once you know the target provides it. A library the loader
+finds among the checked files (through RPATH/RUNPATH and `$ORIGIN`, its own or
+inherited from the objects that load it, as in a repaired wheel's `PKG.libs/`)
+satisfies the need without being listed; that library is then checked in turn.
 """
 
 from __future__ import annotations
@@ -15,18 +18,25 @@ from linkgate.findings import Violation
 from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.globs import matches_any
 from linkgate.rules.schema import Globs
+from linkgate.rules.target_search import find_shipped
 from linkgate.site import Site
 
 
-def check(facts: ElfFacts, allowed: tuple[str, ...], _site: Site) -> Iterator[Violation]:
+def check(facts: ElfFacts, allowed: tuple[str, ...], site: Site) -> Iterator[Violation]:
     for soname in facts.needed:
-        if not matches_any(soname, allowed):
-            yield Violation(
-                subject=soname,
-                message=f"needs {soname}, which is not in allowed-needed",
-                hint="link it statically, bundle it with RUNPATH $ORIGIN, or add it to allowed-needed "
-                "if every target provides it",
-            )
+        if matches_any(soname, allowed) or find_shipped(facts, soname, site, facts.libc) is not None:
+            continue
+        yield Violation(
+            subject=soname,
+            message=f"needs {soname}, which is not in allowed-needed and not shipped where the loader looks",
+            hint=_hint(soname, site),
+        )
+
+
+def _hint(soname: str, site: Site) -> str:
+    if site.in_wheel:
+        return f"repair the wheel: `auditwheel repair` copies {soname} into PKG.libs/ and points RPATH at it"
+    return "link it statically, bundle it with RUNPATH $ORIGIN, or add it to allowed-needed if every target provides it"
 
 
 RULE = PolicyRule(id="allowed-needed", doc=__doc__ or "", schema=Globs, compile=same, check=check)

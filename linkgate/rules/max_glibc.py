@@ -6,8 +6,10 @@ finding that names the symbols carrying it; a weak version reference is only
 a warning because the loader tolerates its absence. Non-numeric tokens such as
 GLIBC_PRIVATE fail unless listed in `allowed-tokens`.
 
-Symbols are listed strong before weak (marked `(weak)`), well-known culprits
-first, with why they need the version: `__libc_start_main` = every executable
+Symbols are listed strong before weak, well-known culprits first, with why
+they need the version (a weak symbol under a need that is not weak is marked
+`(weak symbol; version still required)`: the version need decides):
+`__libc_start_main` = every executable
 linked against glibc >= 2.34; `pthread_*`, `dlopen` = libpthread/libdl merged
 into libc in 2.34; `stat` 2.33; libm `exp`/`log`/`pow` 2.29; `__isoc23_*` 2.38.
 

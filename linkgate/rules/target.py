@@ -8,10 +8,18 @@ as the loader would name it:
 1. the target's kernel runs the artifact's machine;
 2. the interpreter (PT_INTERP) exists there. Without it the kernel says "No
    such file or directory" and nothing else is loaded, so nothing else is reported;
-3. every NEEDED library is found: shipped with the artifact (RPATH/RUNPATH,
-   `$ORIGIN` = the artifact's directory among the checked files) or on the target;
-4. every (library, version) need is defined by the library that provides it:
-   `version 'GLIBC_2.34' not found`.
+3. every NEEDED library is found, in the loader's search order: DT_RPATH of
+   the artifact and of every object up the chain that loaded it (glibc: unless
+   the artifact has DT_RUNPATH), its DT_RUNPATH, then the target's libraries;
+   `$ORIGIN` is the directory of the object naming it, among the checked files.
+   A library found among the checked files is itself judged, in each load chain
+   that reaches it; a checked file nothing loads is judged as loaded first;
+4. glibc targets: every (library, version) need is defined by the library that
+   provides it: `version 'GLIBC_2.34' not found`. musl targets (musllinux_1_1,
+   musllinux_1_2, alpine) ignore versions and bind each symbol by name: every
+   non-weak symbol the artifact imports under a version must be exported by a
+   library the loader maps (`symbol not found`), e.g. glibc-only
+   `__register_atfork`, `gnu_get_libc_version`, `__rawmemchr`, `mallinfo`.
 The RHEL, Ubuntu and Amazon Linux profiles list only glibc, libstdc++, libgcc_s
 and zlib (`complete: false`): a library they do not list is reported as unknown,
 one severity lower (a warning, which fails only with --strict), since the
@@ -19,9 +27,9 @@ profile cannot tell; capture the real host to decide it. Debian's captured
 profiles, Alpine's base image and the manylinux whitelists report it missing.
 Accepted, as the loader accepts them: weak version references, needs against a
 library that defines no versions at all (the loader only warns "no version
-information available"), unversioned symbols; musl's loader ignores symbol
-versions. Not seen: LD_LIBRARY_PATH, libraries opened with dlopen(), and a
-symbol missing from a library whose version exists. UPX-packed files are judged
+information available"). Not seen: LD_LIBRARY_PATH, libraries opened with
+dlopen(), and on glibc a symbol missing from a library whose version exists.
+docs/targets.md describes the loader model. UPX-packed files are judged
 by their payload; when the payload cannot be read the verdict fails closed.
 """
 
@@ -34,11 +42,12 @@ from typing import Annotated
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
+from linkgate.rules import target_binding as binding
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.schema import Checked, keywords
 from linkgate.rules.target_search import Found, find_library
-from linkgate.site import Site
+from linkgate.site import LoadContext, Site
 
 
 @dataclass(frozen=True)
@@ -57,23 +66,42 @@ def check(facts: ElfFacts, target: Target, site: Site) -> Iterator[Violation]:
 
 
 def judge(facts: ElfFacts, profile: TargetIndex, site: Site) -> Iterator[Violation]:
-    """Everything that stops the artifact on `profile`, in the loader's order."""
+    """Everything that stops the artifact on `profile`, in the loader's order.
+
+    A library other checked files load is judged in each way they load it (it
+    inherits their search path); each failure is reported once, in the first way
+    it occurs, naming that load chain.
+    """
     blocker = failure.unreadable_payload(facts, profile) or failure.wrong_machine(facts, profile)
     blocker = blocker or failure.missing_interpreter(facts, profile)
     if blocker is not None:
         yield blocker
         return
+    reported: set[str] = set()
+    for context in site.contexts_for(profile.libc_family):
+        for violation in _judge_loaded(facts, profile, site, context):
+            if violation.subject not in reported:
+                reported.add(violation.subject)
+                yield violation
+
+
+def _judge_loaded(facts: ElfFacts, profile: TargetIndex, site: Site, context: LoadContext) -> Iterator[Violation]:
+    """One way the loader maps the artifact: its libraries, their versions, and (musl) its symbols."""
     libraries: dict[str, Found] = {}
     for name in dict.fromkeys((*facts.needed, *(n.library for n in facts.version_needs))):
-        library = find_library(facts, name, profile, site)
+        library = find_library(facts, name, profile, site, context)
         if library is not None:
             libraries[name] = library
         elif name in facts.needed and profile.complete:
-            yield failure.missing_library(name, profile, facts)
+            yield failure.missing_library(name, profile, facts, site, context)
         elif name in facts.needed:
             yield failure.unknown_library(name, profile)
     if profile.checks_versions:
         yield from failure.missing_versions(facts, libraries, profile)
+    else:
+        unbound = binding.unbound_symbols(facts, libraries, profile, site, context)
+        if unbound is not None:
+            yield unbound
 
 
 @dataclass(frozen=True)
@@ -101,9 +129,10 @@ def verdict(facts: ElfFacts, profile: TargetIndex, site: Site) -> Verdict:
 
 
 def rejects_need(setting: Target, library: str, version: str) -> bool:
-    """Symbols are joined for needs the target's own library lacks (shipped ones are not known here)."""
+    """Symbols are joined for needs the target's own library lacks (shipped ones are not known here),
+    and for every need on a musl target, which binds each symbol by name."""
     profile = setting.profile
-    if profile is None:
+    if profile is None or not profile.checks_versions:
         return True
     return not any(defs.unversioned or defs.defines(version) for defs in profile.named.get(library, ()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
@@ -9,7 +10,8 @@ from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
-from linkgate.rules.target_search import Found
+from linkgate.rules.target_search import Found, requester, search_steps
+from linkgate.site import LoadContext, Site
 
 
 def unreadable_payload(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
@@ -46,14 +48,48 @@ def missing_interpreter(facts: ElfFacts, profile: TargetIndex) -> Violation | No
     )
 
 
-def missing_library(name: str, profile: TargetIndex, facts: ElfFacts) -> Violation:
-    searched = [*facts.runpath] or [*facts.rpath]
-    where = f"not on {profile.name}" + (f" and not shipped in {', '.join(searched)}" if searched else "")
+def missing_library(name: str, profile: TargetIndex, facts: ElfFacts, site: Site, context: LoadContext) -> Violation:
+    steps = list(search_steps(requester(facts, site), context.chain, profile.libc_family))
+    # Only the shipped ($ORIGIN) directories: an absolute one that points at the build machine is
+    # the runpath rule's finding, not this one's.
+    searched = list(dict.fromkeys(step.via for step in steps if "ORIGIN" in step.via))
+    where = f"not on {profile.name}" + (f"; searched {', '.join(searched)}" if searched else "")
+    chain = load_chain(facts, site, context)
     return Violation(
         subject=name,
-        message=f"{name}: cannot open shared object file ({where})",
-        hint=f"ship {name} with the artifact and point RUNPATH at it ($ORIGIN/...), link it statically, "
-        "or install it on the target",
+        message=f"{name}: cannot open shared object file ({chain + '; ' if chain else ''}{where})",
+        hint=_missing_hint(name, site),
+    )
+
+
+def load_chain(facts: ElfFacts, site: Site, context: LoadContext) -> str:
+    """`needed by libgfortran.so.5, loaded by _ufuncs.so via RPATH $ORIGIN/../scipy.libs`; "" when the
+    artifact is loaded first (its own NEEDED, its own search path)."""
+    if not context.chain:
+        return ""
+    me = posixpath.basename(site.path) if site.path else facts.soname or "the artifact"
+    words = [f"needed by {me}"]
+    via = context.via
+    for loader in context.chain:
+        words.append(f"loaded by {posixpath.basename(loader.path)} via {via}")
+        via = loader.via
+    return ", ".join(words)
+
+
+def _missing_hint(name: str, site: Site) -> str:
+    if name.startswith(("libc.musl-", "ld-musl-")):
+        return (
+            "the artifact is linked against musl, whose C library is the loader itself and cannot be shipped: "
+            "build it for a glibc target (a manylinux image, `zig cc -target x86_64-linux-gnu.2.17`)"
+        )
+    if site.in_wheel:
+        return (
+            f"repair the wheel: `auditwheel repair` copies {name} into PKG.libs/ and points RPATH at it "
+            "(or link it statically)"
+        )
+    return (
+        f"ship {name} with the artifact and point RUNPATH at it ($ORIGIN/...), link it statically, "
+        "or install it on the target"
     )
 
 

@@ -1,20 +1,25 @@
-"""Where the target's loader would find each NEEDED library of an artifact.
+"""Where the target's loader would find each NEEDED library of an artifact, in its order.
 
-The order is glibc's (ld.so(8)): DT_RPATH when there is no DT_RUNPATH, then
-DT_RUNPATH, then the system's libraries (ld.so.cache and the default
-directories, which a profile records). A directory reached through `$ORIGIN`
-is among the checked artifacts; other absolute directories are the target's.
-LD_LIBRARY_PATH is the environment's, not the artifact's, and is not assumed.
+glibc (ld.so(8), elf/dl-load.c): a name already mapped is reused; else, when
+the requesting object has no DT_RUNPATH, the DT_RPATH of the requester and of
+every object up the chain that loaded it (an object with DT_RUNPATH contributes
+none); LD_LIBRARY_PATH (the environment's, not assumed); the requester's own
+DT_RUNPATH (never inherited); then ld.so.cache and the default directories,
+which a profile records. musl (ldso/dynlink.c) walks the same chain but takes
+each object's DT_RUNPATH, else its DT_RPATH, so RUNPATH is inherited too.
+A directory reached through `$ORIGIN` is among the checked artifacts; other
+absolute directories are the target's. docs/targets.md describes the model.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.profiles.index import Library, TargetIndex
-from linkgate.site import Site
+from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 
 
 @dataclass(frozen=True)
@@ -22,35 +27,96 @@ class Found:
     """The library that satisfies a NEEDED name, and where it comes from (for messages)."""
 
     defs: Library
+    # Named as the artifact names it ($ORIGIN/../lib/libfoo.so.1) when it is a checked file.
     shipped_at: str | None = None
+    shipped: ShippedLibrary | None = None
 
 
-def search_dirs(facts: ElfFacts, site: Site) -> list[str]:
-    """The artifact's own search directories, expanded; unknowable entries are left out."""
-    entries = facts.runpath or facts.rpath  # DT_RPATH is ignored when DT_RUNPATH is present
-    return [d for d in (site.expand(e) for e in entries) if d is not None]
+@dataclass(frozen=True)
+class Step:
+    """One directory of the search, and why the loader looks there."""
+
+    directory: str
+    via: str
 
 
-def find_library(facts: ElfFacts, name: str, profile: TargetIndex, site: Site) -> Found | None:
+def requester(facts: ElfFacts, site: Site) -> Loader:
+    """The artifact as the object whose NEEDED are being looked up."""
+    path = site.path or posixpath.join(site.origin or "/", "?")
+    return Loader(path, facts.machine, facts.elf_class, facts.rpath, facts.runpath)
+
+
+def search_steps(obj: Loader, chain: tuple[Loader, ...], family: str | None) -> Iterator[Step]:
+    """The shipped-or-target directories searched for a NEEDED name of `obj`, in the loader's order."""
+    if family == "musl":
+        for owner in (obj, *chain):
+            tag, entries = ("RUNPATH", owner.runpath) if owner.runpath else ("RPATH", owner.rpath)
+            yield from _steps(owner, obj, tag, entries)
+        return
+    if not obj.runpath:
+        for owner in (obj, *chain):
+            yield from _steps(owner, obj, "RPATH", owner.effective_rpath)
+    yield from _steps(obj, obj, "RUNPATH", obj.runpath)
+
+
+def _steps(owner: Loader, obj: Loader, tag: str, entries: tuple[str, ...]) -> Iterator[Step]:
+    whose = "" if owner is obj else f" of {posixpath.basename(owner.path)}"
+    origin = posixpath.dirname(owner.path)
+    for entry in entries:
+        for directory in expand_entry(entry, origin, owner.machine, owner.elf_class):
+            yield Step(directory, f"{tag} {entry}{whose}")
+
+
+def find_library(
+    facts: ElfFacts, name: str, profile: TargetIndex, site: Site, context: LoadContext | None = None
+) -> Found | None:
     """The library the loader would map for `name`, or None ("cannot open shared object file")."""
     if "/" in name:
         # A NEEDED path is opened as is: only absolute ones can be known before run time.
         on_target = profile.library_at(name) if name.startswith("/") else None
         return Found(on_target) if on_target else None
-    for directory in search_dirs(facts, site):
-        found = _in_directory(facts, f"{directory}/{name}", profile, site)
+    context = context or site.contexts_for(profile.libc_family)[0]
+    already = context.loaded.get(name)
+    shipped = site.library_at(already) if already else None
+    if shipped is not None:
+        return _shipped(shipped, site)
+    for step in search_steps(requester(facts, site), context.chain, profile.libc_family):
+        found = _in_directory(facts, f"{step.directory}/{name}", profile, site)
         if found is not None:
             return found
     on_target = profile.library(facts.machine, name)
     return Found(on_target) if on_target is not None else None
 
 
+def find_shipped(facts: ElfFacts, name: str, site: Site, family: str | None) -> ShippedLibrary | None:
+    """The checked file the loader maps for `name` in every way it comes to load the artifact, or None."""
+    found = [_shipped_in(facts, name, site, context, family) for context in site.contexts_for(family)]
+    return found[0] if found and all(found) else None
+
+
+def _shipped_in(
+    facts: ElfFacts, name: str, site: Site, context: LoadContext, family: str | None
+) -> ShippedLibrary | None:
+    already = context.loaded.get(name)
+    if already:
+        return site.library_at(already)
+    for step in search_steps(requester(facts, site), context.chain, family):
+        shipped = site.library_at(f"{step.directory}/{name}")
+        if shipped is not None and shipped.machine == facts.machine:
+            return shipped
+    return None
+
+
 def _in_directory(facts: ElfFacts, path: str, profile: TargetIndex, site: Site) -> Found | None:
     shipped = site.library_at(path)
     # The loader skips a file of another machine or class and keeps searching.
     if shipped is not None and shipped.machine == facts.machine:
-        # Named as the artifact names it: $ORIGIN/../lib/libfoo.so.1, not a path of this machine.
-        where = "$ORIGIN/" + posixpath.relpath(path, site.origin) if site.origin else shipped.path
-        return Found(Library(path=shipped.path, versions=frozenset(shipped.versions)), shipped_at=where)
+        return _shipped(shipped, site)
     on_target = profile.library_at(path)
     return Found(on_target) if on_target is not None else None
+
+
+def _shipped(shipped: ShippedLibrary, site: Site) -> Found:
+    # Named as the artifact names it: $ORIGIN/../lib/libfoo.so.1, not a path of this machine.
+    where = "$ORIGIN/" + posixpath.relpath(shipped.path, site.origin) if site.origin else shipped.path
+    return Found(Library(path=shipped.path, versions=frozenset(shipped.versions)), shipped_at=where, shipped=shipped)

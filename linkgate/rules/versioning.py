@@ -75,12 +75,12 @@ def _excess(token: str, limits: Limits) -> str | None:
 
 def _violation(token: str, reason: str, needs: list[VersionNeed]) -> Violation:
     libraries = ", ".join(dict.fromkeys(n.library for n in needs))
-    refs = [ref for need in needs for ref in need.symbols]
+    refs = [(ref, need.weak) for need in needs for ref in need.symbols]
     symbols = _strongest_first(token, refs)
     message = f"needs {token} ({reason}) from {libraries}"
     if symbols:
         message += ": " + short_list(symbols)
-    why = culprits.causes(token, (ref.name for ref in refs))
+    why = culprits.causes(token, (ref.name for ref, _weak_need in refs))
     if why:
         message += f" (why: {'; '.join(why)})"
     advisory = all(n.weak for n in needs)
@@ -89,7 +89,19 @@ def _violation(token: str, reason: str, needs: list[VersionNeed]) -> Violation:
     return Violation(subject=token, message=message, symbols=symbols, advisory=advisory)
 
 
-def _strongest_first(token: str, refs: list[SymbolRef]) -> tuple[str, ...]:
-    """Strong references before weak ones (marked); well-known culprits first, since they explain."""
-    ordered = sorted(refs, key=lambda ref: (ref.weak, culprits.rank(token, ref.name)))
-    return tuple(dict.fromkeys(ref.name + (" (weak)" if ref.weak else "") for ref in ordered))
+def _strongest_first(token: str, refs: list[tuple[SymbolRef, bool]]) -> tuple[str, ...]:
+    """Strong references before weak ones, well-known culprits first, since they explain.
+
+    Whether the loader insists on a version is decided by the version need (its
+    VER_FLG_WEAK), not by the symbol's binding: a weak symbol under a strong need
+    still fails the load when the version is missing, so it is not marked "(weak)"
+    alone, which would invite a wrong waiver.
+    """
+    ordered = sorted(refs, key=lambda pair: (pair[0].weak, culprits.rank(token, pair[0].name)))
+    return tuple(dict.fromkeys(ref.name + _weak_mark(ref, weak_need) for ref, weak_need in ordered))
+
+
+def _weak_mark(ref: SymbolRef, weak_need: bool) -> str:
+    if weak_need:
+        return " (weak)"
+    return " (weak symbol; version still required)" if ref.weak else ""
