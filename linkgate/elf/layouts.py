@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
@@ -55,158 +55,171 @@ NT_GNU_PROPERTY_TYPE_0 = 5
 NT_GO_BUILDID = 4  # the Go linker's build-ID note, owner "Go"
 
 
-class Ehdr(NamedTuple):
+class _Field:
+    """A record field by position: records are tuples (cheap to make, unpackable) with named fields.
+
+    (typing.NamedTuple would do, but builds each class through eval: ~0.7 ms a record type at
+    every start-up.)"""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __get__(self, record: tuple[int, ...], owner: object = None) -> int:
+        return record[self.index]
+
+
+class Ehdr(tuple[int, ...]):
     """The ELF header after the 16-byte e_ident."""
 
-    e_type: int
-    e_machine: int
-    e_version: int
-    e_entry: int
-    e_phoff: int
-    e_shoff: int
-    e_flags: int
-    e_ehsize: int
-    e_phentsize: int
-    e_phnum: int
-    e_shentsize: int
-    e_shnum: int
-    e_shstrndx: int
+    e_type = _Field(0)
+    e_machine = _Field(1)
+    e_version = _Field(2)
+    e_entry = _Field(3)
+    e_phoff = _Field(4)
+    e_shoff = _Field(5)
+    e_flags = _Field(6)
+    e_ehsize = _Field(7)
+    e_phentsize = _Field(8)
+    e_phnum = _Field(9)
+    e_shentsize = _Field(10)
+    e_shnum = _Field(11)
+    e_shstrndx = _Field(12)
 
 
-class Phdr64(NamedTuple):
-    p_type: int
-    p_flags: int
-    p_offset: int
-    p_vaddr: int
-    p_paddr: int
-    p_filesz: int
-    p_memsz: int
-    p_align: int
+class Phdr64(tuple[int, ...]):
+    p_type = _Field(0)
+    p_flags = _Field(1)
+    p_offset = _Field(2)
+    p_vaddr = _Field(3)
+    p_paddr = _Field(4)
+    p_filesz = _Field(5)
+    p_memsz = _Field(6)
+    p_align = _Field(7)
 
 
-class Phdr32(NamedTuple):
-    p_type: int
-    p_offset: int
-    p_vaddr: int
-    p_paddr: int
-    p_filesz: int
-    p_memsz: int
-    p_flags: int
-    p_align: int
+class Phdr32(tuple[int, ...]):
+    p_type = _Field(0)
+    p_offset = _Field(1)
+    p_vaddr = _Field(2)
+    p_paddr = _Field(3)
+    p_filesz = _Field(4)
+    p_memsz = _Field(5)
+    p_flags = _Field(6)
+    p_align = _Field(7)
 
 
-class Shdr(NamedTuple):
-    sh_name: int
-    sh_type: int
-    sh_flags: int
-    sh_addr: int
-    sh_offset: int
-    sh_size: int
-    sh_link: int
-    sh_info: int
-    sh_addralign: int
-    sh_entsize: int
+class Shdr(tuple[int, ...]):
+    sh_name = _Field(0)
+    sh_type = _Field(1)
+    sh_flags = _Field(2)
+    sh_addr = _Field(3)
+    sh_offset = _Field(4)
+    sh_size = _Field(5)
+    sh_link = _Field(6)
+    sh_info = _Field(7)
+    sh_addralign = _Field(8)
+    sh_entsize = _Field(9)
 
 
-class Verneed(NamedTuple):
-    vn_version: int
-    vn_cnt: int
-    vn_file: int
-    vn_aux: int
-    vn_next: int
+class Verneed(tuple[int, ...]):
+    vn_version = _Field(0)
+    vn_cnt = _Field(1)
+    vn_file = _Field(2)
+    vn_aux = _Field(3)
+    vn_next = _Field(4)
 
 
-class Vernaux(NamedTuple):
-    vna_hash: int
-    vna_flags: int
-    vna_other: int
-    vna_name: int
-    vna_next: int
+class Vernaux(tuple[int, ...]):
+    vna_hash = _Field(0)
+    vna_flags = _Field(1)
+    vna_other = _Field(2)
+    vna_name = _Field(3)
+    vna_next = _Field(4)
 
 
-class Verdef(NamedTuple):
-    vd_version: int
-    vd_flags: int
-    vd_ndx: int
-    vd_cnt: int
-    vd_hash: int
-    vd_aux: int
-    vd_next: int
+class Verdef(tuple[int, ...]):
+    vd_version = _Field(0)
+    vd_flags = _Field(1)
+    vd_ndx = _Field(2)
+    vd_cnt = _Field(3)
+    vd_hash = _Field(4)
+    vd_aux = _Field(5)
+    vd_next = _Field(6)
 
 
-class Verdaux(NamedTuple):
-    vda_name: int
-    vda_next: int
+class Verdaux(tuple[int, ...]):
+    vda_name = _Field(0)
+    vda_next = _Field(1)
 
 
-class Nhdr(NamedTuple):
-    n_namesz: int
-    n_descsz: int
-    n_type: int
+class Nhdr(tuple[int, ...]):
+    n_namesz = _Field(0)
+    n_descsz = _Field(1)
+    n_type = _Field(2)
 
 
-class HashHeader(NamedTuple):
+class HashHeader(tuple[int, ...]):
     """DT_HASH: nchain is the number of dynamic symbols."""
 
-    nbucket: int
-    nchain: int
+    nbucket = _Field(0)
+    nchain = _Field(1)
 
 
-class GnuHashHeader(NamedTuple):
-    nbuckets: int
-    symoffset: int
-    bloom_size: int
-    bloom_shift: int
+class GnuHashHeader(tuple[int, ...]):
+    nbuckets = _Field(0)
+    symoffset = _Field(1)
+    bloom_size = _Field(2)
+    bloom_shift = _Field(3)
 
 
-class Sym64(NamedTuple):
-    st_name: int
-    st_info: int
-    st_other: int
-    st_shndx: int
-    st_value: int
-    st_size: int
+class Sym64(tuple[int, ...]):
+    st_name = _Field(0)
+    st_info = _Field(1)
+    st_other = _Field(2)
+    st_shndx = _Field(3)
+    st_value = _Field(4)
+    st_size = _Field(5)
 
 
-class Sym32(NamedTuple):
-    st_name: int
-    st_value: int
-    st_size: int
-    st_info: int
-    st_other: int
-    st_shndx: int
+class Sym32(tuple[int, ...]):
+    st_name = _Field(0)
+    st_value = _Field(1)
+    st_size = _Field(2)
+    st_info = _Field(3)
+    st_other = _Field(4)
+    st_shndx = _Field(5)
 
 
-class LInfo(NamedTuple):
+class LInfo(tuple[int, ...]):
     """UPX's l_info: what follows the program headers of a packed program."""
 
-    l_checksum: int
-    l_magic: int
-    l_lsize: int
-    l_version: int
-    l_format: int
+    l_checksum = _Field(0)
+    l_magic = _Field(1)
+    l_lsize = _Field(2)
+    l_version = _Field(3)
+    l_format = _Field(4)
 
 
-class PInfo(NamedTuple):
-    p_progid: int
-    p_filesize: int
-    p_blocksize: int
+class PInfo(tuple[int, ...]):
+    p_progid = _Field(0)
+    p_filesize = _Field(1)
+    p_blocksize = _Field(2)
 
 
-class BInfo(NamedTuple):
+class BInfo(tuple[int, ...]):
     """UPX's b_info: one compressed block's sizes, method and filter."""
 
-    sz_unc: int
-    sz_cpr: int
-    b_method: int
-    b_ftid: int
-    b_cto8: int
-    b_unused: int
+    sz_unc = _Field(0)
+    sz_cpr = _Field(1)
+    b_method = _Field(2)
+    b_ftid = _Field(3)
+    b_cto8 = _Field(4)
+    b_unused = _Field(5)
 
 
-class Dyn(NamedTuple):
-    d_tag: int
-    d_val: int
+class Dyn(tuple[int, ...]):
+    d_tag = _Field(0)
+    d_val = _Field(1)
 
 
 T = TypeVar("T")
@@ -252,18 +265,18 @@ class Record(Generic[T]):
         return self.make(self.layout(image).unpack_from(data, offset))
 
 
-EHDR = Record(Ehdr._make, "HHIIIIIHHHHHH", "HHIQQQIHHHHHH")
-PHDR32, PHDR64 = Record(Phdr32._make, "IIIIIIII"), Record(Phdr64._make, "IIQQQQQQ")
-SHDR = Record(Shdr._make, "IIIIIIIIII", "IIQQQQIIQQ")
-DYN = Record(Dyn._make, "iI", "qQ")  # the tag is signed
-VERNEED = Record(Verneed._make, "HHIII")
-VERNAUX = Record(Vernaux._make, "IHHII")
-VERDEF = Record(Verdef._make, "HHHHIII")
-VERDAUX = Record(Verdaux._make, "II")
-NHDR = Record(Nhdr._make, "III")
-SYM32, SYM64 = Record(Sym32._make, "IIIBBH"), Record(Sym64._make, "IBBHQQ")
-L_INFO = Record(LInfo._make, "IIHBB")
-P_INFO = Record(PInfo._make, "III")
-B_INFO = Record(BInfo._make, "IIBBBB")
-HASH_HEADER = Record(HashHeader._make, "II")
-GNU_HASH_HEADER = Record(GnuHashHeader._make, "IIII")
+EHDR = Record(Ehdr, "HHIIIIIHHHHHH", "HHIQQQIHHHHHH")
+PHDR32, PHDR64 = Record(Phdr32, "IIIIIIII"), Record(Phdr64, "IIQQQQQQ")
+SHDR = Record(Shdr, "IIIIIIIIII", "IIQQQQIIQQ")
+DYN = Record(Dyn, "iI", "qQ")  # the tag is signed
+VERNEED = Record(Verneed, "HHIII")
+VERNAUX = Record(Vernaux, "IHHII")
+VERDEF = Record(Verdef, "HHHHIII")
+VERDAUX = Record(Verdaux, "II")
+NHDR = Record(Nhdr, "III")
+SYM32, SYM64 = Record(Sym32, "IIIBBH"), Record(Sym64, "IBBHQQ")
+L_INFO = Record(LInfo, "IIHBB")
+P_INFO = Record(PInfo, "III")
+B_INFO = Record(BInfo, "IIBBBB")
+HASH_HEADER = Record(HashHeader, "II")
+GNU_HASH_HEADER = Record(GnuHashHeader, "IIII")

@@ -31,12 +31,20 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 from linkgate.elf.facts import ElfFacts, Hardening, Kind, Linkage
-from linkgate.elf.hardening import with_hardening
 from linkgate.findings import Violation
 from linkgate.rules.base import CompileContext, PolicyRule, short_list
 from linkgate.rules.remedies import uses_cgo
 from linkgate.rules.schema import Checked
 from linkgate.site import Site
+
+
+def _with_hardening(path: str, facts: ElfFacts) -> ElfFacts:
+    # Imported on first use: the hardening reader (symbols, notes, stack probes) costs start-up
+    # time that runs of policies without this rule never repay.
+    from linkgate.elf.hardening import with_hardening  # noqa: PLC0415
+
+    return with_hardening(path, facts)
+
 
 Key = Literal["pie", "relro", "bind_now", "nx", "canary", "fortify", "cet", "textrel", "rwx"]
 _BOOLEAN_KEYS = ("pie", "bind_now", "nx", "canary", "fortify", "cet", "textrel", "rwx")
@@ -198,5 +206,5 @@ RULE = PolicyRule(
     schema=Settings,
     compile=_compile,
     check=check,
-    reads=(with_hardening,),
+    reads=(_with_hardening,),
 )

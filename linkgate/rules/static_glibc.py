@@ -27,11 +27,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from linkgate.elf.facts import ElfFacts, Kind, Linkage
-from linkgate.elf.static_glibc import with_static_glibc
 from linkgate.findings import Violation
 from linkgate.rules.base import PolicyRule, same, short_list
 from linkgate.rules.remedies import GO_MUSL, GO_NO_CGO
 from linkgate.site import Site
+
+
+def _with_static_glibc(path: str, facts: ElfFacts) -> ElfFacts:
+    from linkgate.elf.static_glibc import with_static_glibc  # noqa: PLC0415 - only static programs need it
+
+    return with_static_glibc(path, facts)
+
 
 _STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 C_FIX = (
@@ -75,5 +81,5 @@ def check(facts: ElfFacts, enabled: bool, _site: Site) -> Iterator[Violation]:
 
 
 RULE = PolicyRule(
-    id="static-glibc", doc=__doc__ or "", schema=bool, compile=same, check=check, reads=(with_static_glibc,)
+    id="static-glibc", doc=__doc__ or "", schema=bool, compile=same, check=check, reads=(_with_static_glibc,)
 )
