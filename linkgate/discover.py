@@ -7,9 +7,9 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from linkgate.exitcodes import CannotEvaluateError
+from linkgate.sourcefile import kind_name
 
 
 class MissingPathError(Exception):
@@ -18,10 +18,6 @@ class MissingPathError(Exception):
 
 class SpecialPathError(CannotEvaluateError):
     """A path given on the command line is a FIFO, device or socket: reading it could block forever."""
-
-
-class NotRegularFileError(OSError):
-    """What was opened is not a regular file (swapped for a FIFO or device after discovery)."""
 
 
 @dataclass(frozen=True)
@@ -59,31 +55,13 @@ def discover(paths: list[str]) -> list[Candidate]:
     return candidates
 
 
-def open_regular(path: str) -> BinaryIO:
-    """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file.
-
-    O_NONBLOCK because a file swapped for a FIFO after discovery would block a
-    plain open forever; the handle's fstat, not another look at the path,
-    decides what was opened. Regular files ignore O_NONBLOCK.
-    """
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFileError(f"not a regular file ({_kind_name(mode)})")
-        return os.fdopen(descriptor, "rb", buffering=0)
-    except BaseException:
-        os.close(descriptor)
-        raise
-
-
 def _named_special(path: str) -> str | None:
     """The kind of a named path that is neither a regular file nor a directory (symlinks followed)."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return None  # a dangling link: reading it reports why
-    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else _kind_name(mode)
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else kind_name(mode)
 
 
 def _walk(root: str) -> Iterator[Candidate]:
@@ -122,23 +100,10 @@ def _entry_candidate(entry: os.DirEntry[str]) -> Candidate | None:
             return None
         if entry.is_file(follow_symlinks=False):
             return Candidate(entry.path, entry.path)
-        kind = _kind_name(entry.stat(follow_symlinks=False).st_mode)
+        kind = kind_name(entry.stat(follow_symlinks=False).st_mode)
     except OSError as error:
         return Candidate(entry.path, entry.path, unreadable=f"cannot stat: {error.strerror}")
     return Candidate(entry.path, entry.path, special=kind)
-
-
-_KINDS = (
-    (stat.S_ISFIFO, "FIFO"),
-    (stat.S_ISCHR, "character device"),
-    (stat.S_ISBLK, "block device"),
-    (stat.S_ISSOCK, "socket"),
-    (stat.S_ISDIR, "directory"),
-)
-
-
-def _kind_name(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "special file")
 
 
 def workspace_roots(base: Path) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 
-from linkgate.discover import Candidate, open_regular
+from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.image import ElfFormatError
@@ -23,6 +23,7 @@ from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of, situated
 from linkgate.site import ShippedLibrary
+from linkgate.sourcefile import open_regular
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200

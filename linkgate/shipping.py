@@ -17,7 +17,7 @@ import posixpath
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from linkgate.discover import Candidate, open_regular
+from linkgate.discover import Candidate
 from linkgate.elf.exports import read_exports
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
@@ -26,6 +26,7 @@ from linkgate.elf.reader import read_elf
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules.target_search import search_steps
 from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
+from linkgate.sourcefile import open_regular
 
 FAMILIES = ("glibc", "musl")
 # Ways one library is judged in, per family: distinct inherited search paths, the first ones met.

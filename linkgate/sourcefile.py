@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -22,12 +23,39 @@ POLICY_LIMIT = 1 * MIB
 PROFILE_LIMIT = 4 * MIB
 
 _KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISDIR, "directory"),
 )
+
+
+def kind_name(mode: int) -> str:
+    """What a file that is not regular is, for messages: FIFO, character device..."""
+    return next((name for test, name in _KINDS if test(mode)), "special file")
+
+
+class NotRegularFileError(OSError):
+    """What was opened is not a regular file (swapped for a FIFO or device after discovery)."""
+
+
+def open_regular(path: str) -> BinaryIO:
+    """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file.
+
+    O_NONBLOCK because a file swapped for a FIFO after discovery would block a
+    plain open forever; the handle's fstat, not another look at the path,
+    decides what was opened. Regular files ignore O_NONBLOCK.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(f"not a regular file ({kind_name(mode)})")
+        return os.fdopen(descriptor, "rb", buffering=0)
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 class SourceFileError(Exception):
@@ -66,8 +94,7 @@ def read_source(path: Path, limit: int) -> str:
 
 def _check_info(info: os.stat_result, limit: int) -> None:
     if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _KINDS if test(info.st_mode)), "a special file")
-        raise SourceFileError(f"not a regular file ({kind}); only regular files are read")
+        raise SourceFileError(f"not a regular file (a {kind_name(info.st_mode)}); only regular files are read")
     if info.st_size > limit:
         raise SourceFileError(_too_large(limit))
 

@@ -10,14 +10,13 @@ facts are filled in on request (`with_hardening`), like Go's cgo packages.
 from __future__ import annotations
 
 import dataclasses
-import mmap
 import os
 import re
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf import upx
 from linkgate.elf.facts import Cet, ElfFacts, Hardening, Kind, Linkage, Relro, RwxSegment
-from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.image import AddressMap, Image, Segment
 from linkgate.elf.layouts import (
     DF_1_NOW,
     DF_BIND_NOW,
@@ -31,7 +30,6 @@ from linkgate.elf.layouts import (
     PF_R,
     PF_W,
     PF_X,
-    PT_DYNAMIC,
     PT_GNU_RELRO,
     PT_GNU_STACK,
     PT_LOAD,
@@ -79,20 +77,10 @@ def with_hardening(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts:
     judged = facts.payload if facts.payload is not None else facts
     if judged.hardening is not None:
         return facts
-    try:
-        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            image = Image(data)
-            if facts.payload is not None and not _first(image.segments(image.header()), PT_DYNAMIC):
-                # A packed library keeps its dynamic part verbatim; a packed program is unpacked.
-                payload = upx.open_payload(data)
-                if payload is None:
-                    return facts
-                image = Image(payload)
-            found = read_hardening(image, judged.kind, judged.linkage)
-    except OSError as error:
-        raise ElfFormatError(f"cannot read file: {error.strerror}") from None
-    except ValueError as error:  # mmap of a file emptied since it was read
-        raise ElfFormatError(f"cannot map file: {error}") from None
+    with upx.program_image(path, packed=facts.payload is not None) as image:
+        if image is None:
+            return facts
+        found = read_hardening(image, judged.kind, judged.linkage)
     seen = dataclasses.replace(judged, hardening=found)
     return seen if judged is facts else dataclasses.replace(facts, payload=seen)
 

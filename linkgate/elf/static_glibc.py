@@ -12,14 +12,13 @@ they are read from .symtab, and are unknown without one.
 from __future__ import annotations
 
 import dataclasses
-import mmap
 import os
 import struct
 
 from linkgate.elf import upx
 from linkgate.elf.facts import ElfFacts, Linkage, StaticGlibc
-from linkgate.elf.image import ElfFormatError, Image, Segment
-from linkgate.elf.layouts import EM_386, EM_X86_64, PF_X, PT_DYNAMIC, PT_LOAD
+from linkgate.elf.image import Image, Segment
+from linkgate.elf.layouts import EM_386, EM_X86_64, PF_X, PT_LOAD
 from linkgate.elf.symbols import section_symbol_values
 from linkgate.elf.upx_errors import UpxLimitError
 
@@ -59,23 +58,15 @@ def with_static_glibc(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts
     if judged.static_glibc is not None or judged.linkage not in _STATIC or judged.soname is not None:
         return facts
     try:
-        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            image = Image(data)
-            if facts.payload is not None and not any(s.p_type == PT_DYNAMIC for s in image.segments(image.header())):
-                payload = upx.open_payload(data)
-                if payload is None:
-                    return facts
-                image = Image(payload)
+        with upx.program_image(path, packed=facts.payload is not None) as image:
+            if image is None:
+                return facts
             found = read_static_glibc(image)
     except UpxLimitError:
         # The scan reads every loaded byte; a packed payload larger than linkgate's decode budget
         # cannot be scanned. That is "unknown" (the rule says so), not an unreadable file: the
         # loader's view of the same file was read within the budget.
         return facts
-    except OSError as error:
-        raise ElfFormatError(f"cannot read file: {error.strerror}") from None
-    except ValueError as error:  # mmap of a file emptied since it was read
-        raise ElfFormatError(f"cannot map file: {error}") from None
     seen = dataclasses.replace(judged, static_glibc=found)
     return seen if judged is facts else dataclasses.replace(facts, payload=seen)
 

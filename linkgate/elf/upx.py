@@ -15,6 +15,9 @@ release of a file already known to be packed.
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -229,3 +232,26 @@ def _version(image: Image, version_byte: int | None) -> str | None:
 
 def _first(segments: tuple[Segment, ...], p_type: int) -> Segment | None:
     return next((s for s in segments if s.p_type == p_type), None)
+
+
+@contextlib.contextmanager
+def program_image(path: str | os.PathLike[str], packed: bool) -> Iterator[Image | None]:
+    """The file mapped read-only, as the program the loader runs: for a packed program (`packed`:
+    its payload was read) the unpacked one, decoded on demand; a packed library keeps its dynamic
+    part verbatim and is read as it is. None when the payload cannot be opened.
+
+    For readers of facts beyond the loader's view (hardening, static glibc use): a file that
+    cannot be read or mapped again is an ElfFormatError.
+    """
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            image = Image(data)
+            if packed and _first(image.segments(image.header()), PT_DYNAMIC) is None:
+                payload = open_payload(data)
+                yield None if payload is None else Image(payload)
+            else:
+                yield image
+    except OSError as error:
+        raise ElfFormatError(f"cannot read file: {error.strerror}") from None
+    except ValueError as error:  # mmap of a file emptied since it was read
+        raise ElfFormatError(f"cannot map file: {error}") from None
