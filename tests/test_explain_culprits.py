@@ -19,7 +19,7 @@ from elftools.elf.elffile import ELFFile
 from linkgate.elf.facts import split_version_token
 from linkgate.rules.culprits import CULPRITS, Culprit, causes, rank
 from scripts import debian_roots
-from tests.support import in_ci
+from tests.support import unavailable
 
 HOST_LIBS = Path("/usr/lib/x86_64-linux-gnu")
 VERSYM_HIDDEN = 0x8000
@@ -59,9 +59,7 @@ def debian13_libs() -> Path:
     try:
         return debian_roots.debian_root("13").path / "usr" / "lib" / "x86_64-linux-gnu"
     except debian_roots.RootUnavailable as error:
-        if in_ci():
-            pytest.fail(f"Debian 13 packages are not available: {error}")
-        pytest.skip(f"Debian 13 packages are not available: {error}")
+        unavailable(f"Debian 13 packages are not available: {error}")
 
 
 def library_for(culprit: Culprit) -> Path:

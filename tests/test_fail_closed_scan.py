@@ -29,7 +29,7 @@ from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.scan import PARALLEL_THRESHOLD, TEST_KILL_ON, NotElfError, read_candidate
 from linkgate.workers import ordered_map
-from tests.support import REPO, in_ci, require_tool
+from tests.support import REPO, require_tool, unavailable
 
 # Passes /usr/bin/true and friends on this image; a target policy also runs the shipped-library pre-pass.
 PASSING_POLICY = "debian-12"
@@ -73,9 +73,7 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def require_workers() -> None:
     if (os.cpu_count() or 1) < 2:
         message = "the worker pool needs at least 2 CPUs"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
 
 
 # --- a lost worker ---------------------------------------------------------------------------

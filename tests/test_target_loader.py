@@ -29,7 +29,7 @@ from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile
 from linkgate.scan import ScanOptions, check_all
 from scripts.debian_roots import DebianRoot, debian_root
-from tests.support import in_ci, require, require_tool
+from tests.support import require, require_tool, unavailable
 from tests.target_cases import CASES, assemble
 from tests.upx_tools import PackerUnavailableError
 
@@ -50,9 +50,7 @@ class Verdict:
 def _require_root() -> None:
     if os.geteuid() != 0:
         message = "chroot and mount need root"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +78,7 @@ def _assembled(case: str, build_dir: Path) -> Path:
     try:
         return assemble(case, build_dir, require)
     except PackerUnavailableError as error:
-        if in_ci():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
+        unavailable(str(error))
 
 
 def loader_verdict(root: Path, case: str, case_dir: Path) -> Verdict:

@@ -25,7 +25,7 @@ from linkgate.policy.locate import preset_names, presets_dir
 from linkgate.policy.targets import aliases, shipped_names
 from linkgate.scan import ScanOptions, check_all
 from linkgate.site import expand_entry
-from tests.support import in_ci, require_tool
+from tests.support import require_tool, unavailable
 from tests.support.wheels import auditwheel_tag, policy_order, require_wheel, unpack
 
 GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2"
@@ -61,9 +61,7 @@ def unpacked(spec: str, tmp_path: Path, platform: str | None = None) -> Path:
 def require_file(path: str) -> None:
     if not os.path.exists(path):
         message = f"{path} is missing (Debian packages libc6 / musl, see scripts/test.sh)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
 
 
 def loader_list(loader: str, path: Path) -> subprocess.CompletedProcess[str]:

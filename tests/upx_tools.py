@@ -30,10 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from scripts import debian_roots
-from tests.support import REPO, in_ci
+from tests.support import REPO, unavailable
 
 CACHE = REPO / "tests" / ".build" / "debian"
 WORK = REPO / "tests" / ".build" / "upx"
@@ -52,9 +50,7 @@ def available(make: Callable[[], Any]) -> Any:
     try:
         return make()
     except PackerUnavailableError as error:
-        if in_ci():
-            pytest.fail(str(error))
-        pytest.skip(str(error))
+        unavailable(str(error))
 
 
 @dataclass(frozen=True)

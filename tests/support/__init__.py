@@ -10,6 +10,7 @@ import importlib.util
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -23,14 +24,19 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
+def unavailable(message: str) -> NoReturn:
+    """What a test does when something it needs cannot be had: fail under CI, skip locally."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_tool(name: str) -> str:
     """Path of `name` on PATH; skip locally, fail under CI=true, when it is missing."""
     path = shutil.which(name)
     if path is None:
         message = f"required tool {name!r} is not installed (see .ci/run)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
     return path
 
 
@@ -38,9 +44,7 @@ def require_module(name: str) -> None:
     """Like require_tool, for a Python package run as `python -m name` (ziglang)."""
     if importlib.util.find_spec(name) is None:
         message = f"required Python package {name!r} is not installed (pip install -e '.[test]')"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(message)
 
 
 def require(tool: str) -> None:
