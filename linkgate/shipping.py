@@ -209,13 +209,24 @@ def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
 
 
 def _links(objects: Mapping[str, ShippedLibrary]) -> dict[str, str]:
-    """Every symlink beside an object that resolves to it -> the object's path (the loader follows links)."""
+    """Further paths the loader can open an object at -> the object's path: a symlink beside it, and
+    the same name under a symlinked directory beside its directory (`deps -> vendor`)."""
     by_real_path = {os.path.realpath(p): p for p in objects}
     aliases: dict[str, str] = {}
-    for directory in {os.path.dirname(path) for path in objects}:
+    directories = {os.path.dirname(path) for path in objects}
+    for directory in directories:
         for link, real in _links_in(directory):
             if real in by_real_path and link not in objects:
                 aliases.setdefault(link, by_real_path[real])
+    paths = [*objects, *aliases]
+    beside = {parent: _links_in(parent) for parent in {os.path.dirname(d) for d in directories}}
+    for directory in directories:
+        real_directory = os.path.realpath(directory)
+        for link, real in beside[os.path.dirname(directory)]:
+            if real == real_directory and link != directory:
+                inside = (p for p in paths if os.path.dirname(p) == directory)
+                for path in inside:
+                    aliases.setdefault(os.path.join(link, os.path.basename(path)), aliases.get(path, path))
     return aliases
 
 
