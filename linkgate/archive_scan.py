@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from linkgate.archive_shipping import member_site, shipped_in
@@ -28,6 +28,7 @@ from linkgate.findings import ArtifactResult, Finding
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import archive_format, fact_readers
 from linkgate.rules.base import ConfiguredRule
+from linkgate.site import Site
 from linkgate.sourcefile import open_regular
 from linkgate.wheel_promise import WheelJudgement, judgement_for
 
@@ -47,6 +48,52 @@ def archive_format_of(head: bytes) -> Format | None:
     """The archive format a non-ELF file's first bytes start, or None (the file is skipped)."""
     kind = sniff(head)
     return kind if kind in ARCHIVE_FORMATS else None
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """One ELF member (or one problem) of an archive, read with every symbol joined (for `diff`)."""
+
+    member: str  # its path in the archive (`usr/bin/app`; nested: `inner.tar.gz!bin/tool`)
+    display: str  # `dist/app.deb!usr/bin/app`
+    facts: ElfFacts | None
+    error: str | None  # why it (or the archive) cannot be read
+    site: Site
+
+
+def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated: bool) -> list[MemberFacts] | None:
+    """Every ELF member of the archive `candidate` as unpacked; None when it is no archive.
+
+    `head` empty: an OCI image layout. An archive that cannot be read is one MemberFacts with its error.
+    """
+    kind = archive_format_of(head) if head else None
+    if head and kind is None:
+        return None
+    name = os.path.basename(candidate.fs_path.rstrip("/"))
+    reading = Reading(limits, lambda _display: None, exports=situated)
+    try:
+        if kind is None:
+            unit = read_layout(candidate.fs_path, candidate.display, reading)
+        else:
+            with open_regular(candidate.fs_path) as handle:
+                unit = read_file(handle, kind, name, candidate.display, reading)
+    except (ArchiveError, OSError) as error:
+        reason = str(error) if isinstance(error, ArchiveError) else f"cannot read file: {error.strerror or error}"
+        return [MemberFacts("", candidate.display, None, reason, Site())]
+    return list(_unit_members(unit, "", candidate.display, limits, situated))
+
+
+def _unit_members(unit: Unit, prefix: str, display: str, limits: Limits, situated: bool) -> Iterator[MemberFacts]:
+    shipped, link_problems = shipped_in(unit, limits.links, situated)
+    for where, reason in [*unit.problems, *link_problems]:
+        yield MemberFacts(prefix + unit.shown(where), f"{display}!{unit.shown(where)}", None, reason, Site())
+    for name, node in unit.elf_members():
+        member, site = prefix + unit.shown(name), member_site(unit, name, shipped)
+        yield MemberFacts(member, f"{display}!{unit.shown(name)}", node.facts, node.error, site)
+    for name, node in sorted(unit.nodes.items()):
+        if node.nested is not None:
+            inner = f"{prefix}{unit.shown(name)}!"
+            yield from _unit_members(node.nested, inner, f"{display}!{unit.shown(name)}", limits, situated)
 
 
 def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOptions) -> tuple[ArtifactResult, ...]:

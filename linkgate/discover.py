@@ -38,6 +38,8 @@ class Candidate:
     unreadable: str | None = None
     # A directory that is an OCI image layout: read as one container image, not walked.
     image_layout: bool = False
+    # A member of the archive at fs_path (`usr/bin/app`): only `diff` makes such candidates, to pair members.
+    member: str | None = None
 
 
 def discover(paths: list[str]) -> list[Candidate]:
