@@ -8,9 +8,9 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from linkgate import __version__, ci, docs, progress
-from linkgate.archives.limits import Limits, limits_from
 from linkgate.commands import diff as diff_command
 from linkgate.commands import profile as profile_command
 from linkgate.commands import schema as schema_command
@@ -27,6 +27,12 @@ from linkgate.policy.locate import find_policy_file
 from linkgate.profiles.errors import ProfileError
 from linkgate.rules import RULES_BY_ID
 from linkgate.scan import ScanOptions, check_each
+
+if TYPE_CHECKING:
+    from linkgate.archives.limits import Limits
+
+# Bounds on reading archives (linkgate.archives.limits.ENVIRONMENT).
+ARCHIVE_LIMITS = "LINKGATE_ARCHIVE_LIMITS"
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": text_format.render,
@@ -177,8 +183,12 @@ def run_diff(args: argparse.Namespace) -> int:
     return publish(report, args, context, text_format.diff_summary)
 
 
-def archive_limits(environ: Mapping[str, str]) -> Limits:
-    """LINKGATE_ARCHIVE_LIMITS, or the default bounds; CannotEvaluateError (exit 2) when malformed."""
+def archive_limits(environ: Mapping[str, str]) -> Limits | None:
+    """LINKGATE_ARCHIVE_LIMITS (None when unset: the defaults); CannotEvaluateError (exit 2) when malformed."""
+    if not environ.get(ARCHIVE_LIMITS):
+        return None
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - only archives need it: start-up time
+
     try:
         return limits_from(environ)
     except ValueError as error:
