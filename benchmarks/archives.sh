@@ -18,6 +18,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q '.[zstd]' auditwheel
 fi
+# This checkout's linkgate, whatever an earlier run installed.
+"$VENV/bin/python" -m pip install -q --force-reinstall --no-deps .
 PYTHON=$VENV/bin/python
 
 # Popular projects with compiled extensions; one wheel each, for CPython 3.11 on x86_64.

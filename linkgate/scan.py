@@ -153,11 +153,17 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
     if len(archives) < 2:
         yield from _pooled(candidates, options, workers, _CHUNK)
         return
-    # Archives are much work each, and uneven: handed out one at a time, largest first, so no
-    # core is left with the biggest at the end; results are put back in candidate order.
+    # Archives are much work each, and uneven: handed out largest first (one at a time in a small
+    # run), so no core is left with the biggest at the end; results go out in candidate order.
     order = sorted(range(len(candidates)), key=lambda i: -_file_size(candidates[i]))
-    results = dict(zip(order, _pooled([candidates[i] for i in order], options, workers, 1), strict=True))
-    yield from (results[i] for i in range(len(candidates)))
+    chunk = 1 if len(candidates) < PARALLEL_THRESHOLD else _CHUNK
+    waiting: dict[int, tuple[ArtifactResult, ...]] = {}
+    following = 0
+    for index, results in zip(order, _pooled([candidates[i] for i in order], options, workers, chunk), strict=True):
+        waiting[index] = results
+        while following in waiting:
+            yield waiting.pop(following)
+            following += 1
 
 
 def _pooled(
