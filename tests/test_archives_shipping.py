@@ -208,3 +208,12 @@ def test_tar_members_named_in_image_form_keep_symlinked_directories(tmp_path: Pa
         for name in ("bin", "lib", "vendor", "deps"):
             archive.add(root / name, arcname=name)
     assert verdicts(gnu, "debian-12") == verdicts(python, "debian-12") == verdicts(root, "debian-12")
+
+
+def test_hardening_of_members_is_read_from_their_bytes_as_unpacked(tmp_path: Path) -> None:
+    """The hardening reader takes a path: members reach it through an anonymous memory file, same verdicts."""
+    root = tmp_path / "tree"
+    build_chain(root)
+    archive = tar_of(root, tmp_path / "app.tar.gz", "bin", "lib", "vendor", "deps")
+    found = assert_same_in_place(archive, root, "hardened")
+    assert any(f[0] == "hardening" for fs in found.values() for f in fs), found
