@@ -6,8 +6,9 @@ import argparse
 import datetime
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from linkgate import __version__, ci, docs, progress
 from linkgate.commands import diff as diff_command
@@ -25,7 +26,13 @@ from linkgate.policy.errors import PolicyError
 from linkgate.policy.locate import find_policy_file
 from linkgate.profiles.errors import ProfileError
 from linkgate.rules import RULES_BY_ID
-from linkgate.scan import ScanOptions, check_all
+from linkgate.scan import ScanOptions, check_each
+
+if TYPE_CHECKING:
+    from linkgate.archives.limits import Limits
+
+# Bounds on reading archives (linkgate.archives.limits.ENVIRONMENT).
+ARCHIVE_LIMITS = "LINKGATE_ARCHIVE_LIMITS"
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": text_format.render,
@@ -110,7 +117,10 @@ def run_check(args: argparse.Namespace) -> int:
     known = read_baseline(args.baseline) if args.baseline else None
     policy = compiled_policy(args.policy, Path.cwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
-    options = ScanOptions(policy=policy, today=datetime.date.today(), jobs=args.jobs)
+    # No policy given or found: a wheel is judged by the platform tag it promises.
+    wheel_tags = args.policy is None and find_policy_file(Path.cwd()) is None
+    options = ScanOptions(policy, datetime.date.today(), jobs=args.jobs, archive_limits=archive_limits(os.environ),
+                          wheel_tags=wheel_tags)  # fmt: skip
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
     report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
     if not report.artifacts and not args.allow_empty:
@@ -173,6 +183,18 @@ def run_diff(args: argparse.Namespace) -> int:
     return publish(report, args, context, text_format.diff_summary)
 
 
+def archive_limits(environ: Mapping[str, str]) -> Limits | None:
+    """LINKGATE_ARCHIVE_LIMITS (None when unset: the defaults); CannotEvaluateError (exit 2) when malformed."""
+    if not environ.get(ARCHIVE_LIMITS):
+        return None
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - only archives need it: start-up time
+
+    try:
+        return limits_from(environ)
+    except ValueError as error:
+        raise CannotEvaluateError(str(error)) from None
+
+
 def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
     """The policy to check with: from the cache while its files are unchanged, else loaded and validated."""
     found = find_policy_file(cwd) if spec is None else None
@@ -192,14 +214,13 @@ def collect(
 ) -> Report:
     results: list[ArtifactResult] = []
     skipped = 0
-    checked = check_all(candidates, options)
+    # One item per candidate (an archive yields all its members at once): progress counts files.
+    checked = check_each(candidates, options)
     if len(candidates) >= progress.MIN_FILES and progress.wanted(sys.stderr, os.environ):
         checked = progress.counted(checked, len(candidates), sys.stderr)
-    for result in checked:
-        if result is None:
-            skipped += 1
-        else:
-            results.append(result)
+    for found in checked:
+        results.extend(found)
+        skipped += not found
     return Report(policy=policy_name, artifacts=tuple(results), skipped=skipped, failing=failing)
 
 

@@ -36,6 +36,10 @@ class Candidate:
     # Why discovery could not look at this entry (a directory that cannot be
     # listed): what it holds was not checked, so it must not pass.
     unreadable: str | None = None
+    # A directory that is an OCI image layout: read as one container image, not walked.
+    image_layout: bool = False
+    # A member of the archive at fs_path (`usr/bin/app`): only `diff` makes such candidates, to pair members.
+    member: str | None = None
 
 
 def discover(paths: list[str]) -> list[Candidate]:
@@ -48,11 +52,19 @@ def discover(paths: list[str]) -> list[Candidate]:
         raise SpecialPathError(f"not a regular file or directory, never read: {', '.join(special)}")
     candidates: list[Candidate] = []
     for path in paths:
-        if os.path.isdir(path):
+        if os.path.isdir(path) and is_image_layout(path):
+            candidates.append(Candidate(path, path, image_layout=True))
+        elif os.path.isdir(path):
             candidates.extend(_walk(path))
         else:
             candidates.append(Candidate(path, path))
     return candidates
+
+
+def is_image_layout(directory: str) -> bool:
+    """An OCI image layout: its blobs are layers of one image, so it is read as a whole."""
+    marker = os.path.join(directory, "oci-layout")
+    return os.path.isfile(marker) and not os.path.islink(marker)
 
 
 def _named_special(path: str) -> str | None:
@@ -83,7 +95,9 @@ def _walk(root: str) -> Iterator[Candidate]:
             continue
         subdirectories = [entry.path for entry in entries if _is_directory(entry)]
         yield from (c for entry in entries if (c := _entry_candidate(entry)) is not None)
-        pending.extend(reversed(subdirectories))
+        layouts = [d for d in subdirectories if is_image_layout(d)]
+        yield from (Candidate(d, d, image_layout=True) for d in layouts)
+        pending.extend(reversed([d for d in subdirectories if d not in layouts]))
 
 
 def _is_directory(entry: os.DirEntry[str]) -> bool:

@@ -6,27 +6,36 @@ Pure: no I/O. The caller supplies `today` so waiver expiry is testable.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Finding, Severity, Violation
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import elf_format
-from linkgate.rules.base import Rule
+from linkgate.rules.base import ConfiguredRule, Rule
 from linkgate.rules.remedies import seen_through_upx
 from linkgate.site import NOWHERE, Site
 
 
 def evaluate(
-    path: str, facts: ElfFacts, policy: CompiledPolicy, today: datetime.date, site: Site = NOWHERE
+    path: str,
+    facts: ElfFacts,
+    policy: CompiledPolicy,
+    today: datetime.date,
+    site: Site = NOWHERE,
+    *,
+    rules: Sequence[ConfiguredRule] | None = None,
 ) -> tuple[Finding, ...]:
     """Findings of every configured rule; rules that judge the payload see through UPX.
 
     `site` tells situated rules (target) where the artifact sits among the checked files.
+    `rules` replaces the policy's rules (a wheel judged by its own tag); waivers still apply.
     """
     findings: list[Finding] = []
     blind = _unread_payload(facts)
-    for configured in policy.rules_for(path):
+    configured_rules = policy.rules_for(path) if rules is None else rules
+    for configured in configured_rules:
         if blind and configured.judges_payload:
             continue  # judging the UPX stub instead would pass what was never read
         judged = facts.payload if configured.judges_payload and facts.payload is not None else facts
@@ -34,7 +43,7 @@ def evaluate(
             seen = violation if judged is facts else seen_through_upx(violation)
             finding = _finding(configured.rule, configured.severity, path, seen)
             findings.append(_waived(finding, policy, today))
-    skipped = [c.rule.id for c in policy.rules_for(path) if c.judges_payload] if blind else []
+    skipped = [c.rule.id for c in configured_rules if c.judges_payload] if blind else []
     if skipped:
         rule = elf_format.RULE
         finding = _finding(rule, policy.severity.get(rule.id, rule.severity), path, elf_format.unread_payload(skipped))
@@ -49,9 +58,13 @@ def _unread_payload(facts: ElfFacts) -> bool:
 
 def unreadable(path: str, reason: str, policy: CompiledPolicy, today: datetime.date) -> tuple[Finding, ...]:
     """A file that looks like ELF but cannot be read fails closed."""
-    rule = elf_format.RULE
+    return (always_on(path, elf_format.RULE, elf_format.unreadable(reason), policy, today),)
+
+
+def always_on(path: str, rule: Rule, violation: Violation, policy: CompiledPolicy, today: datetime.date) -> Finding:
+    """A finding of a rule no policy configures (elf-format, archive-format, wheel-tag), waivers applied."""
     severity = policy.severity.get(rule.id, rule.severity)
-    return (_waived(_finding(rule, severity, path, elf_format.unreadable(reason)), policy, today),)
+    return _waived(_finding(rule, severity, path, violation), policy, today)
 
 
 class RejectedVersions:

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
@@ -24,6 +25,9 @@ from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of, situated
 from linkgate.site import ShippedLibrary
 from linkgate.sourcefile import open_regular
+
+if TYPE_CHECKING:
+    from linkgate.archives.limits import Limits
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -41,10 +45,25 @@ class ScanOptions:
     shipped: Mapping[str, ShippedLibrary] | None = None
     # Worker processes; None: the CPU count (at most 8). Reports are the same whatever the number.
     jobs: int | None = None
+    # Bounds on reading archives (LINKGATE_ARCHIVE_LIMITS); None: the defaults.
+    archive_limits: Limits | None = None
+    # No policy was given: a wheel is judged by its own platform tags.
+    wheel_tags: bool = False
+
+
+# Bytes of a non-ELF file kept to tell whether it is an archive (tar's magic sits at offset 257).
+ARCHIVE_HEAD = 512
+# Names that are usually archives: only used to decide how to share the work out.
+ARCHIVE_SUFFIXES = (".whl", ".zip", ".jar", ".aar", ".egg", ".tar", ".tgz", ".gz", ".xz", ".bz2", ".zst", ".deb",
+                    ".rpm", ".apk")  # fmt: skip
 
 
 class NotElfError(Exception):
-    """The candidate is not an ELF file; it is counted as skipped."""
+    """The candidate is not an ELF file; it is counted as skipped unless its first bytes (`head`) are an archive's."""
+
+    def __init__(self, display: str, head: bytes = b"") -> None:
+        super().__init__(display)
+        self.head = head
 
 
 def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -> ElfFacts:
@@ -58,16 +77,41 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
         raise ElfFormatError(candidate.unreadable)
     try:
         with open_regular(candidate.fs_path) as handle:
-            if handle.read(4) != ELF_MAGIC:
-                raise NotElfError(candidate.display)
+            magic = handle.read(4)
+            if magic != ELF_MAGIC:
+                raise NotElfError(candidate.display, magic + handle.read(ARCHIVE_HEAD - len(magic)))
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 return parse_elf(data, want_symbols)
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
 
 
-def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResult | None:
-    """Evaluate one file; None when it is not ELF. Symbols are joined only for rejected needs."""
+def check_candidate(candidate: Candidate, options: ScanOptions) -> tuple[ArtifactResult, ...]:
+    """Results of one file, or of every ELF member of an archive; () when it holds no ELF file."""
+    if candidate.image_layout:
+        return _check_archive(candidate, b"", options)
+    try:
+        return (_check_file(candidate, options),)
+    except NotElfError as not_elf:
+        return _check_archive(candidate, not_elf.head, options) if not_elf.head else ()
+
+
+def _check_archive(candidate: Candidate, head: bytes, options: ScanOptions) -> tuple[ArtifactResult, ...]:
+    """`head` empty: an OCI image layout directory. () when the file is no archive."""
+    # Imported here: the archive readers cost start-up time runs over plain ELF files never need.
+    from linkgate.archive_scan import ArchiveOptions, archive_format_of, check_archive  # noqa: PLC0415
+    from linkgate.archives.limits import Limits  # noqa: PLC0415
+
+    kind = archive_format_of(head) if head else None
+    if head and kind is None:
+        return ()
+    limits = options.archive_limits or Limits()
+    archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
+    return check_archive(candidate, kind, archive)
+
+
+def _check_file(candidate: Candidate, options: ScanOptions) -> ArtifactResult:
+    """Evaluate one ELF file (NotElfError otherwise). Symbols are joined only for rejected needs."""
     try:
         facts = read_candidate(candidate, RejectedVersions(options.policy, candidate.display))
         for read_more in fact_readers(options.policy.rules_for(candidate.display)):  # e.g. hardening
@@ -80,8 +124,6 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
         if detailed is not facts:
             facts = detailed
             findings = evaluate(candidate.display, facts, options.policy, options.today, site)
-    except NotElfError:
-        return None
     except ElfFormatError as error:
         findings = unreadable(candidate.display, str(error), options.policy, options.today)
         return ArtifactResult(candidate.display, findings)
@@ -89,22 +131,59 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> ArtifactResul
 
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
-    """Results in candidate order; forked workers on multi-core machines for large trees."""
+    """Results in candidate order (an archive's members one by one); None for a file holding no ELF."""
+    for results in check_each(candidates, options):
+        yield from results or (None,)
+
+
+def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tuple[ArtifactResult, ...]]:
+    """The results of each candidate in order, one tuple per candidate; forked workers for large trees."""
     if options.shipped is None and situated(options.policy):
         # A target judges each artifact with the libraries shipped beside it: one pre-pass.
         options = replace(options, shipped=collect_shipped(candidates))
     workers = options.jobs or min(os.cpu_count() or 1, 8)
-    if len(candidates) < PARALLEL_THRESHOLD or workers < 2 or not _can_fork():
+    archives = [c for c in candidates if c.image_layout or c.fs_path.endswith(ARCHIVE_SUFFIXES)]
+    if (len(candidates) < PARALLEL_THRESHOLD and len(archives) < 2) or workers < 2 or not _can_fork():
         yield from (check_candidate(c, options) for c in candidates)
         return
+    if archives and options.wheel_tags:
+        from linkgate.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - see _check_archive
+
+        preload_wheel_profiles(c.fs_path for c in archives)  # once, before workers fork
+    if len(archives) < 2:
+        yield from _pooled(candidates, options, workers, _CHUNK)
+        return
+    # Archives are much work each, and uneven: handed out largest first (one at a time in a small
+    # run), so no core is left with the biggest at the end; results go out in candidate order.
+    order = sorted(range(len(candidates)), key=lambda i: -_file_size(candidates[i]))
+    chunk = 1 if len(candidates) < PARALLEL_THRESHOLD else _CHUNK
+    waiting: dict[int, tuple[ArtifactResult, ...]] = {}
+    following = 0
+    for index, results in zip(order, _pooled([candidates[i] for i in order], options, workers, chunk), strict=True):
+        waiting[index] = results
+        while following in waiting:
+            yield waiting.pop(following)
+            following += 1
+
+
+def _pooled(
+    candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int
+) -> Iterator[tuple[ArtifactResult, ...]]:
     # Imported here: multiprocessing costs start-up time that runs on a few files never use.
     from linkgate.workers import WorkerLostError, ordered_map  # noqa: PLC0415
 
     try:
-        yield from ordered_map(_worker_task(options), candidates, workers, _CHUNK)
+        yield from ordered_map(_worker_task(options), candidates, workers, chunk)
     except WorkerLostError as lost:
         where = "" if lost.index is None else f" while checking {candidates[lost.index].display}"
         raise CannotEvaluateError(f"a worker process was lost ({lost.how}){where}; out of memory?") from None
+
+
+def _file_size(candidate: Candidate) -> int:
+    try:
+        return os.stat(candidate.fs_path).st_size if candidate.special is None else 0
+    except OSError:
+        return 0  # reading it reports why
 
 
 def _can_fork() -> bool:
@@ -113,14 +192,14 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _worker_task(options: ScanOptions) -> Callable[[Candidate], ArtifactResult | None]:
+def _worker_task(options: ScanOptions) -> Callable[[Candidate], tuple[ArtifactResult, ...]]:
     kill_on = os.environ.get(TEST_KILL_ON)
     if not kill_on:
         return partial(check_candidate, options=options)
     return partial(_killed_on, kill_on, options)
 
 
-def _killed_on(basename: str, options: ScanOptions, candidate: Candidate) -> ArtifactResult | None:
+def _killed_on(basename: str, options: ScanOptions, candidate: Candidate) -> tuple[ArtifactResult, ...]:
     if os.path.basename(candidate.fs_path) == basename:
         os.kill(os.getpid(), signal.SIGKILL)
     return check_candidate(candidate, options)

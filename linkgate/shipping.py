@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from linkgate.discover import Candidate
@@ -74,22 +74,44 @@ def collect_shipped(candidates: Iterable[Candidate]) -> Shipped:
         path = os.path.normpath(os.path.abspath(candidate.fs_path))
         facts = _object_facts(path)
         if facts is not None:
-            objects[path] = _shipped(path, facts)
-    by_path = _with_links(objects)
+            objects[path] = shipped_library(path, facts)
+    return shipped_among(objects, _links(objects), _exports, _in_wheel)
+
+
+def shipped_among(
+    objects: Mapping[str, ShippedLibrary],
+    aliases: Mapping[str, str],
+    exports: Callable[[str], frozenset[str] | None],
+    in_wheel: Callable[[str], bool],
+) -> Shipped:
+    """One shipping unit (a checked tree, or an archive as if unpacked) as the loader sees it.
+
+    `objects` by their own path; `aliases` maps each further path one can be opened
+    at (a symlink) to its object's path; `exports` reads the defined symbols of an
+    object, asked only for those other objects load; `in_wheel` says whether an
+    object sits in an unpacked wheel.
+    """
+    by_path = dict(objects)
+    for link, real in aliases.items():
+        by_path.setdefault(link, objects[real])
     contexts = {f: load_contexts(objects, by_path, f) for f in FAMILIES}
     loaded = {path for per_family in contexts.values() for path in per_family}
-    objects = {p: replace(o, exports=_exports(p)) if p in loaded else o for p, o in objects.items()}
-    by_path = {link: objects[lib.path] for link, lib in by_path.items()}
+    with_exports = {p: replace(o, exports=exports(p)) if p in loaded else o for p, o in objects.items()}
+    by_path = {link: with_exports[lib.path] for link, lib in by_path.items()}
     per_object = {p: {f: contexts[f][p] for f in FAMILIES if p in contexts[f]} for p in loaded}
-    return Shipped(by_path, per_object, frozenset(p for p in objects if _in_wheel(p)))
+    return Shipped(by_path, per_object, frozenset(p for p in objects if in_wheel(p)))
 
 
 def site_of(candidate: Candidate, shipped: Mapping[str, ShippedLibrary]) -> Site:
-    path = os.path.normpath(os.path.abspath(candidate.fs_path))
+    return site_at(os.path.normpath(os.path.abspath(candidate.fs_path)), shipped)
+
+
+def site_at(path: str, shipped: Mapping[str, ShippedLibrary]) -> Site:
+    """The site of the object at the absolute, normalised `path` (on disk, or an archive member as unpacked)."""
     if not isinstance(shipped, Shipped):
-        return Site(origin=os.path.dirname(path), path=path, shipped=shipped)
+        return Site(origin=posixpath.dirname(path), path=path, shipped=shipped)
     return Site(
-        origin=os.path.dirname(path),
+        origin=posixpath.dirname(path),
         path=path,
         shipped=shipped.libraries,
         contexts=shipped.contexts.get(path, {}),
@@ -173,7 +195,7 @@ def _loader(obj: ShippedLibrary, via: str) -> Loader:
     return Loader(obj.path, obj.machine, obj.elf_class, obj.rpath, obj.runpath, via)
 
 
-def _shipped(path: str, facts: ElfFacts) -> ShippedLibrary:
+def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
     return ShippedLibrary(
         path=path,
         machine=facts.machine,
@@ -186,15 +208,26 @@ def _shipped(path: str, facts: ElfFacts) -> ShippedLibrary:
     )
 
 
-def _with_links(objects: Mapping[str, ShippedLibrary]) -> dict[str, ShippedLibrary]:
-    """Objects under their own path and every symlink to them beside them (the loader follows links)."""
-    by_path = dict(objects)
-    by_real_path = {os.path.realpath(p): o for p, o in objects.items()}
-    for directory in {os.path.dirname(path) for path in objects}:
+def _links(objects: Mapping[str, ShippedLibrary]) -> dict[str, str]:
+    """Further paths the loader can open an object at -> the object's path: a symlink beside it, and
+    the same name under a symlinked directory beside its directory (`deps -> vendor`)."""
+    by_real_path = {os.path.realpath(p): p for p in objects}
+    aliases: dict[str, str] = {}
+    directories = {os.path.dirname(path) for path in objects}
+    for directory in directories:
         for link, real in _links_in(directory):
-            if real in by_real_path:
-                by_path.setdefault(link, by_real_path[real])
-    return by_path
+            if real in by_real_path and link not in objects:
+                aliases.setdefault(link, by_real_path[real])
+    paths = [*objects, *aliases]
+    beside = {parent: _links_in(parent) for parent in {os.path.dirname(d) for d in directories}}
+    for directory in directories:
+        real_directory = os.path.realpath(directory)
+        for link, real in beside[os.path.dirname(directory)]:
+            if real == real_directory and link != directory:
+                inside = (p for p in paths if os.path.dirname(p) == directory)
+                for path in inside:
+                    aliases.setdefault(os.path.join(link, os.path.basename(path)), aliases.get(path, path))
+    return aliases
 
 
 def _object_facts(path: str) -> ElfFacts | None:
@@ -246,4 +279,14 @@ def _links_in(directory: str) -> list[tuple[str, str]]:
     return [(e.path, os.path.realpath(e.path)) for e in entries if e.is_symlink()]
 
 
-__all__ = ["Shipped", "collect_shipped", "expand_entry", "load_contexts", "site_of", "situated"]
+__all__ = [
+    "Shipped",
+    "collect_shipped",
+    "expand_entry",
+    "load_contexts",
+    "shipped_among",
+    "shipped_library",
+    "site_at",
+    "site_of",
+    "situated",
+]

@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("linkgate.exitcodes", 1),
     ("linkgate.yamlsource", 1),
     ("linkgate.sourcefile", 1),
+    ("linkgate.archives", 1),  # reading archives in place: bytes and members, no policy
     ("linkgate.profiles", 2),
     ("linkgate.rules", 3),
     ("linkgate.policy", 4),

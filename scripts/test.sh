@@ -4,7 +4,8 @@
 # Arguments go to pytest. Sourcing this file defines the functions without running anything.
 set -euo pipefail
 
-APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils file checksec devscripts)
+APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils file checksec devscripts
+              tar zip unzip xz-utils zstd bzip2 dpkg rpm umoci skopeo)
 
 # Installs the missing ones when root; otherwise names them and stops (exit 2).
 install_system_packages() {

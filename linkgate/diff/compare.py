@@ -6,13 +6,15 @@ report shows what changed and the verdict (Report.passed) says whether it got wo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from linkgate.diff import artifacts, packing
 from linkgate.diff.catalogue import COMPARISONS
 from linkgate.diff.change import Build, Change
-from linkgate.diff.pairing import Member, members, pair
+from linkgate.diff.pairing import members, pair
 from linkgate.discover import Candidate
 from linkgate.elf.image import ElfFormatError
 from linkgate.findings import ArtifactResult, Finding, Severity
@@ -22,6 +24,9 @@ from linkgate.rules import elf_format
 from linkgate.rules.target import judge
 from linkgate.scan import NotElfError, read_candidate
 from linkgate.shipping import Shipped, collect_shipped, site_of
+
+if TYPE_CHECKING:
+    from linkgate.archive_scan import MemberFacts
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,11 @@ class Diff:
     skipped: int  # files of either side that are not ELF
 
 
+def _key(candidate: Candidate) -> tuple[str, str | None]:
+    """Entries are kept by file, and by member for an archive's members."""
+    return candidate.fs_path, candidate.member
+
+
 def diff(
     old: Side,
     new: Side,
@@ -55,30 +65,63 @@ def diff(
     profiles: Mapping[str, TargetIndex],
 ) -> Diff:
     """Every pair compared, then what only one side has. PairingError for a --pair that names nothing."""
-    old_entries, old_skipped = _read(old, profiles)
-    new_entries, new_skipped = _read(new, profiles)
-    old_members, new_members = _elf_members(old, old_entries), _elf_members(new, new_entries)
+    old_entries, old_found, old_skipped = _read(old, profiles)
+    new_entries, new_found, new_skipped = _read(new, profiles)
+    old_members, new_members = members(old.root, old_found), members(new.root, new_found)
     pairing = pair(old_members, new_members, explicit)
-    results = [_compare(old_entries[o.candidate.fs_path], new_entries[n.candidate.fs_path], settings)
+    results = [_compare(old_entries[_key(o.candidate)], new_entries[_key(n.candidate)], settings)
                for o, n in pairing.pairs]  # fmt: skip
-    results += [_alone(old_entries[m.candidate.fs_path], m.key, settings, removed=True) for m in pairing.removed]
-    results += [_alone(new_entries[m.candidate.fs_path], m.key, settings, removed=False) for m in pairing.added]
+    results += [_alone(old_entries[_key(m.candidate)], m.key, settings, removed=True) for m in pairing.removed]
+    results += [_alone(new_entries[_key(m.candidate)], m.key, settings, removed=False) for m in pairing.added]
     return Diff(tuple(results), old_skipped + new_skipped)
 
 
-def _read(side: Side, profiles: Mapping[str, TargetIndex]) -> tuple[dict[str, Entry], int]:
-    """fs_path -> Build (or Unreadable) of every ELF file of the side; the count of the others."""
+Entries = dict[tuple[str, str | None], Entry]
+
+
+def _read(side: Side, profiles: Mapping[str, TargetIndex]) -> tuple[Entries, list[Candidate], int]:
+    """Build (or Unreadable) of every ELF file and archive member of the side, the candidates they
+    are (an archive's members as candidates of their own), and the count of the other files."""
     shipped = collect_shipped(side.candidates) if profiles else Shipped()
-    entries: dict[str, Entry] = {}
+    entries: Entries = {}
+    found: list[Candidate] = []
     skipped = 0
     for candidate in side.candidates:
         try:
-            entries[candidate.fs_path] = _build(candidate, profiles, shipped)
-        except NotElfError:
-            skipped += 1
+            if candidate.image_layout:
+                raise NotElfError(candidate.display)
+            entries[_key(candidate)] = _build(candidate, profiles, shipped)
+            found.append(candidate)
+        except NotElfError as not_elf:
+            inside = _members(candidate, not_elf.head, profiles)
+            skipped += not inside
+            for member, entry in inside:
+                entries[_key(member)] = entry
+                found.append(member)
         except ElfFormatError as error:
-            entries[candidate.fs_path] = Unreadable(candidate.display, str(error))
-    return entries, skipped
+            entries[_key(candidate)] = Unreadable(candidate.display, str(error))
+            found.append(candidate)
+    return entries, found, skipped
+
+
+def _members(candidate: Candidate, head: bytes, profiles: Mapping[str, TargetIndex]) -> list[tuple[Candidate, Entry]]:
+    """The archive's ELF members as candidates with their entries; [] when it is no archive."""
+    if head == b"" and not candidate.image_layout:
+        return []
+    # Imported here: the archive readers cost start-up time diffs of plain files never need.
+    from linkgate.archive_scan import archive_members  # noqa: PLC0415
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415
+
+    read = archive_members(candidate, head, limits_from(os.environ), bool(profiles)) or []
+    return [(replace(candidate, display=m.display, member=m.member), _member_entry(m, profiles)) for m in read]
+
+
+def _member_entry(member: MemberFacts, profiles: Mapping[str, TargetIndex]) -> Entry:
+    if member.facts is None:
+        return Unreadable(member.display, member.error or "")
+    judged = member.facts.payload or member.facts
+    verdicts = {name: tuple(v.subject for v in judge(judged, p, member.site)) for name, p in profiles.items()}
+    return Build(member.display, member.facts, verdicts)
 
 
 def _build(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: Shipped) -> Build:
@@ -88,10 +131,6 @@ def _build(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: S
     site = site_of(candidate, shipped)
     verdicts = {name: tuple(v.subject for v in judge(judged, profile, site)) for name, profile in profiles.items()}
     return Build(candidate.display, facts, verdicts)
-
-
-def _elf_members(side: Side, entries: Mapping[str, Entry]) -> list[Member]:
-    return [m for m in members(side.root, side.candidates) if m.candidate.fs_path in entries]
 
 
 def _compare(old: Entry, new: Entry, settings: CompiledDiff) -> ArtifactResult:

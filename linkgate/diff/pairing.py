@@ -2,17 +2,19 @@
 
 Pairing works on the Candidate lists linkgate.discover makes, keyed by each
 file's path below the path the user named (`member_key`): a directory's files
-by their relative path, a file named directly by its base name. Archives slot
-in here: when discover yields an archive's members as candidates, their key is
-the member path inside the archive (teach `member_key` how discover spells it),
-so `linkgate diff old.tar.gz new/` pairs `usr/bin/app` with `new/usr/bin/app`.
+by their relative path, a file named directly by its base name. An archive's
+members are keyed by their path inside it: for an archive named directly, that
+path alone, so `linkgate diff app_1.0.tar.gz app_1.1.tar.gz` pairs `bin/app`
+with `bin/app` whatever the version in the names, and `linkgate diff old.tar.gz
+new/` pairs `usr/bin/app` with `new/usr/bin/app`; for an archive found in a
+directory, `ARCHIVE_KEY!MEMBER`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from linkgate.discover import Candidate
 
@@ -40,6 +42,10 @@ class Pairing:
 
 def member_key(root: str, candidate: Candidate) -> str:
     """`candidate`'s path below `root` (as named on the command line), `/`-separated, no `./`."""
+    if candidate.member is not None:
+        member = candidate.member.lstrip("/")  # an image's /usr/bin/app pairs with a tree's usr/bin/app
+        archive = replace(candidate, member=None)
+        return member if _is_root(root, archive) else f"{member_key(root, archive)}!{member}"
     if _is_root(root, candidate):
         return os.path.basename(os.path.normpath(root))
     relative = os.path.relpath(candidate.fs_path, root)
@@ -47,7 +53,7 @@ def member_key(root: str, candidate: Candidate) -> str:
 
 
 def members(root: str, candidates: Sequence[Candidate]) -> list[Member]:
-    return [Member(member_key(root, c), c, _is_root(root, c)) for c in candidates]
+    return [Member(member_key(root, c), c, _is_root(root, c) and c.member is None) for c in candidates]
 
 
 def _is_root(root: str, candidate: Candidate) -> bool:

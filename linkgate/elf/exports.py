@@ -12,7 +12,7 @@ import mmap
 import os
 
 from linkgate.elf import dynamic as dt
-from linkgate.elf.image import AddressMap, Image
+from linkgate.elf.image import AddressMap, Buffer, Image
 from linkgate.elf.symbols import dynamic_symbols
 
 
@@ -22,9 +22,14 @@ def read_exports(path: str | os.PathLike[str]) -> frozenset[str] | None:
     Raises ElfFormatError (or OSError) like read_elf for a file that cannot be read.
     """
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        image = Image(data)
-        segments = image.segments(image.header())
-        addresses = AddressMap(segments)
-        table = dt.read_dynamic(image, segments, addresses)
-        symbols = dynamic_symbols(image, table, addresses)
-        return None if symbols is None else symbols.exports
+        return exports_of(data)
+
+
+def exports_of(data: Buffer) -> frozenset[str] | None:
+    """As read_exports, from an in-memory ELF image (a mapped file, or an archive member's bytes)."""
+    image = Image(data)
+    segments = image.segments(image.header())
+    addresses = AddressMap(segments)
+    table = dt.read_dynamic(image, segments, addresses)
+    symbols = dynamic_symbols(image, table, addresses)
+    return None if symbols is None else symbols.exports

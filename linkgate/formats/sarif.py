@@ -105,7 +105,13 @@ def result(finding: Finding, policy: PolicyRef | None, rule_index: dict[str, int
 
 
 def _location(path: str) -> dict[str, Any]:
-    return {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(path)}}}
+    """A member of an archive (`dist/app.deb!usr/bin/app`) points at the archive file, which code scanning
+    can find in the workspace; the member is its logical location."""
+    archive, bang, member = path.partition("!")
+    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(archive)}}}
+    if bang:
+        location["logicalLocations"] = [{"name": member, "fullyQualifiedName": path, "kind": "resource"}]
+    return location
 
 
 def _policy_location(path: str, line: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from linkgate.rules import (
     allowed_needed,
     architectures,
+    archive_format,
     elf_format,
     forbid_upx,
     forbidden_needed,
@@ -18,6 +19,7 @@ from linkgate.rules import (
     runpath,
     static_glibc,
     target,
+    wheel_tag,
 )
 from linkgate.rules.base import ConfigurableRule, ConfiguredRule, FactReader, Rule
 
@@ -37,7 +39,7 @@ _CONFIGURABLE = (
     hardening.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
-ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, *_CONFIGURABLE)
+ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE)
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}
 
 

@@ -1,0 +1,90 @@
+"""Bounds that keep reading a hostile archive cheap: bytes, members, nesting, names, links.
+
+Every archive is read as a stream of decompressed bytes; these bounds are what
+turn a zip or tar bomb, a member count in the millions or a symlink loop into an
+`archive-format` finding instead of a machine out of memory or time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+
+# LINKGATE_ARCHIVE_LIMITS="total=1G,member=64M,members=1000,depth=3": tighter (or looser) bounds.
+ENVIRONMENT = "LINKGATE_ARCHIVE_LIMITS"
+_UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB}
+
+
+class ArchiveError(Exception):
+    """The archive cannot be read to the end safely: corrupt, truncated, hostile or unsupported."""
+
+
+class BoundExceededError(ArchiveError):
+    """A bound of the whole archive was passed: reading stops everywhere, nested archives included."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Decompressed bytes read through one archive given on the command line, nesting included.
+    total: int = 16 * GIB
+    # One member held in memory: an ELF file (it is parsed whole) or a nested zip (it needs seeking).
+    member: int = 2 * GIB
+    # Entries of one archive given on the command line, nesting included.
+    members: int = 500_000
+    # Archives inside archives: `a.zip!b.tar.gz!bin/tool` is depth 2.
+    depth: int = 4
+    # Bytes of one member name (Linux PATH_MAX).
+    name: int = 4096
+    # Symlinks followed to resolve one path (Linux MAXSYMLINKS).
+    links: int = 40
+
+
+def limits_from(environ: Mapping[str, str]) -> Limits:
+    """The default bounds with those named in LINKGATE_ARCHIVE_LIMITS replaced; ValueError when malformed."""
+    spec = environ.get(ENVIRONMENT, "").strip()
+    if not spec:
+        return Limits()
+    known = {f.name for f in fields(Limits)}
+    changes: dict[str, int] = {}
+    for item in spec.split(","):
+        key, _, value = item.partition("=")
+        key, value = key.strip(), value.strip().upper()
+        if key not in known or not value:
+            raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} is not one of {', '.join(sorted(known))}=NUMBER")
+        unit = value[-1] if value[-1] in _UNITS else ""
+        number = value[: len(value) - len(unit)]
+        if not number.isdigit() or int(number) <= 0:
+            raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} needs a positive number (K, M, G allowed)")
+        changes[key] = int(number) * _UNITS[unit]
+    return replace(Limits(), **changes)
+
+
+class Budget:
+    """What is left of the bounds for one archive given on the command line (shared by its nested ones)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.bytes_left = limits.total
+        self.members_left = limits.members
+
+    def spend(self, count: int) -> None:
+        self.bytes_left -= count
+        if self.bytes_left < 0:
+            raise BoundExceededError(
+                f"more than {size_text(self.limits.total)} decompressed: a decompression bomb, "
+                f"or raise total= in {ENVIRONMENT}"
+            )
+
+    def member(self) -> None:
+        self.members_left -= 1
+        if self.members_left < 0:
+            raise BoundExceededError(f"more than {self.limits.members} members (raise members= in {ENVIRONMENT})")
+
+
+def size_text(count: int) -> str:
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if count >= scale and count % scale == 0:
+            return f"{count // scale} {unit}"
+    return f"{count} bytes"

@@ -1,0 +1,222 @@
+"""Byte streams of an archive: what a head of bytes is (by magic), decompression, and metering.
+
+Formats are told by content; a file name only breaks ties (a zip is a wheel
+when it is called *.whl). Every decompressed byte is charged to the archive's
+Budget, so a bomb stops at the bound, not at the end of memory.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import zlib
+from collections.abc import Callable
+from enum import Enum
+from typing import BinaryIO, cast
+
+from linkgate.archives.limits import ArchiveError, Budget, size_text
+from linkgate.elf.layouts import ELF_MAGIC
+
+# Enough to tell every format apart: tar's "ustar" sits at offset 257.
+HEAD = 512
+
+
+class Format(str, Enum):
+    ELF = "ELF"
+    ZIP = "zip"
+    TAR = "tar"
+    AR = "ar"
+    RPM = "rpm"
+    GZIP = "gzip"
+    XZ = "xz"
+    BZIP2 = "bzip2"
+    ZSTD = "zstd"
+
+
+COMPRESSED = (Format.GZIP, Format.XZ, Format.BZIP2, Format.ZSTD)
+
+_MAGICS = (
+    (ELF_MAGIC, Format.ELF),
+    (b"PK\x03\x04", Format.ZIP),
+    (b"PK\x05\x06", Format.ZIP),  # an empty zip: only the end of central directory
+    # Only a Debian package is read inside an ar archive; a static library (.a) is not an artifact.
+    (b"!<arch>\ndebian-binary", Format.AR),
+    (b"\xed\xab\xee\xdb", Format.RPM),
+    (b"\x1f\x8b", Format.GZIP),
+    (b"\xfd7zXZ\x00", Format.XZ),
+    (b"BZh", Format.BZIP2),
+    (b"\x28\xb5\x2f\xfd", Format.ZSTD),
+)
+
+
+def sniff(head: bytes) -> Format | None:
+    """The format `head` (the first HEAD bytes) starts, or None for anything else."""
+    for magic, kind in _MAGICS:
+        if head.startswith(magic):
+            return kind
+    if head[257:262] == b"ustar" and _tar_checksum_ok(head):
+        return Format.TAR
+    return None
+
+
+def _tar_checksum_ok(header: bytes) -> bool:
+    """The header's own checksum (the sum of its bytes with the checksum field as spaces)."""
+    if len(header) < HEAD:
+        return False
+    try:
+        stored = int(header[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
+    except ValueError:
+        return False
+    return stored == sum(header[:148]) + 8 * 32 + sum(header[156:HEAD])
+
+
+class Prefixed:
+    """`head` (bytes already read to sniff the format) followed by the rest of `stream`.
+
+    Not an io.RawIOBase: its read(n) would allocate n bytes up front, and an ELF
+    member is read with n = its whole size. Reads may be short, as raw reads are.
+    """
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._stream.read(size)
+        if size < 0:
+            data, self._head = self._head + self._stream.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
+
+    def close(self) -> None:
+        """The underlying stream belongs to whoever opened it."""
+
+    def __enter__(self) -> Prefixed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Metered:
+    """A reader that charges every byte it returns to `budget`, and turns decoder errors into ArchiveError."""
+
+    def __init__(self, stream: BinaryIO, budget: Budget, what: str) -> None:
+        self._stream = stream
+        self._budget = budget
+        self._what = what
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._stream.read(size)
+        except _DECODER_ERRORS as error:
+            raise ArchiveError(f"{self._what} data is corrupt or truncated: {_reason(error)}") from None
+        self._budget.spend(len(data))
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> Metered:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def buffered(raw: io.RawIOBase) -> BinaryIO:
+    return cast(BinaryIO, io.BufferedReader(raw, buffer_size=1 << 20))
+
+
+def decompressed(kind: Format, stream: BinaryIO, budget: Budget) -> BinaryIO:
+    """The decompressed bytes of `stream`, metered; ArchiveError when zstd support is not installed."""
+    opener = _OPENERS.get(kind) or _zstd_reader
+    return cast(BinaryIO, Metered(opener(stream), budget, kind.value))
+
+
+def _zstd_reader(stream: BinaryIO) -> BinaryIO:
+    try:
+        import zstandard  # noqa: PLC0415  (optional: the linkgate[zstd] extra; imported only when met)
+    except ImportError:
+        raise ArchiveError(
+            "zstd-compressed data cannot be read without the optional zstd support: pip install 'linkgate[zstd]'"
+        ) from None
+    reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+    return cast(BinaryIO, _Translated(reader, zstandard.ZstdError))
+
+
+class _Translated:
+    """A decoder whose own exception type becomes OSError, which Metered reports."""
+
+    def __init__(self, stream: BinaryIO, error: type[Exception]) -> None:
+        self._stream = stream
+        self._error = error
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except self._error as error:
+            raise OSError(str(error)) from None
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+# The stdlib decoders: each reads concatenated streams (gzip members, xz streams) as one.
+_OPENERS: dict[Format, Callable[[BinaryIO], BinaryIO]] = {
+    Format.GZIP: lambda s: cast(BinaryIO, gzip.GzipFile(fileobj=s, mode="rb")),
+    Format.XZ: lambda s: cast(BinaryIO, lzma.LZMAFile(s)),  # noqa: SIM115  (closed with the stream)
+    Format.BZIP2: lambda s: cast(BinaryIO, bz2.BZ2File(s)),
+}
+
+
+def seekable_decompressed(kind: Format, stream: BinaryIO) -> BinaryIO:
+    """A decompressed view that can seek (by decoding again): for container image tars read out of order."""
+    if kind not in _OPENERS:
+        raise ArchiveError(
+            f"a {kind.value}-compressed container image cannot be read out of order: decompress it first"
+        )
+    return _OPENERS[kind](stream)
+
+
+_DECODER_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError, lzma.LZMAError, zlib.error)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, EOFError):
+        return "the compressed stream ends early"
+    return str(error) or type(error).__name__
+
+
+def read_head(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    """The first HEAD bytes (fewer at the end of the stream), and the stream with them put back."""
+    head = b""
+    while len(head) < HEAD and (chunk := stream.read(HEAD - len(head))):
+        head += chunk
+    return head, cast(BinaryIO, Prefixed(head, stream))
+
+
+_CHUNK = 16 << 20
+
+
+def read_capped(stream: BinaryIO, cap: int, what: str, size: int | None = None) -> bytes:
+    """The rest of `stream` (`size` bytes when the archive says so), at most `cap`; ArchiveError beyond it.
+
+    Read in pieces joined once: asking for `cap` bytes at once would make some
+    readers allocate that much before reading a byte.
+    """
+    if size is not None and size > cap:
+        raise ArchiveError(f"{what} is larger than {size_text(cap)} (raise member= in LINKGATE_ARCHIVE_LIMITS)")
+    parts: list[bytes] = []
+    total = 0
+    want = size if size is not None else cap + 1
+    while total < want and (part := stream.read(min(_CHUNK, want - total))):
+        parts.append(part)
+        total += len(part)
+    if total > cap:
+        raise ArchiveError(f"{what} is larger than {size_text(cap)} (raise member= in LINKGATE_ARCHIVE_LIMITS)")
+    return parts[0] if len(parts) == 1 else b"".join(parts)

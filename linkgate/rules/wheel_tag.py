@@ -1,0 +1,80 @@
+"""wheel-tag: a wheel's binaries run where its platform tag promises.
+
+Applies when no policy is given (no --policy, no linkgate.yml): a wheel is then
+judged against its own tag, from its file name and its WHEEL file.
+`manylinux_2_17_x86_64` (or `manylinux2014_x86_64`) promises the manylinux_2_17
+target profile: every NEEDED library and symbol version must be there, as the
+`target` rule decides. Several tags promise the oldest of them. `linux_x86_64`
+is refused (PyPI rejects it: run `auditwheel repair`), and so is a tag no
+shipped profile describes. With a policy, wheels are judged by the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from linkgate.elf.facts import ElfFacts, split_version_token
+from linkgate.findings import Violation
+from linkgate.profiles.index import TargetIndex
+from linkgate.rules import target
+from linkgate.rules.base import Rule, short_list
+from linkgate.site import Site
+
+# A wheel tag's architecture -> linkgate's machine name.
+_MACHINES = {"i686": "i386", "armv7l": "arm", "ppc64le": "ppc64le", "ppc64": "ppc64"}
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What one platform tag promises: the tag as written, and the profile it names."""
+
+    tag: str
+    profile_name: str
+    architecture: str
+    profile: TargetIndex
+
+
+def check(facts: ElfFacts, promise: Promise, site: Site) -> Iterator[Violation]:
+    machine = _MACHINES.get(promise.architecture, promise.architecture)
+    if facts.machine != machine:
+        yield Violation(
+            subject=facts.machine,
+            message=f"built for {facts.machine} (tag promises {promise.architecture})",
+            hint="build the extension for the tag's architecture, or tag the wheel for the one it is built for",
+        )
+        return
+    for violation in target.judge(facts, promise.profile, site):
+        yield _reworded(violation, promise)
+
+
+def rejects(promise: Promise, library: str, version: str) -> bool:
+    return target.rejects_need(target.Target(promise.profile_name, promise.profile), library, version)
+
+
+def _reworded(violation: Violation, promise: Promise) -> Violation:
+    promised = f"tag promises {promise.profile_name}"
+    if split_version_token(violation.subject) is not None or violation.subject.startswith("GLIBC"):
+        message = f"needs {violation.subject} ({promised})"
+        if violation.symbols:
+            message += ": " + short_list(violation.symbols)
+        hint = (
+            f"build in the {promise.profile_name} image (or an older one) so the wheel needs no newer symbols, "
+            "or tag the wheel for the glibc it needs"
+        )
+        return Violation(violation.subject, message, hint, violation.symbols, violation.advisory)
+    return Violation(
+        violation.subject,
+        f"{violation.message} ({promised})",
+        "bundle the library into the wheel with `auditwheel repair`, or link it statically",
+        violation.symbols,
+        violation.advisory,
+    )
+
+
+def refused(tag: str, why: str, hint: str) -> Violation:
+    return Violation(subject=tag, message=f"wheel tag: {why}", hint=hint)
+
+
+# Configured by the scan from the wheel's own tags, not by a policy.
+RULE = Rule("wheel-tag", __doc__ or "")
