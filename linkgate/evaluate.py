@@ -6,11 +6,11 @@ Pure: no I/O. The caller supplies `today` so waiver expiry is testable.
 from __future__ import annotations
 
 import datetime
-from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Finding, Severity, Violation
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import replace
 from linkgate.rules import elf_format
 from linkgate.rules.base import Rule
 from linkgate.rules.remedies import seen_through_upx

@@ -17,10 +17,11 @@ import multiprocessing
 import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkContext, ForkProcess
 from typing import Any, Generic, TypeVar
+
+from linkgate.records import record
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -50,7 +51,7 @@ class _Raised:
         self.error = error
 
 
-@dataclass(frozen=True)
+@record
 class _Work(Generic[Item, Result]):
     """What every worker inherits through fork."""
 

@@ -7,7 +7,6 @@ report shows what changed and the verdict (Report.passed) says whether it got wo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from linkgate.diff import artifacts, packing
 from linkgate.diff.catalogue import COMPARISONS
@@ -18,13 +17,14 @@ from linkgate.elf.image import ElfFormatError
 from linkgate.findings import ArtifactResult, Finding, Severity
 from linkgate.policy.compiled import CompiledDiff
 from linkgate.profiles.index import TargetIndex
+from linkgate.records import record
 from linkgate.rules import elf_format
 from linkgate.rules.target import judge
 from linkgate.scan import NotElfError, read_candidate
 from linkgate.shipping import Shipped, collect_shipped, site_of
 
 
-@dataclass(frozen=True)
+@record
 class Side:
     """What the user named (OLD or NEW) and the files found there."""
 
@@ -32,7 +32,7 @@ class Side:
     candidates: Sequence[Candidate]
 
 
-@dataclass(frozen=True)
+@record
 class Unreadable:
     path: str
     reason: str
@@ -41,7 +41,7 @@ class Unreadable:
 Entry = Build | Unreadable
 
 
-@dataclass(frozen=True)
+@record
 class Diff:
     results: tuple[ArtifactResult, ...]
     skipped: int  # files of either side that are not ELF

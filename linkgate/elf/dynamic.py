@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import (
@@ -58,13 +57,15 @@ def tag_name(tag: int) -> str:
     return next((name for name, value in globals().items() if name.startswith("DT_") and value == tag), f"{tag:#x}")
 
 
-@dataclass
 class DynamicTable:
-    """Raw tag values of PT_DYNAMIC plus a way to read its strings."""
+    """Raw tag values of PT_DYNAMIC plus a way to read its strings (filled while parsing)."""
 
-    tags: dict[int, int] = field(default_factory=dict)
-    needed_offsets: list[int] = field(default_factory=list)
-    strings: bytes = b""
+    __slots__ = ("needed_offsets", "strings", "tags")
+
+    def __init__(self) -> None:
+        self.tags: dict[int, int] = {}
+        self.needed_offsets: list[int] = []
+        self.strings = b""
 
     def get(self, tag: int) -> int | None:
         """The value of `tag`, or None when the segment does not carry it."""

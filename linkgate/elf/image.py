@@ -7,7 +7,6 @@ file raises ElfFormatError instead of reading past the end.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
 from linkgate.elf.layouts import (
@@ -21,6 +20,7 @@ from linkgate.elf.layouts import (
     PHDR64,
     PT_LOAD,
 )
+from linkgate.records import record
 
 
 class Buffer(Protocol):
@@ -37,7 +37,7 @@ class ElfFormatError(Exception):
     """The file is not a well-formed ELF object where the loader would read it."""
 
 
-@dataclass(frozen=True)
+@record
 class Segment:
     """One program header."""
 
@@ -49,7 +49,7 @@ class Segment:
     p_memsz: int
 
 
-@dataclass(frozen=True)
+@record
 class Header:
     """The ELF header fields the loader uses."""
 

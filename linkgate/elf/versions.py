@@ -8,7 +8,6 @@ import functools
 import struct
 import sys
 from collections.abc import Container
-from dataclasses import dataclass
 from typing import TypeVar
 
 from linkgate.elf import dynamic as dt
@@ -44,6 +43,7 @@ from linkgate.elf.layouts import (
     VERNEED,
     Record,
 )
+from linkgate.records import record
 
 VER_FLG_BASE, VER_FLG_WEAK = 0x1, 0x2
 # Hostile files can declare absurd counts; nothing real comes near these.
@@ -59,7 +59,7 @@ SymbolSelection = Container[tuple[str, str]] | None
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@record
 class _Need:
     library: str
     version: str

@@ -10,11 +10,12 @@ matches at that version moved or appeared for the stated reason.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from linkgate.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Culprit:
     """Symbols that need `version` for one well-known reason."""
 
