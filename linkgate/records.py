@@ -61,13 +61,15 @@ def field(
 class _Table:
     """What the shared methods need to know about one record class."""
 
-    __slots__ = ("defaults", "factories", "fields", "key", "kw_only", "names", "names_set", "shown")
+    __slots__ = ("defaults", "factories", "fields", "key", "kw_only", "names", "names_set", "positional", "shown")
 
     def __init__(self, fields: dict[str, _Field], kw_only: bool) -> None:
         self.fields = fields
         self.names = tuple(fields)
         self.names_set = frozenset(fields)
         self.kw_only = kw_only
+        # How many positional arguments fill every field (-1: none do, the fields are keyword-only).
+        self.positional = -1 if kw_only else len(self.names)
         self.defaults = {n: f.default for n, f in fields.items() if f.default is not _MISSING}
         self.factories = tuple((n, f.factory) for n, f in fields.items() if f.factory is not None)
         compared = [n for n, f in fields.items() if f.compare]
@@ -147,31 +149,32 @@ def _check_order(cls: type, table: _Table) -> None:
 
 def _init(self: object, *args: Any, **kwargs: Any) -> None:
     table: _Table = type(self)._record_  # type: ignore[attr-defined]
+    if not kwargs and len(args) == table.positional:  # every field given in order: the common case
+        object.__setattr__(self, "__dict__", dict(zip(table.names, args, strict=True)))
+        return
+    object.__setattr__(self, "__dict__", _values(self, table, args, kwargs))
+
+
+def _values(self: object, table: _Table, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a new record from arguments, defaults and factories; TypeError as a call would."""
+    if len(args) > max(table.positional, 0):
+        raise TypeError(f"{type(self).__qualname__}() takes {max(table.positional, 0)} positional arguments")
+    if not kwargs.keys() <= table.names_set:
+        raise TypeError(f"{type(self).__qualname__}(): unexpected {sorted(kwargs.keys() - table.names_set)}")
+    if args and not kwargs.keys().isdisjoint(table.names[: len(args)]):
+        raise TypeError(
+            f"{type(self).__qualname__}(): given twice {sorted(kwargs.keys() & set(table.names[: len(args)]))}"
+        )
     values = dict(table.defaults)
-    if args:
-        if table.kw_only or len(args) > len(table.names):
-            raise TypeError(
-                f"{type(self).__qualname__}() takes {0 if table.kw_only else len(table.names)} positional arguments"
-            )
-        values.update(zip(table.names, args, strict=False))  # fewer args than fields
-    if kwargs:
-        _check_keywords(self, table, kwargs, len(args))
-        values.update(kwargs)
+    values.update(zip(table.names, args, strict=False))  # fewer args than fields
+    values.update(kwargs)
     for name, factory in table.factories:
         if name not in values:
             values[name] = factory()
     if len(values) != len(table.names):
         missing = [n for n in table.names if n not in values]
         raise TypeError(f"{type(self).__qualname__}() missing arguments: {', '.join(missing)}")
-    object.__setattr__(self, "__dict__", values)
-
-
-def _check_keywords(self: object, table: _Table, kwargs: dict[str, Any], positional: int) -> None:
-    unknown = kwargs.keys() - table.names_set
-    twice = kwargs.keys() & set(table.names[:positional])
-    if unknown or twice:
-        problem = f"unexpected {sorted(unknown)}" if unknown else f"given twice {sorted(twice)}"
-        raise TypeError(f"{type(self).__qualname__}(): {problem}")
+    return values
 
 
 def _eq(self: object, other: object) -> object:  # bool, or NotImplemented

@@ -19,6 +19,8 @@ from linkgate.elf.layouts import (
     PHDR32,
     PHDR64,
     PT_LOAD,
+    Phdr32,
+    Phdr64,
 )
 from linkgate.records import record
 
@@ -37,16 +39,8 @@ class ElfFormatError(Exception):
     """The file is not a well-formed ELF object where the loader would read it."""
 
 
-@record
-class Segment:
-    """One program header."""
-
-    p_type: int
-    p_flags: int
-    p_offset: int
-    p_vaddr: int
-    p_filesz: int
-    p_memsz: int
+# One program header, as read (the table is read once per file: its rows are used as they are).
+Segment = Phdr32 | Phdr64
 
 
 @record
@@ -129,8 +123,9 @@ class Image:
         if header.e_phentsize < phdr.size(self):
             raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
         table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
-        rows = (phdr.read_from(self, table, index * header.e_phentsize) for index in range(header.e_phnum))
-        segments = tuple(Segment(r.p_type, r.p_flags, r.p_offset, r.p_vaddr, r.p_filesz, r.p_memsz) for r in rows)
+        segments: tuple[Segment, ...] = tuple(
+            phdr.read_from(self, table, index * header.e_phentsize) for index in range(header.e_phnum)
+        )
         for index, segment in enumerate(segments):
             # A cut-off upload: the loader would map file bytes that are not there.
             end = segment.p_offset + segment.p_filesz
