@@ -13,6 +13,7 @@ the list, and only chunk start indices and results cross the pipes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import signal
 from collections import deque
@@ -81,6 +82,9 @@ def ordered_map(
     workers: list[_Worker] = []
     finished = False
     work = _Work(function, items, chunk, progress)
+    # Objects made so far are shared copy-on-write with every worker; a collection in a worker
+    # would write to each one's header and copy nearly every page. Frozen, the collector skips them.
+    gc.freeze()
     try:
         for slot in range(processes):
             workers.append(_start(context, slot, work))
@@ -92,6 +96,7 @@ def ordered_map(
         finished = True
     finally:
         _stop(workers, finished)
+        gc.unfreeze()
 
 
 def _start(context: ForkContext, slot: int, work: _Work[Any, Any]) -> _Worker:
