@@ -146,12 +146,18 @@ class AddressMap:
         # Real files never overlap their PT_LOADs: then the first match is the only one,
         # and the lookup below (thousands per file) need not look further.
         self._overlapping = any(_overlap(a, b) for i, a in enumerate(self._loads) for b in self._loads[i + 1 :])
+        # Lookups come in runs within one segment (a table, then the next entry of a chain).
+        self._last: Segment | None = None
 
     def _containing(self, vaddr: int) -> Segment | None:
         """The PT_LOAD whose file-backed bytes hold `vaddr`; overlapping ones are refused,
         since which bytes the loader sees there depends on its mapping order."""
         if not self._overlapping:
-            return next((s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz), None)
+            last = self._last
+            if last is not None and 0 <= vaddr - last.p_vaddr < last.p_filesz:
+                return last
+            self._last = next((s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz), None)
+            return self._last
         found = [s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz]
         if len(found) > 1:
             raise ElfFormatError(f"address {vaddr:#x} lies in {len(found)} overlapping PT_LOAD segments")
