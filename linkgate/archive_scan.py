@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable, Container, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from linkgate.archive_shipping import member_site, shipped_in
 from linkgate.archives.limits import ArchiveError, Limits
@@ -26,6 +25,7 @@ from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.evaluate import RejectedVersions, always_on, evaluate, unreadable
 from linkgate.findings import ArtifactResult, Finding
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import field, record
 from linkgate.rules import archive_format, fact_readers
 from linkgate.rules.base import ConfiguredRule
 from linkgate.site import Site
@@ -33,7 +33,7 @@ from linkgate.sourcefile import open_regular
 from linkgate.wheel_promise import WheelJudgement, judgement_for
 
 
-@dataclass(frozen=True)
+@record
 class ArchiveOptions:
     policy: CompiledPolicy
     today: datetime.date
@@ -50,7 +50,7 @@ def archive_format_of(head: bytes) -> Format | None:
     return kind if kind in ARCHIVE_FORMATS else None
 
 
-@dataclass(frozen=True)
+@record
 class MemberFacts:
     """One ELF member (or one problem) of an archive, read with every symbol joined (for `diff`)."""
 

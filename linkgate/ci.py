@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from linkgate.discover import Candidate, relative_display, workspace_roots
 from linkgate.findings import PolicyRef, Report
 from linkgate.formats import github_summary
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import record, replace
 from linkgate.rules import elf_format
 
 Renderer = Callable[[Report], str]
 
 
-@dataclass(frozen=True)
+@record
 class CiContext:
     github_actions: bool
     # Paths in reports and fingerprints are relative to this: GITHUB_WORKSPACE, CI_PROJECT_DIR, cwd.

@@ -10,15 +10,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linkgate import __version__, ci, docs, progress
+from linkgate import __version__, ci, progress
 from linkgate.commands import diff as diff_command
 from linkgate.commands import profile as profile_command
 from linkgate.commands import schema as schema_command
 from linkgate.discover import Candidate, MissingPathError, discover
 from linkgate.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
-from linkgate.formats import github, gitlab, junit, sarif
-from linkgate.formats import json as json_format
+from linkgate.formats import FORMATS, renderer
 from linkgate.formats import text as text_format
 from linkgate.policy.cache import cache_dir, cached_policy
 from linkgate.policy.compiled import CompiledPolicy
@@ -33,15 +32,6 @@ if TYPE_CHECKING:
 
 # Bounds on reading archives (linkgate.archives.limits.ENVIRONMENT).
 ARCHIVE_LIMITS = "LINKGATE_ARCHIVE_LIMITS"
-
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "text": text_format.render,
-    "json": json_format.render,
-    "github": github.render,
-    "gitlab": gitlab.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
-}
 
 
 class BaselineError(Exception):
@@ -61,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--policy", help="policy file or preset name (default: nearest linkgate.yml, else 'default')")
     check.add_argument(
         "--format",
-        choices=["auto", *sorted(RENDERERS)],
+        choices=["auto", *sorted(FORMATS)],
         default="auto",
         help="stdout format (default auto: github under GitHub Actions, else text)",
     )
@@ -81,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("rule", nargs="?", metavar="RULE")
     profile_command.add_parser(commands)
     schema_command.add_parser(commands)
-    diff_command.add_parser(commands, sorted(RENDERERS), SIDE_REPORTS)
+    diff_command.add_parser(commands, sorted(FORMATS), SIDE_REPORTS)
     return parser
 
 
@@ -140,12 +130,11 @@ def publish(
 ) -> int:
     """Stdout in the chosen format, the summary line, the side reports; the report's exit code."""
     output = ci.output_format(args.format, context)
-    sys.stdout.write(RENDERERS[output](report))
+    sys.stdout.write(renderer(output)(report))
     if output in ("text", "github"):
         print(summary(report), file=sys.stderr)
-    reports = ((args.sarif, sarif.render), (args.gitlab_report, gitlab.render), (args.junit, junit.render),
-               (baseline_file, json_format.render))  # fmt: skip
-    ci.write_reports(report, reports)
+    reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))
+    ci.write_reports(report, [(path, renderer(name)) for path, name in reports if path])
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
 
@@ -162,6 +151,8 @@ def _jobs(text: str) -> int:
 
 def read_baseline(path: str) -> frozenset[str]:
     """The fingerprints a baseline report knows; BaselineError (exit 2) when it cannot be read."""
+    from linkgate.formats import json as json_format  # noqa: PLC0415 - only runs with --baseline pay for it
+
     try:
         return json_format.baseline_fingerprints(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
@@ -225,6 +216,7 @@ def collect(
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from linkgate import docs  # noqa: PLC0415 - docs imports inspect, which check does not need
     from linkgate.diff import catalogue as diff_catalogue  # noqa: PLC0415 - see run_diff
 
     if args.rule is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from linkgate.exitcodes import CannotEvaluateError
+from linkgate.records import record
 from linkgate.sourcefile import kind_name
 
 
@@ -20,7 +20,7 @@ class SpecialPathError(CannotEvaluateError):
     """A path given on the command line is a FIFO, device or socket: reading it could block forever."""
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """A file to look at; `display` keeps the spelling the user gave.
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Finding, Severity, Violation
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import replace
 from linkgate.rules import elf_format
 from linkgate.rules.base import ConfiguredRule, Rule
 from linkgate.rules.remedies import seen_through_upx

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
 from enum import Enum
+
+from linkgate.records import field, record, replace
 
 
 class Severity(str, Enum):
@@ -20,7 +21,7 @@ class Severity(str, Enum):
         return list(Severity).index(self)
 
 
-@dataclass(frozen=True)
+@record
 class Violation:
     """What a rule reports about one artifact, before path and severity are attached."""
 
@@ -44,7 +45,7 @@ class BaselineState(str, Enum):
     UNCHANGED = "unchanged"
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One actionable message: which artifact, which rule, which value, how to fix it."""
 
@@ -71,7 +72,7 @@ class Finding:
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@record
 class ArtifactResult:
     """One ELF file's findings. Whether they fail the run is the report's decision."""
 
@@ -79,7 +80,7 @@ class ArtifactResult:
     findings: tuple[Finding, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class PolicyRef:
     """The policy file as a path in the repository, so a finding can point at the line it breaks."""
 
@@ -95,7 +96,7 @@ DEFAULT_FAILING = frozenset({Severity.ERROR})
 STRICT_FAILING = frozenset({Severity.ERROR, Severity.WARNING})
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """Everything a renderer may show, and the verdict: decided here once, read by renderers and the exit code."""
 

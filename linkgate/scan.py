@@ -7,7 +7,6 @@ import mmap
 import os
 import signal
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.exitcodes import CannotEvaluateError
 from linkgate.findings import ArtifactResult
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import record, replace
 from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of, situated
 from linkgate.site import ShippedLibrary
@@ -37,7 +37,7 @@ _CHUNK = 16
 TEST_KILL_ON = "LINKGATE_TEST_KILL_ON"
 
 
-@dataclass(frozen=True)
+@record
 class ScanOptions:
     policy: CompiledPolicy
     today: datetime.date

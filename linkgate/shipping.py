@@ -15,7 +15,6 @@ import functools
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 
 from linkgate.discover import Candidate
 from linkgate.elf.exports import read_exports
@@ -24,6 +23,7 @@ from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import read_elf
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import field, record, replace
 from linkgate.rules.target_search import search_steps
 from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 from linkgate.sourcefile import open_regular
@@ -35,7 +35,7 @@ _MAX_CONTEXTS = 8
 _WHEEL_DEPTH = 6
 
 
-@dataclass(frozen=True)
+@record
 class Shipped(Mapping[str, ShippedLibrary]):
     """The checked ELF objects by every path the loader can open them at, and how each is loaded."""
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from linkgate.records import field, record
 
 # What `$LIB` can expand to, per ELF class: glibc's slibdir as the distribution built it
 # (lib64 upstream and on RHEL-like systems, lib/<triplet> on Debian and Ubuntu).
@@ -22,7 +23,7 @@ _LIB_EXPANSIONS = {64: ("lib64", "lib"), 32: ("lib",)}
 _PLATFORMS = {"i386": ("i686", "i586", "i486", "i386"), "arm": ("v7l", "v8l")}
 
 
-@dataclass(frozen=True)
+@record
 class ShippedLibrary:
     """An ELF object among the checked artifacts, as the loader sees it when it maps it."""
 
@@ -38,7 +39,7 @@ class ShippedLibrary:
     exports: frozenset[str] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Loader:
     """One object up the chain that loaded an artifact: whose search path the artifact inherits."""
 
@@ -56,7 +57,7 @@ class Loader:
         return () if self.runpath else self.rpath
 
 
-@dataclass(frozen=True)
+@record
 class LoadContext:
     """One way the loader comes to map an artifact.
 
@@ -80,7 +81,7 @@ class LoadContext:
 ROOT = LoadContext()
 
 
-@dataclass(frozen=True)
+@record
 class Site:
     """An artifact's directory ($ORIGIN), the shipped libraries by every path they can be opened at,
     and the ways the loader comes to map the artifact.

@@ -13,14 +13,16 @@ the list, and only chunk start indices and results cross the pipes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkContext, ForkProcess
 from typing import Any, Generic, TypeVar
+
+from linkgate.records import record
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -50,7 +52,7 @@ class _Raised:
         self.error = error
 
 
-@dataclass(frozen=True)
+@record
 class _Work(Generic[Item, Result]):
     """What every worker inherits through fork."""
 
@@ -80,6 +82,9 @@ def ordered_map(
     workers: list[_Worker] = []
     finished = False
     work = _Work(function, items, chunk, progress)
+    # Objects made so far are shared copy-on-write with every worker; a collection in a worker
+    # would write to each one's header and copy nearly every page. Frozen, the collector skips them.
+    gc.freeze()
     try:
         for slot in range(processes):
             workers.append(_start(context, slot, work))
@@ -91,6 +96,7 @@ def ordered_map(
         finished = True
     finally:
         _stop(workers, finished)
+        gc.unfreeze()
 
 
 def _start(context: ForkContext, slot: int, work: _Work[Any, Any]) -> _Worker:

@@ -16,7 +16,6 @@ Every problem is a YamlError carrying the line and the key path where it was fou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -35,6 +34,8 @@ from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
+
+from linkgate.records import record
 
 Location = tuple[str | int, ...]
 
@@ -133,7 +134,7 @@ def _make_loader() -> type[Any]:
 _Loader = _make_loader()
 
 
-@dataclass(frozen=True)
+@record
 class YamlDocument:
     data: Any
     lines: dict[Location, int]
@@ -260,11 +261,13 @@ def _location_at(text: str, line: int, column: int) -> Location:
     return tuple(frame.key for frame in frames[:MAX_DEPTH] if frame.key is not None)
 
 
-@dataclass
 class _Frame:
-    is_mapping: bool
-    key: str | int | None = None
-    at_key: bool = True  # in a mapping: the next node is a key (else its value)
+    __slots__ = ("at_key", "is_mapping", "key")
+
+    def __init__(self, is_mapping: bool) -> None:
+        self.is_mapping = is_mapping
+        self.key: str | int | None = None
+        self.at_key = True  # in a mapping: the next node is a key (else its value)
 
 
 def _step(frames: list[_Frame], event: Event, done: bool) -> None:

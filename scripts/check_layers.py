@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "linkgate"
 # Module name prefixes -> layer, most specific first.
 LAYERS: tuple[tuple[str, int], ...] = (
     ("linkgate.elf", 0),
+    ("linkgate.records", 0),  # the value-record decorator every layer uses; imports nothing of linkgate
     ("linkgate.findings", 1),
     ("linkgate.site", 1),
     ("linkgate.exitcodes", 1),

@@ -5,10 +5,9 @@ They need no toolchain, so these facts are checked on every machine.
 
 from __future__ import annotations
 
-import dataclasses
-
 from linkgate.elf.facts import Kind, Linkage, SymbolRef, VersionNeed
 from linkgate.elf.reader import is_elf_file, parse_elf, read_elf
+from linkgate.records import replace
 from tests import binaries
 
 HELLO_GCC_NEEDS = (
@@ -35,7 +34,7 @@ def test_hello_gcc_without_section_headers() -> None:
     original = read_elf(binaries.committed("hello-gcc"))
     stripped = read_elf(binaries.committed("hello-gcc.nosections"))
     assert not stripped.has_section_headers
-    assert stripped == dataclasses.replace(original, has_section_headers=False)
+    assert stripped == replace(original, has_section_headers=False)
     # The committed copy is what strip_section_headers makes of the original today.
     made = binaries.strip_section_headers(binaries.committed("hello-gcc").read_bytes())
     assert made == binaries.committed("hello-gcc.nosections").read_bytes()

@@ -7,7 +7,6 @@ has_section_headers. A section-based reader (pyelftools, auditwheel) goes blind.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from linkgate.elf.reader import read_elf
+from linkgate.records import replace
 from tests import binaries
 from tests.elf_oracle import pyelftools_facts
 
@@ -45,7 +45,7 @@ def test_same_facts_without_section_headers(built: Built, name: str, transform: 
     facts = read_elf(derived(built, name, transform))
     assert original.has_section_headers
     assert not facts.has_section_headers
-    assert facts == dataclasses.replace(original, has_section_headers=False)
+    assert facts == replace(original, has_section_headers=False)
 
 
 @pytest.mark.parametrize("transform", sorted(TRANSFORMS))

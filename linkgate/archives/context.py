@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from linkgate.archives.limits import Budget, Limits
@@ -12,6 +11,7 @@ from linkgate.archives.tree import Unit
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer
 from linkgate.elf.versions import SymbolSelection
+from linkgate.records import record, replace
 
 # Fills in facts a rule needs beyond the loader's view (hardening), from a member's bytes:
 # (display path, bytes, facts) -> facts.
@@ -20,7 +20,7 @@ Completer = Callable[[str, Buffer, ElfFacts], ElfFacts]
 Reader = Callable[[Format, BinaryIO, str, "Context"], Unit]
 
 
-@dataclass(frozen=True)
+@record
 class Context:
     limits: Limits
     budget: Budget

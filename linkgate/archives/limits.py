@@ -8,7 +8,8 @@ turn a zip or tar bomb, a member count in the millions or a symlink loop into an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+
+from linkgate.records import field_names, record, replace
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
@@ -25,7 +26,7 @@ class BoundExceededError(ArchiveError):
     """A bound of the whole archive was passed: reading stops everywhere, nested archives included."""
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     # Decompressed bytes read through one archive given on the command line, nesting included.
     total: int = 16 * GIB
@@ -46,7 +47,7 @@ def limits_from(environ: Mapping[str, str]) -> Limits:
     spec = environ.get(ENVIRONMENT, "").strip()
     if not spec:
         return Limits()
-    known = {f.name for f in fields(Limits)}
+    known = set(field_names(Limits))
     changes: dict[str, int] = {}
     for item in spec.split(","):
         key, _, value = item.partition("=")

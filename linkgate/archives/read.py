@@ -10,7 +10,6 @@ from __future__ import annotations
 import lzma
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from linkgate.archives.context import Completer, Context
@@ -22,6 +21,7 @@ from linkgate.archives.tarread import ImageFoundError, read_tar
 from linkgate.archives.tree import Unit
 from linkgate.archives.zipread import read_zip
 from linkgate.elf.versions import SymbolSelection
+from linkgate.records import record
 
 ARCHIVE_FORMATS = frozenset(Format) - {Format.ELF}
 
@@ -41,7 +41,7 @@ def read_stream(kind: Format, stream: BinaryIO, name: str, context: Context) -> 
     raise ArchiveError(f"{kind.value} is not an archive format")
 
 
-@dataclass(frozen=True)
+@record
 class Reading:
     """How the members of one archive given on the command line are read."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from linkgate.archives.limits import ArchiveError
+from linkgate.records import record
 
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER, _CPIO_HEADER = 60, 110
@@ -76,7 +76,7 @@ def ar_members(stream: BinaryIO) -> Iterator[tuple[str, Bounded]]:
             stream.read(1)  # members start at even offsets
 
 
-@dataclass(frozen=True)
+@record
 class CpioEntry:
     name: str
     mode: int

@@ -107,4 +107,4 @@ def _hard_link(unit: Unit, name: str, target: str, context: Context) -> None:
     if original is None:
         unit.problems.append((name, f"hard link to {target}, which is not an earlier member"))
         return
-    unit.nodes[name] = Node(original.kind, original.link, original.facts, original.error, original.nested)
+    unit.nodes[name] = original.copy()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from enum import Enum
 
 from linkgate.elf.facts import ElfFacts
@@ -23,35 +22,45 @@ class Entry(str, Enum):
     OTHER = "other"  # devices, FIFOs: names only, never judged
 
 
-@dataclass
 class Node:
-    kind: Entry
-    link: str = ""  # a symlink's target as written
-    facts: ElfFacts | None = None  # an ELF member, read
-    error: str | None = None  # an ELF member that cannot be read, and why
-    nested: Unit | None = None  # an archive inside the archive, read as its own unit
-    exports: frozenset[str] | None = None  # a shared library's defined dynamic symbols, when asked for
+    """One member; what reading it found is filled in as it is read."""
+
+    __slots__ = ("error", "exports", "facts", "kind", "link", "nested")
+
+    def __init__(self, kind: Entry, link: str = "", nested: Unit | None = None) -> None:
+        self.kind = kind
+        self.link = link  # a symlink's target as written
+        self.facts: ElfFacts | None = None  # an ELF member, read
+        self.error: str | None = None  # an ELF member that cannot be read, and why
+        self.nested = nested  # an archive inside the archive, read as its own unit
+        self.exports: frozenset[str] | None = None  # a shared library's defined dynamic symbols, when asked for
+
+    def copy(self) -> Node:
+        """Another name for the same member (a hard link): what was read about it, shared."""
+        twin = Node(self.kind, self.link, self.nested)
+        twin.facts, twin.error, twin.exports = self.facts, self.error, self.exports
+        return twin
 
 
-@dataclass
 class Unit:
-    """Members of one archive (or one container image's final filesystem).
+    """Members of one archive (or one container image's final filesystem), filled in while reading.
 
     `installed` units (.deb, .rpm, .apk, images) unpack at /, so absolute RPATHs
     and symlinks point into them; others (zip, tar) unpack anywhere, and an
     absolute path leaves them.
     """
 
-    format: str
-    installed: bool = False
-    absolute_names: bool = False  # images: members are shown as /usr/bin/app
-    nodes: dict[str, Node] = field(default_factory=dict)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (member name or "", reason)
-    texts: dict[str, str] = field(default_factory=dict)  # small metadata members (a wheel's WHEEL file)
-    # A container layer's `.wh.NAME` entries (NAME is deleted from the layers below) and
-    # `.wh..wh..opq` directories (their contents in the layers below are deleted).
-    whiteouts: list[str] = field(default_factory=list)
-    opaque: list[str] = field(default_factory=list)
+    def __init__(self, format: str, installed: bool = False, absolute_names: bool = False) -> None:
+        self.format = format
+        self.installed = installed
+        self.absolute_names = absolute_names  # images: members are shown as /usr/bin/app
+        self.nodes: dict[str, Node] = {}
+        self.problems: list[tuple[str, str]] = []  # (member name or "", reason)
+        self.texts: dict[str, str] = {}  # small metadata members (a wheel's WHEEL file)
+        # A container layer's `.wh.NAME` entries (NAME is deleted from the layers below) and
+        # `.wh..wh..opq` directories (their contents in the layers below are deleted).
+        self.whiteouts: list[str] = []
+        self.opaque: list[str] = []
 
     def shown(self, name: str) -> str:
         return "/" + name if self.absolute_names else name

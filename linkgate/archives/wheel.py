@@ -7,7 +7,8 @@ manylinux_2_5, manylinux2010 is manylinux_2_12, manylinux2014 is manylinux_2_17.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from linkgate.records import record
 
 _LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _PEP600 = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)_(\w+)$")
@@ -15,7 +16,7 @@ _LEGACY_TAG = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(\w+)$")
 _LINUX = re.compile(r"^linux_(\w+)$")
 
 
-@dataclass(frozen=True)
+@record
 class PlatformTag:
     tag: str
     family: str  # manylinux, musllinux, linux, or other (macosx, win, any)

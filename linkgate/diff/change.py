@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.policy.compiled import CompiledDiff
+from linkgate.records import field, record
 
 
-@dataclass(frozen=True)
+@record
 class Build:
     """One artifact of one side: its facts as read, and its verdict on every target profile."""
 
@@ -33,7 +33,7 @@ class Build:
         return not self.packed or self.facts.payload is not None
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One difference between OLD and NEW. `kind` names why it is worse (a DIFF_CHANGES entry);
     None for a change that is only worth knowing (an improvement, a build detail)."""

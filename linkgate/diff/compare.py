@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from linkgate.diff import artifacts, packing
@@ -20,6 +19,7 @@ from linkgate.elf.image import ElfFormatError
 from linkgate.findings import ArtifactResult, Finding, Severity
 from linkgate.policy.compiled import CompiledDiff
 from linkgate.profiles.index import TargetIndex
+from linkgate.records import record, replace
 from linkgate.rules import elf_format
 from linkgate.rules.target import judge
 from linkgate.scan import NotElfError, read_candidate
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from linkgate.archive_scan import MemberFacts
 
 
-@dataclass(frozen=True)
+@record
 class Side:
     """What the user named (OLD or NEW) and the files found there."""
 
@@ -37,7 +37,7 @@ class Side:
     candidates: Sequence[Candidate]
 
 
-@dataclass(frozen=True)
+@record
 class Unreadable:
     path: str
     reason: str
@@ -46,7 +46,7 @@ class Unreadable:
 Entry = Build | Unreadable
 
 
-@dataclass(frozen=True)
+@record
 class Diff:
     results: tuple[ArtifactResult, ...]
     skipped: int  # files of either side that are not ELF

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
 from linkgate.discover import Candidate
+from linkgate.records import record, replace
 
 
 class PairingError(Exception):
     """A --pair that names no artifact of its side: the diff cannot be evaluated."""
 
 
-@dataclass(frozen=True)
+@record
 class Member:
     """A candidate of one side and the key that pairs it."""
 
@@ -33,7 +33,7 @@ class Member:
     direct: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Pairing:
     pairs: tuple[tuple[Member, Member], ...]
     removed: tuple[Member, ...]  # in OLD only

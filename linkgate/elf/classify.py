@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
 from linkgate.elf.facts import Kind, Linkage
 from linkgate.elf.layouts import DF_1_PIE, ET_CORE, ET_DYN, ET_EXEC, ET_REL
+from linkgate.records import record
 
 _MACHINES = {
     2: "sparc", 3: "i386", 4: "m68k", 20: "ppc", 22: "s390", 40: "arm", 42: "sh",
@@ -30,7 +30,7 @@ def machine_name(e_machine: int, elf_class: int, byte_order: str) -> str:
     return _MACHINES.get(e_machine, f"em-{e_machine}")
 
 
-@dataclass(frozen=True)
+@record
 class Shape:
     """The loader-visible facts that decide kind and linkage."""
 

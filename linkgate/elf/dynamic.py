@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
-from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
+from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import (
     DT_BIND_NOW,
     DT_FLAGS,
@@ -58,13 +57,19 @@ def tag_name(tag: int) -> str:
     return next((name for name, value in globals().items() if name.startswith("DT_") and value == tag), f"{tag:#x}")
 
 
-@dataclass
 class DynamicTable:
-    """Raw tag values of PT_DYNAMIC plus a way to read its strings."""
+    """Raw tag values of PT_DYNAMIC plus where its string table is (filled while parsing)."""
 
-    tags: dict[int, int] = field(default_factory=dict)
-    needed_offsets: list[int] = field(default_factory=list)
-    strings: bytes = b""
+    __slots__ = ("data", "needed_offsets", "strings_at", "strings_size", "tags")
+
+    def __init__(self) -> None:
+        self.tags: dict[int, int] = {}
+        self.needed_offsets: list[int] = []
+        # DT_STRTAB in the file, read in place: a library's string table can be megabytes,
+        # and only a few names (NEEDED, SONAME, RPATH, versions) are ever read from it.
+        self.data: Buffer = b""
+        self.strings_at = 0
+        self.strings_size = 0
 
     def get(self, tag: int) -> int | None:
         """The value of `tag`, or None when the segment does not carry it."""
@@ -74,6 +79,7 @@ class DynamicTable:
 # Real dynamic arrays hold tens of entries, a few hundred at most; the cap bounds
 # the Python loop on a hostile file whose mapped segment is megabytes of non-zero tags.
 MAX_DYNAMIC_ENTRIES = 1 << 14
+_FIRST_WINDOW = 64  # entries
 
 
 def read_dynamic(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) -> DynamicTable:
@@ -100,12 +106,21 @@ def read_dynamic(image: Image, segments: tuple[Segment, ...], addresses: Address
 
 def _array_at(image: Image, vaddr: int, addresses: AddressMap, entry: struct.Struct) -> bytes:
     """The bytes of the (d_tag, d_val) array at `vaddr`, up to and including DT_NULL."""
-    if addresses.available(vaddr) == 0:
+    available = addresses.available(vaddr)
+    if available == 0:
         raise ElfFormatError(f"PT_DYNAMIC address {vaddr:#x} is not in any loaded segment: ld.so cannot read it")
-    raw = addresses.read_available(image, vaddr, MAX_DYNAMIC_ENTRIES * entry.size)
-    for index, (tag, _value) in enumerate(entry.iter_unpack(raw[: len(raw) - len(raw) % entry.size])):
-        if tag == DT_NULL:
-            return raw[: (index + 1) * entry.size]
+    limit = min(available, MAX_DYNAMIC_ENTRIES * entry.size)
+    # Real arrays end within tens of entries: search a window that grows, not the whole cap.
+    window, searched = min(limit, _FIRST_WINDOW * entry.size), 0
+    while True:
+        raw = addresses.read(image, vaddr, window)
+        usable = len(raw) - len(raw) % entry.size
+        for index, (tag, _value) in enumerate(entry.iter_unpack(raw[searched:usable]), searched // entry.size):
+            if tag == DT_NULL:
+                return raw[: (index + 1) * entry.size]
+        if window == limit:
+            break
+        window, searched = min(limit, window * 4), usable
     raise ElfFormatError(
         f"no DT_NULL in the {len(raw)} mapped bytes at PT_DYNAMIC address {vaddr:#x}: the dynamic array has no end"
     )
@@ -148,17 +163,18 @@ def _locate_strtab(image: Image, table: DynamicTable, addresses: AddressMap) -> 
         return
     size = table.get(DT_STRSZ) or addresses.available(strtab)
     size = min(size, addresses.available(strtab))
-    # One copy of the string table: every name lookup below is then a slice.
-    table.strings = image.read(addresses.offset(strtab, max(size, 1)), size)
+    table.data = image.data
+    table.strings_at = addresses.offset(strtab, max(size, 1))
+    table.strings_size = size
 
 
 def dynamic_string(table: DynamicTable, offset: int) -> str:
     """A NUL-terminated string from DT_STRTAB, bounded by DT_STRSZ."""
-    strings = table.strings
-    end = strings.find(b"\x00", offset)
-    if offset < 0 or end < 0:
-        raise ElfFormatError(f"string offset {offset:#x} outside DT_STRTAB ({len(strings)} bytes)")
-    return strings[offset:end].decode("utf-8", "replace")
+    start, limit = table.strings_at + offset, table.strings_at + table.strings_size
+    end = table.data.find(b"\x00", start, limit) if 0 <= offset < table.strings_size else -1
+    if end < 0:
+        raise ElfFormatError(f"string offset {offset:#x} outside DT_STRTAB ({table.strings_size} bytes)")
+    return table.data[start:end].decode("utf-8", "replace")
 
 
 def search_path(table: DynamicTable, tag: int) -> tuple[str, ...]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
+
+from linkgate.records import field, record
 
 _VERSION_TOKEN = re.compile(r"^(?P<ns>[A-Za-z][A-Za-z0-9]*?)_(?P<ver>\d+(?:[._]\d+)*)$")
 
@@ -34,7 +35,7 @@ class Kind(str, Enum):
     OTHER = "other"
 
 
-@dataclass(frozen=True)
+@record
 class SymbolRef:
     """An undefined dynamic symbol that carries a needed version."""
 
@@ -42,7 +43,7 @@ class SymbolRef:
     weak: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class VersionNeed:
     """One (library, version) pair from DT_VERNEED, with the symbols behind it."""
 
@@ -52,7 +53,7 @@ class VersionNeed:
     symbols: tuple[SymbolRef, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class UpxFacts:
     """What is known about UPX packing of the file."""
 
@@ -64,7 +65,7 @@ class UpxFacts:
     payload_read: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class GoModule:
     """One module line of Go build info (`mod`, `dep`, or the `=>` replacing it)."""
 
@@ -74,7 +75,7 @@ class GoModule:
     replace: GoModule | None = None
 
 
-@dataclass(frozen=True)
+@record
 class GoBuildInfo:
     """What the Go linker recorded about the build (runtime/debug.BuildInfo)."""
 
@@ -109,7 +110,7 @@ class GoBuildInfo:
         return max(owners, key=lambda m: len(m.path), default=None)
 
 
-@dataclass(frozen=True)
+@record
 class RwxSegment:
     """A PT_LOAD mapped readable, writable and executable at once."""
 
@@ -118,7 +119,7 @@ class RwxSegment:
     memsz: int
 
 
-@dataclass(frozen=True)
+@record
 class Cet:
     """x86 control-flow enforcement the GNU property note promises (all objects linked had it)."""
 
@@ -129,7 +130,7 @@ class Cet:
 Relro = Literal["full", "partial", "none"]
 
 
-@dataclass(frozen=True)
+@record
 class Hardening:
     """Exploit mitigations, as the loader and the kernel will apply them (docs/hardening.md).
 
@@ -153,7 +154,7 @@ class Hardening:
     stack_clash: bool | None = None
 
 
-@dataclass(frozen=True)
+@record
 class StaticGlibc:
     """What a statically linked program loads from the server's glibc at run time (docs/hardening.md).
 
@@ -174,7 +175,7 @@ class StaticGlibc:
     dlopen: bool | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ElfFacts:
     """The loader's view of one ELF file (see docs/elf-reader.md)."""
 

@@ -9,7 +9,6 @@ facts are filled in on request (`with_hardening`), like Go's cgo packages.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 
@@ -36,6 +35,7 @@ from linkgate.elf.layouts import (
 )
 from linkgate.elf.notes import GNU_PROPERTY_X86_FEATURE_1_AND, X86_FEATURE_1_IBT, X86_FEATURE_1_SHSTK, gnu_property
 from linkgate.elf.symbols import DynamicSymbols, dynamic_symbols, section_symbol_names
+from linkgate.records import replace
 
 # A failed check calls __stack_chk_fail; some ABIs read the guard through
 # __stack_chk_guard; the Intel compiler names its own.
@@ -81,8 +81,8 @@ def with_hardening(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts:
         if image is None:
             return facts
         found = read_hardening(image, judged.kind, judged.linkage)
-    seen = dataclasses.replace(judged, hardening=found)
-    return seen if judged is facts else dataclasses.replace(facts, payload=seen)
+    seen = replace(judged, hardening=found)
+    return seen if judged is facts else replace(facts, payload=seen)
 
 
 def read_hardening(image: Image, kind: Kind, linkage: Linkage) -> Hardening:

@@ -7,7 +7,6 @@ file raises ElfFormatError instead of reading past the end.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
 from linkgate.elf.layouts import (
@@ -20,7 +19,10 @@ from linkgate.elf.layouts import (
     PHDR32,
     PHDR64,
     PT_LOAD,
+    Phdr32,
+    Phdr64,
 )
+from linkgate.records import record
 
 
 class Buffer(Protocol):
@@ -37,19 +39,11 @@ class ElfFormatError(Exception):
     """The file is not a well-formed ELF object where the loader would read it."""
 
 
-@dataclass(frozen=True)
-class Segment:
-    """One program header."""
-
-    p_type: int
-    p_flags: int
-    p_offset: int
-    p_vaddr: int
-    p_filesz: int
-    p_memsz: int
+# One program header, as read (the table is read once per file: its rows are used as they are).
+Segment = Phdr32 | Phdr64
 
 
-@dataclass(frozen=True)
+@record
 class Header:
     """The ELF header fields the loader uses."""
 
@@ -129,8 +123,9 @@ class Image:
         if header.e_phentsize < phdr.size(self):
             raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
         table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
-        rows = (phdr.read_from(self, table, index * header.e_phentsize) for index in range(header.e_phnum))
-        segments = tuple(Segment(r.p_type, r.p_flags, r.p_offset, r.p_vaddr, r.p_filesz, r.p_memsz) for r in rows)
+        segments: tuple[Segment, ...] = tuple(
+            phdr.read_from(self, table, index * header.e_phentsize) for index in range(header.e_phnum)
+        )
         for index, segment in enumerate(segments):
             # A cut-off upload: the loader would map file bytes that are not there.
             end = segment.p_offset + segment.p_filesz
@@ -151,12 +146,18 @@ class AddressMap:
         # Real files never overlap their PT_LOADs: then the first match is the only one,
         # and the lookup below (thousands per file) need not look further.
         self._overlapping = any(_overlap(a, b) for i, a in enumerate(self._loads) for b in self._loads[i + 1 :])
+        # Lookups come in runs within one segment (a table, then the next entry of a chain).
+        self._last: Segment | None = None
 
     def _containing(self, vaddr: int) -> Segment | None:
         """The PT_LOAD whose file-backed bytes hold `vaddr`; overlapping ones are refused,
         since which bytes the loader sees there depends on its mapping order."""
         if not self._overlapping:
-            return next((s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz), None)
+            last = self._last
+            if last is not None and 0 <= vaddr - last.p_vaddr < last.p_filesz:
+                return last
+            self._last = next((s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz), None)
+            return self._last
         found = [s for s in self._loads if 0 <= vaddr - s.p_vaddr < s.p_filesz]
         if len(found) > 1:
             raise ElfFormatError(f"address {vaddr:#x} lies in {len(found)} overlapping PT_LOAD segments")

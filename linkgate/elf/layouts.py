@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
-from typing import Generic, Protocol, TypeVar
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
@@ -55,17 +56,19 @@ NT_GNU_PROPERTY_TYPE_0 = 5
 NT_GO_BUILDID = 4  # the Go linker's build-ID note, owner "Go"
 
 
-class _Field:
+class _Field(property):
     """A record field by position: records are tuples (cheap to make, unpackable) with named fields.
 
     (typing.NamedTuple would do, but builds each class through eval: ~0.7 ms a record type at
-    every start-up.)"""
+    every start-up.) A property over itemgetter reads a field in C: a tree run reads ~100,000.
+    """
 
     def __init__(self, index: int) -> None:
-        self.index = index
+        super().__init__(itemgetter(index))
 
-    def __get__(self, record: tuple[int, ...], owner: object = None) -> int:
-        return record[self.index]
+    if TYPE_CHECKING:
+
+        def __get__(self, record: Any, owner: type | None = None, /) -> int: ...  # type: ignore[override]
 
 
 class Ehdr(tuple[int, ...]):

@@ -4,7 +4,6 @@ nothing here (docs/elf-reader.md)."""
 
 from __future__ import annotations
 
-import dataclasses
 import mmap
 import os
 from pathlib import Path
@@ -27,6 +26,7 @@ from linkgate.elf.layouts import (
     PT_INTERP,
 )
 from linkgate.elf.versions import SymbolSelection, VersionReader
+from linkgate.records import replace
 
 _MIN_INTERP, _PATH_MAX = 2, 4096
 
@@ -60,7 +60,7 @@ def parse_elf(data: Buffer, want_symbols: SymbolSelection = None) -> ElfFacts:
     seen = upx.see_through(image, facts, lambda payload: _loader_facts(Image(payload), want_symbols))
     if seen is None:
         return facts
-    return dataclasses.replace(facts, upx=seen.upx, payload=seen.payload)
+    return replace(facts, upx=seen.upx, payload=seen.payload)
 
 
 def _loader_facts(image: Image, want_symbols: SymbolSelection) -> ElfFacts:

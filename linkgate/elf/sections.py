@@ -6,12 +6,12 @@ nothing that gates an artifact depends on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from elftools.elf.elffile import ELFFile
 
+from linkgate.records import record
 
-@dataclass(frozen=True)
+
+@record
 class SectionFacts:
     stripped: bool | None = None
     debug_info: bool | None = None

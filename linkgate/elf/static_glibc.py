@@ -11,7 +11,6 @@ they are read from .symtab, and are unknown without one.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import struct
 
@@ -21,6 +20,7 @@ from linkgate.elf.image import Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, PF_X, PT_LOAD
 from linkgate.elf.symbols import section_symbol_values
 from linkgate.elf.upx_errors import UpxLimitError
+from linkgate.records import replace
 
 # glibc's charset-conversion loader, linked into every static glibc program (stdio needs it).
 GLIBC_MARKERS = (b"gconv-modules", b"GCONV_PATH")
@@ -67,8 +67,8 @@ def with_static_glibc(path: str | os.PathLike[str], facts: ElfFacts) -> ElfFacts
         # cannot be scanned. That is "unknown" (the rule says so), not an unreadable file: the
         # loader's view of the same file was read within the budget.
         return facts
-    seen = dataclasses.replace(judged, static_glibc=found)
-    return seen if judged is facts else dataclasses.replace(facts, payload=seen)
+    seen = replace(judged, static_glibc=found)
+    return seen if judged is facts else replace(facts, payload=seen)
 
 
 def read_static_glibc(image: Image) -> StaticGlibc:

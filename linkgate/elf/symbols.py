@@ -8,7 +8,6 @@ ones), the names in the .symtab section, when the file still has one.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf.image import AddressMap, ElfFormatError, Header, Image
@@ -25,12 +24,13 @@ from linkgate.elf.layouts import (
     SYM64,
 )
 from linkgate.elf.versions import MAX_SYMBOLS, VersionReader
+from linkgate.records import record
 
 # st_name .. st_shndx, the only fields read here.
 # sh_type, sh_offset, sh_size, sh_link out of each section header.
 
 
-@dataclass(frozen=True)
+@record
 class DynamicSymbols:
     """Names in the dynamic symbol table: what the file imports and what it defines."""
 

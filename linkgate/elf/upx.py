@@ -20,7 +20,6 @@ import mmap
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from linkgate.elf.facts import ElfFacts, UpxFacts
 from linkgate.elf.image import Buffer, ElfFormatError, Header, Image, Segment
@@ -28,6 +27,7 @@ from linkgate.elf.layouts import PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_NULL
 from linkgate.elf.upx_blocks import FORMATS, INFO_SIZE, METHOD_NAMES, PayloadImage, Proof, packed_u32, prove
 from linkgate.elf.upx_budget import DecodeBudget
 from linkgate.elf.upx_errors import UpxLimitError
+from linkgate.records import record
 
 PACK_HEADER_SIZE = 32
 # l_version / PackHeader version byte -> the UPX release line that writes it.
@@ -41,7 +41,7 @@ _ID = re.compile(rb"\$Id: UPX (\d+)\.(\d+)")
 ParsePayload = Callable[[Buffer], ElfFacts]
 
 
-@dataclass(frozen=True)
+@record
 class SeenThrough:
     """What UPX detection found, and the payload's facts when they could be read."""
 
@@ -49,7 +49,7 @@ class SeenThrough:
     payload: ElfFacts | None
 
 
-@dataclass(frozen=True)
+@record
 class _Trailer:
     """The PackHeader at the end of the file and the overlay offset after it."""
 

@@ -11,7 +11,6 @@ view of a 2.6 MB program then costs a few kilobytes of decompression.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
 from linkgate.elf.image import ElfFormatError, Image
@@ -27,6 +26,7 @@ from linkgate.elf.upx_errors import UpxDecodeError, UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, known_filters
 from linkgate.elf.upx_lzma import LZMA_METHOD, LzmaDecoder
 from linkgate.elf.upx_nrv import NrvDecoder, nrv_methods
+from linkgate.records import record
 
 INFO_SIZE = 12
 METHOD_NAMES = {2: "NRV2B", 3: "NRV2B", 5: "NRV2D", 6: "NRV2D", 8: "NRV2E", 9: "NRV2E", 14: "LZMA"}
@@ -50,7 +50,7 @@ _FIND_CHUNK = 8 << 10
 _FILTER_MARGIN = 8
 
 
-@dataclass(frozen=True)
+@record
 class Block:
     """One b_info and where its compressed bytes are in the packed file."""
 
@@ -72,7 +72,7 @@ class Block:
         return self.sz_cpr == self.sz_unc
 
 
-@dataclass(frozen=True)
+@record
 class Proof:
     """Validated l_info/p_info/b_info #0 and, for the usual layout, the original
     ELF header and program headers that b_info #0 decodes to (None for UPX 3's
@@ -252,7 +252,7 @@ def _matching_header(image: Image, e_machine: int, header: bytes, file_size: int
     return fields.e_machine == e_machine and fields.e_phnum > 0 and table_end == len(header)
 
 
-@dataclass(frozen=True)
+@record
 class _Extent:
     """Original file bytes [start, end) rebuilt from consecutive blocks."""
 

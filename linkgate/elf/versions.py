@@ -8,7 +8,6 @@ import functools
 import struct
 import sys
 from collections.abc import Container
-from dataclasses import dataclass
 from typing import TypeVar
 
 from linkgate.elf import dynamic as dt
@@ -59,12 +58,9 @@ SymbolSelection = Container[tuple[str, str]] | None
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class _Need:
-    library: str
-    version: str
-    index: int
-    weak: bool
+# One vernaux entry: (library, version, version index, weak). A plain tuple: a file has
+# tens of them, a tree tens of thousands.
+_Need = tuple[str, str, int, bool]
 
 
 class VersionReader:
@@ -87,9 +83,13 @@ class VersionReader:
         raw = self._raw_needs()
         if not raw:
             return ()
-        selected = {n.index for n in raw if want_symbols is None or (n.library, n.version) in want_symbols}
+        selected = {
+            index for library, version, index, _ in raw if want_symbols is None or (library, version) in want_symbols
+        }
         symbols = self._symbols_by_index(selected) if selected else {}
-        return tuple(VersionNeed(n.library, n.version, n.weak, tuple(symbols.get(n.index, ()))) for n in raw)
+        return tuple(
+            VersionNeed(library, version, weak, tuple(symbols.get(index, ()))) for library, version, index, weak in raw
+        )
 
     def _record(self, record: Record[T], vaddr: int) -> T:
         """The record at virtual address `vaddr`, as the loader reads it from memory."""
@@ -133,7 +133,7 @@ class VersionReader:
             version = self._string(name)
             # ld.so compares vna_hash with vd_hash before the names: a wrong hash is a missing version.
             _check_hash(vna_hash, version, f"vna_hash of {library} {version}")
-            result.append(_Need(library, version, other & 0x7FFF, bool(flags & VER_FLG_WEAK)))
+            result.append((library, version, other & 0x7FFF, bool(flags & VER_FLG_WEAK)))
             if next_aux == 0:
                 return result
             address += next_aux
@@ -181,7 +181,7 @@ class VersionReader:
             for position in _positions_of(versyms, index, self.image.endian):
                 sym = record.read_from(self.image, symtab, position * syment)
                 if sym.st_shndx == SHN_UNDEF:
-                    symbol = SymbolRef(self._string(sym.st_name), weak=(sym.st_info >> 4) == STB_WEAK)
+                    symbol = SymbolRef(self._string(sym.st_name), (sym.st_info >> 4) == STB_WEAK)
                     result.setdefault(index, []).append(symbol)
         return result
 

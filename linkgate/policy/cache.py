@@ -19,11 +19,11 @@ import os
 import pickle
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from linkgate import __version__
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.records import replace
 
 FORMAT = 1
 Entry = tuple[int, tuple[tuple[str, str], ...], CompiledPolicy]

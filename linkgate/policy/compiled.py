@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from linkgate.findings import Severity
 from linkgate.profiles.index import TargetIndex
+from linkgate.records import field, record
 from linkgate.rules import POLICY_RULES
 from linkgate.rules.base import CompileContext, ConfiguredRule
 from linkgate.rules.globs import matches_path
@@ -40,7 +40,7 @@ DIFF_CHANGES = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class CompiledDiff:
     """The `diff:` key: what `linkgate diff` tolerates. Empty: every change in DIFF_CHANGES is worse."""
 
@@ -56,7 +56,7 @@ class CompiledDiff:
         return allowed is not None and floor <= allowed
 
 
-@dataclass(frozen=True)
+@record
 class CompiledOverride:
     """Other settings for paths matching `paths`: `values` replace the base keys they name."""
 
@@ -64,7 +64,7 @@ class CompiledOverride:
     values: Mapping[str, object]
 
 
-@dataclass(frozen=True)
+@record
 class CompiledWaiver:
     rule: str
     paths: tuple[str, ...]
@@ -79,7 +79,7 @@ class CompiledWaiver:
         return self.expires is not None and self.expires < today
 
 
-@dataclass(frozen=True)
+@record
 class CompiledPolicy:
     """What evaluation consumes. `values` are the validated `rules:` keys after `extends`."""
 

@@ -9,10 +9,10 @@ compiled form answers both from dicts, with versions parsed once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from linkgate.elf.facts import split_version_token
+from linkgate.records import field, record
 
 # Library tables under this key apply to every architecture of the profile.
 ANY_MACHINE = "any"
@@ -20,7 +20,7 @@ ANY_MACHINE = "any"
 _ALSO_RUNS = {"x86_64": ("i386",)}
 
 
-@dataclass(frozen=True)
+@record
 class Library:
     """What one library offers the loader: the symbol versions it defines."""
 
@@ -55,7 +55,7 @@ class Library:
         return max(ours)[1] if ours else None
 
 
-@dataclass(frozen=True)
+@record
 class TargetIndex:
     """One target system as its dynamic loader sees it, indexed by (machine, name) and by path."""
 

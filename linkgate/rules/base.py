@@ -9,12 +9,12 @@ a rule touches its module and the catalogue, nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar, cast
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Severity, Violation
 from linkgate.profiles.index import TargetIndex
+from linkgate.records import field, keyword_record, record
 from linkgate.site import Site
 
 # Fills in a costly fact the reader leaves out, e.g. elf.hardening.with_hardening: (path, facts) -> facts.
@@ -23,7 +23,7 @@ R = TypeVar("R")  # the setting as written in the policy (after validation)
 S = TypeVar("S")  # the compiled setting the check takes
 
 
-@dataclass(frozen=True)
+@record
 class CompileContext:
     """What compiling a setting may need besides its own value."""
 
@@ -33,7 +33,7 @@ class CompileContext:
     profiles: Mapping[str, TargetIndex] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """A documented rule. `doc` is its user documentation (README table, `linkgate explain`)."""
 
@@ -80,7 +80,7 @@ class ConfigurableRule(Protocol):
     def configure(self, value: object, context: CompileContext, severity: Severity | None) -> ConfiguredRule: ...
 
 
-@dataclass(frozen=True, kw_only=True)
+@keyword_record
 class PolicyRule(Rule, Generic[R, S]):
     """A rule the policy configures under its id (`max-glibc: "2.31"`)."""
 
@@ -103,7 +103,7 @@ class PolicyRule(Rule, Generic[R, S]):
                           self.rejects_version, self.reads)  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class Configured(Generic[S]):
     """One rule with its compiled setting and the severity the policy gives it."""
 

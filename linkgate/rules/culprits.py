@@ -10,11 +10,12 @@ matches at that version moved or appeared for the stated reason.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from linkgate.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Culprit:
     """Symbols that need `version` for one well-known reason."""
 
@@ -80,9 +81,15 @@ CULPRITS: tuple[Culprit, ...] = (
 )  # fmt: skip
 
 
+# version -> (position in CULPRITS, culprit): a finding's symbols are only tried against their version's.
+_BY_VERSION: dict[str, list[tuple[int, Culprit]]] = {}
+for _position, _culprit in enumerate(CULPRITS):
+    _BY_VERSION.setdefault(_culprit.version, []).append((_position, _culprit))
+
+
 def rank(version: str, symbol: str) -> int:
     """Position of the culprit behind `symbol`@`version` (len(CULPRITS) when none): explain first."""
-    return next((i for i, c in enumerate(CULPRITS) if c.matches(version, symbol)), len(CULPRITS))
+    return next((i for i, c in _BY_VERSION.get(version, ()) if c.matches(version, symbol)), len(CULPRITS))
 
 
 def causes(version: str, symbols: Iterable[str]) -> list[str]:
@@ -92,7 +99,7 @@ def causes(version: str, symbols: Iterable[str]) -> list[str]:
     """
     names = list(symbols)
     result = []
-    for culprit in CULPRITS:
+    for _, culprit in _BY_VERSION.get(version, ()):
         labels = []
         for name in names:
             pattern = culprit.matches(version, name)

@@ -27,11 +27,11 @@ UPX-packed programs are judged by the payload they unpack.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 from linkgate.elf.facts import ElfFacts, Hardening, Kind, Linkage
 from linkgate.findings import Violation
+from linkgate.records import record, replace
 from linkgate.rules.base import CompileContext, PolicyRule, short_list
 from linkgate.rules.remedies import uses_cgo
 from linkgate.rules.schema import Checked
@@ -76,7 +76,7 @@ GO_FIXES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Required:
     """The compiled setting: what each key demands (None: not judged)."""
 

@@ -24,10 +24,10 @@ or link statically against musl.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
+from linkgate.records import replace
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.remedies import glibc_fix
 from linkgate.rules.schema import Version

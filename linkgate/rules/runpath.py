@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
+from linkgate.records import record
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.globs import matches_any
 from linkgate.rules.schema import Checked, Globs
@@ -58,7 +58,7 @@ def _check_shape(value: object) -> object:
 Settings = Annotated[dict[Literal["allow"], Globs] | bool, Checked(_check_shape, before=True)]
 
 
-@dataclass(frozen=True)
+@record
 class Allowed:
     """The absolute directories (globs) accepted besides `$ORIGIN`-relative entries."""
 

@@ -36,12 +36,12 @@ by their payload; when the payload cannot be read the verdict fails closed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
+from linkgate.records import record
 from linkgate.rules import target_binding as binding
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import CompileContext, PolicyRule
@@ -50,7 +50,7 @@ from linkgate.rules.target_search import Found, find_library
 from linkgate.site import LoadContext, Site
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """The compiled setting: the profile as named in the policy (None if it was not loaded)."""
 
@@ -104,7 +104,7 @@ def _judge_loaded(facts: ElfFacts, profile: TargetIndex, site: Site, context: Lo
             yield unbound
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """What `inspect` says of one profile: what the loader would name, and what the profile cannot tell."""
 

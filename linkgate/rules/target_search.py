@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from linkgate.elf.facts import ElfFacts
 from linkgate.profiles.index import Library, TargetIndex
+from linkgate.records import record
 from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 
 
-@dataclass(frozen=True)
+@record
 class Found:
     """The library that satisfies a NEEDED name, and where it comes from (for messages)."""
 
@@ -32,7 +32,7 @@ class Found:
     shipped: ShippedLibrary | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One directory of the search, and why the loader looks there."""
 

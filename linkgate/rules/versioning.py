@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from linkgate.elf.facts import ElfFacts, SymbolRef, VersionNeed, split_version_token
 from linkgate.findings import Violation
+from linkgate.records import record
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     """Highest allowed version per namespace, plus non-numeric tokens named as allowed."""
 

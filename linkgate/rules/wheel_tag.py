@@ -12,11 +12,11 @@ shipped profile describes. With a policy, wheels are judged by the policy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from linkgate.elf.facts import ElfFacts, split_version_token
 from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
+from linkgate.records import record
 from linkgate.rules import target
 from linkgate.rules.base import Rule, short_list
 from linkgate.site import Site
@@ -25,7 +25,7 @@ from linkgate.site import Site
 _MACHINES = {"i686": "i386", "armv7l": "arm", "ppc64le": "ppc64le", "ppc64": "ppc64"}
 
 
-@dataclass(frozen=True)
+@record
 class Promise:
     """What one platform tag promises: the tag as written, and the profile it names."""
 
