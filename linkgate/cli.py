@@ -164,6 +164,7 @@ def read_baseline(path: str) -> frozenset[str]:
 def run_diff(args: argparse.Namespace) -> int:
     from linkgate.diff.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
 
+    archive_limits(os.environ)  # a malformed value is named before any archive is read
     context = ci.detect(os.environ, Path.cwd())
     policy = compiled_policy(args.policy, Path.cwd())
     try:

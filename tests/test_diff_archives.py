@@ -88,3 +88,12 @@ def test_a_corrupt_archive_fails_the_diff_closed(built: Built, tmp_path: Path) -
     code, found = diff(good.name, broken.name, cwd=tmp_path)
     assert code == 1
     assert any(f["path"].startswith(broken.name) and f["fails"] and "truncated" in f["message"] for f in found), found
+
+
+def test_malformed_archive_limits_are_named_not_an_internal_error(built: Built, tmp_path: Path) -> None:
+    old = tar_gz(tree(tmp_path / "old", {"bin/app": built("gcc-pie")}), tmp_path / "old.tar.gz")
+    env = {**HERMETIC, "LINKGATE_ARCHIVE_LIMITS": "members=lots"}
+    result = run_linkgate("diff", old.name, old.name, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "LINKGATE_ARCHIVE_LIMITS" in result.stderr
+    assert "internal error" not in result.stderr
