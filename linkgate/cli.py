@@ -24,6 +24,7 @@ from linkgate.policy.compiled import CompiledPolicy
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.locate import find_policy_file
 from linkgate.profiles.errors import ProfileError
+from linkgate.records import replace
 from linkgate.rules import RULES_BY_ID
 from linkgate.scan import ScanOptions, check_each
 
@@ -113,6 +114,8 @@ def run_check(args: argparse.Namespace) -> int:
                           wheel_tags=wheel_tags)  # fmt: skip
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
     report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
+    if wheel_tags and any(".whl!" in artifact.path for artifact in report.artifacts):
+        report = replace(report, policy=f"{policy.name} (wheels: their own platform tags)")
     if not report.artifacts and not args.allow_empty:
         # `dist/*.whl`, an empty build directory: nothing was checked, so nothing may pass.
         raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")
