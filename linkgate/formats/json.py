@@ -14,15 +14,24 @@ from linkgate.findings import Finding, Report
 
 
 def render(report: Report) -> str:
-    document = {
+    summary = {
         "policy": report.policy,
         "artifacts": len(report.artifacts),
         "skipped": report.skipped,
         "passed": report.passed,
         "failed_artifacts": report.failed_artifacts,
-        "findings": [{**finding_json(f), "fails": report.fails(f)} for a in report.artifacts for f in a.findings],
     }
-    return json.dumps(document, indent=2) + "\n"
+    findings = [{**finding_json(f), "fails": report.fails(f)} for a in report.artifacts for f in a.findings]
+    return _one_finding_per_line(summary, findings)
+
+
+def _one_finding_per_line(summary: dict[str, Any], findings: list[dict[str, Any]]) -> str:
+    """The summary indented, then each finding on one line: readable, greppable, and written by
+    json's C encoder (`indent=` selects the pure-Python one, slow on a tree's thousands of findings)."""
+    head = json.dumps(summary, indent=2)[: -len("\n}")]
+    rows = ",\n".join(f"    {json.dumps(finding)}" for finding in findings)
+    listed = f"[\n{rows}\n  ]" if rows else "[]"
+    return f'{head},\n  "findings": {listed}\n}}\n'
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
