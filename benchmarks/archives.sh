@@ -21,6 +21,8 @@ fi
 # This checkout's linkgate, whatever an earlier run installed.
 "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps .
 PYTHON=$VENV/bin/python
+# The console script: `python -m linkgate` from this directory would import the source tree, not the install.
+LINKGATE=$VENV/bin/linkgate
 
 # Popular projects with compiled extensions; one wheel each, for CPython 3.11 on x86_64.
 PROJECTS=(numpy scipy pyarrow opencv-python-headless pillow pandas scikit-learn matplotlib lxml
@@ -46,8 +48,8 @@ UNPACKED=$(mktemp -d)
 trap 'rm -rf "$UNPACKED"' EXIT
 # Exit status 1 is possible (a wheel's findings), so -i. No --policy: each wheel is judged by its own tag.
 hyperfine -N -i -w 1 -r "$RUNS" --export-json "$OUT/archives.json" \
-  -n "linkgate check (wheels in place)" "$PYTHON -m linkgate check $WHEELS" \
+  -n "linkgate check (wheels in place)" "$LINKGATE check $WHEELS" \
   -n "unzip + linkgate check (unpacked)" \
-  "bash -c 'rm -rf $UNPACKED/t && mkdir $UNPACKED/t && for w in $WHEELS/*.whl; do unzip -qo \$w -d $UNPACKED/t/\$(basename \$w); done && $PYTHON -m linkgate check --policy manylinux2014 $UNPACKED/t'" \
+  "bash -c 'rm -rf $UNPACKED/t && mkdir $UNPACKED/t && for w in $WHEELS/*.whl; do unzip -qo \$w -d $UNPACKED/t/\$(basename \$w); done && $LINKGATE check --policy manylinux2014 $UNPACKED/t'" \
   -n "auditwheel show (each wheel)" \
   "bash -c 'for w in $WHEELS/*.whl; do $VENV/bin/auditwheel show \$w >/dev/null 2>&1 || true; done'"

@@ -15,7 +15,9 @@ if [ -z "${PYTHON:-}" ]; then
   "$VENV/bin/python" -m pip install -q .
   PYTHON=$VENV/bin/python
 fi
-LINKGATE=("$PYTHON" -m linkgate)
+# The console script, as users run it: `python -m linkgate` from this directory would import the
+# source tree on the current directory instead of the installed, byte-compiled package.
+LINKGATE=("$(dirname "$PYTHON")/linkgate")
 TREES=(/usr/lib/x86_64-linux-gnu /usr/bin)
 OUT=${OUT:-benchmarks/results}
 RUNS=${RUNS:-10}

@@ -16,8 +16,8 @@ from collections.abc import Callable, Container, Iterator, Sequence
 
 from linkgate.archive_shipping import member_site, shipped_in
 from linkgate.archives.limits import ArchiveError, Limits
-from linkgate.archives.read import ARCHIVE_FORMATS, Reading, read_file, read_layout
-from linkgate.archives.streams import Format, sniff
+from linkgate.archives.magic import ARCHIVE_FORMATS, Format, sniff
+from linkgate.archives.read import Reading, read_file, read_layout
 from linkgate.archives.tree import Unit
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
+from linkgate.archives.magic import is_archive
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
@@ -93,7 +94,7 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> tuple[Artifac
     try:
         return (_check_file(candidate, options),)
     except NotElfError as not_elf:
-        return _check_archive(candidate, not_elf.head, options) if not_elf.head else ()
+        return _check_archive(candidate, not_elf.head, options) if is_archive(not_elf.head) else ()
 
 
 def _check_archive(candidate: Candidate, head: bytes, options: ScanOptions) -> tuple[ArtifactResult, ...]:
@@ -103,8 +104,6 @@ def _check_archive(candidate: Candidate, head: bytes, options: ScanOptions) -> t
     from linkgate.archives.limits import Limits  # noqa: PLC0415
 
     kind = archive_format_of(head) if head else None
-    if head and kind is None:
-        return ()
     limits = options.archive_limits or Limits()
     archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
     return check_archive(candidate, kind, archive)

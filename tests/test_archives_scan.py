@@ -45,6 +45,18 @@ def test_checking_a_plain_file_does_not_import_the_archive_readers() -> None:
     assert not imported & set(READERS)
 
 
+def test_text_files_beside_binaries_do_not_import_the_archive_readers(tmp_path: Path) -> None:
+    """A tree's scripts and data are told from archives by their first bytes, without the readers."""
+    shutil.copy("/usr/bin/true", tmp_path / "true")
+    (tmp_path / "README").write_text("not an artifact\n")
+    (tmp_path / "data.bin").write_bytes(bytes(range(256)) * 4)
+    command = [sys.executable, "-X", "importtime", "-m", "linkgate", "check", "--policy", "default", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "linkgate.archives.magic" in imported, result.stderr[-500:]
+    assert not imported & set(READERS)
+
+
 def test_one_step_per_candidate_however_many_members(tmp_path: Path) -> None:
     candidates = discover([str(dist(tmp_path))])
     options = ScanOptions(policy=load_policy("default", Path.cwd()), today=datetime.date.today(), jobs=1)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from linkgate.archives.limits import Budget, Limits
-from linkgate.archives.streams import Format
+from linkgate.archives.magic import Format
 from linkgate.archives.tree import Unit
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer

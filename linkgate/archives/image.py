@@ -19,7 +19,8 @@ from typing import Any, BinaryIO, Protocol
 
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.streams import COMPRESSED, Format, buffered, decompressed, read_head, sniff
+from linkgate.archives.magic import COMPRESSED, Format, sniff
+from linkgate.archives.streams import buffered, decompressed, read_head
 from linkgate.archives.tarread import read_tar
 from linkgate.archives.tree import Entry, Node, Unit, clean_name
 

@@ -11,7 +11,8 @@ from typing import BinaryIO
 
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.streams import Format, read_capped, read_head, sniff
+from linkgate.archives.magic import Format, sniff
+from linkgate.archives.streams import read_capped, read_head
 from linkgate.archives.tree import Entry, Node, Unit
 from linkgate.elf.exports import exports_of
 from linkgate.elf.facts import Kind

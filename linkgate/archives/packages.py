@@ -12,9 +12,10 @@ from typing import BinaryIO
 
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError
+from linkgate.archives.magic import COMPRESSED, Format, sniff
 from linkgate.archives.members import take
 from linkgate.archives.sequential import Bounded, CpioEntry, ar_members, cpio_kind, cpio_members
-from linkgate.archives.streams import COMPRESSED, Format, buffered, decompressed, read_head, sniff
+from linkgate.archives.streams import buffered, decompressed, read_head
 from linkgate.archives.tarread import read_tar
 from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
 

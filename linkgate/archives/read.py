@@ -15,15 +15,14 @@ from typing import BinaryIO
 from linkgate.archives.context import Completer, Context
 from linkgate.archives.image import DirectoryStore, TarStore, is_image, read_image
 from linkgate.archives.limits import ArchiveError, Budget, Limits
+from linkgate.archives.magic import COMPRESSED, Format, sniff
 from linkgate.archives.packages import read_compressed, read_deb, read_rpm
-from linkgate.archives.streams import COMPRESSED, Format, buffered, read_head, seekable_decompressed, sniff
+from linkgate.archives.streams import buffered, read_head, seekable_decompressed
 from linkgate.archives.tarread import ImageFoundError, read_tar
 from linkgate.archives.tree import Unit
 from linkgate.archives.zipread import read_zip
 from linkgate.elf.versions import SymbolSelection
 from linkgate.records import record
-
-ARCHIVE_FORMATS = frozenset(Format) - {Format.ELF}
 
 
 def read_stream(kind: Format, stream: BinaryIO, name: str, context: Context) -> Unit:
