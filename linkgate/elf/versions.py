@@ -174,12 +174,14 @@ class VersionReader:
         syment = self._syment()
         count = self.symbol_count()
         record = SYM64 if self.image.is64 else SYM32
-        symtab = self.addresses.read(self.image, symtab_addr, syment * count)
+        # The whole table is checked to be mapped, but only the matching entries are read:
+        # a large library's dynsym is megabytes, a rejected version's symbols a handful.
+        symtab = self.addresses.offset(symtab_addr, syment * count)
         versyms = self.addresses.read(self.image, versym_addr, 2 * count)
         result: dict[int, list[SymbolRef]] = {}
         for index in sorted(indexes):
             for position in _positions_of(versyms, index, self.image.endian):
-                sym = record.read_from(self.image, symtab, position * syment)
+                sym = record.read(self.image, symtab + position * syment)
                 if sym.st_shndx == SHN_UNDEF:
                     symbol = SymbolRef(self._string(sym.st_name), (sym.st_info >> 4) == STB_WEAK)
                     result.setdefault(index, []).append(symbol)

@@ -9,6 +9,7 @@ matches at that version moved or appeared for the stated reason.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
@@ -87,9 +88,24 @@ for _position, _culprit in enumerate(CULPRITS):
     _BY_VERSION.setdefault(_culprit.version, []).append((_position, _culprit))
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _explained(version: str, symbol: str) -> tuple[tuple[int, str], ...]:
+    """(position in CULPRITS, label) of every culprit behind `symbol`@`version`.
+
+    Cached: a tree's binaries name the same few thousand symbols again and again.
+    """
+    found = []
+    for position, culprit in _BY_VERSION.get(version, ()):
+        pattern = culprit.matches(version, symbol)
+        if pattern is not None:
+            found.append((position, pattern if "*" in pattern else symbol))
+    return tuple(found)
+
+
 def rank(version: str, symbol: str) -> int:
     """Position of the culprit behind `symbol`@`version` (len(CULPRITS) when none): explain first."""
-    return next((i for i, c in _BY_VERSION.get(version, ()) if c.matches(version, symbol)), len(CULPRITS))
+    explained = _explained(version, symbol)
+    return explained[0][0] if explained else len(CULPRITS)
 
 
 def causes(version: str, symbols: Iterable[str]) -> list[str]:
@@ -97,14 +113,8 @@ def causes(version: str, symbols: Iterable[str]) -> list[str]:
 
     A label is the symbol itself, or the glob when a glob matched: it stands for many.
     """
-    names = list(symbols)
-    result = []
-    for _, culprit in _BY_VERSION.get(version, ()):
-        labels = []
-        for name in names:
-            pattern = culprit.matches(version, name)
-            if pattern is not None:
-                labels.append(pattern if "*" in pattern else name)
-        if labels:
-            result.append(f"{', '.join(dict.fromkeys(labels))} = {culprit.cause}")
-    return result
+    labels: dict[int, dict[str, None]] = {}  # culprit position -> its labels, in order met
+    for name in symbols:
+        for position, label in _explained(version, name):
+            labels.setdefault(position, {})[label] = None
+    return [f"{', '.join(labels[p])} = {CULPRITS[p].cause}" for p in sorted(labels)]
