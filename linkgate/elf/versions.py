@@ -247,10 +247,24 @@ class VersionReader:
         if room <= 0:
             raise ElfFormatError(f"DT_GNU_HASH bucket starts at symbol {last}, past the end of DT_SYMTAB")
         chain_at = buckets_at + 4 * nbuckets + 4 * (last - symoffset)
-        end = _first_odd_word(self.addresses.read_available(self.image, chain_at, 4 * room), self.image.endian)
+        end = self._chain_end(chain_at, room)
         if end < 0:
             raise ElfFormatError("DT_GNU_HASH chain has no end within DT_SYMTAB's mapped symbols")
         return last + end + 1
+
+    def _chain_end(self, chain_at: int, room: int) -> int:
+        """Index of the last chain entry (end bit set) within `room` words, or -1.
+
+        Chains are a few entries long: look in a window that grows rather than copy
+        everything up to the end of the table."""
+        available = min(4 * room, self.addresses.available(chain_at))
+        window = min(available, 256)
+        while window > 0:
+            end = _first_odd_word(self.addresses.read(self.image, chain_at, window), self.image.endian)
+            if end >= 0 or window == available:
+                return end
+            window = min(available, window * 16)
+        return -1
 
     def _count_from_relocations(self) -> int:
         """One more than the highest symbol index a dynamic relocation refers to."""
