@@ -16,7 +16,7 @@ from linkgate.archives.streams import read_capped, read_head
 from linkgate.archives.tree import Entry, Node, Unit
 from linkgate.elf.exports import exports_of
 from linkgate.elf.facts import Kind
-from linkgate.elf.image import ElfFormatError
+from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.elf.reader import parse_elf
 
 
@@ -48,7 +48,7 @@ def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: 
         node.exports = _exports(data)
 
 
-def _exports(data: bytes) -> frozenset[str] | None:
+def _exports(data: Buffer) -> frozenset[str] | None:
     try:
         return exports_of(data)
     except ElfFormatError:
