@@ -72,15 +72,22 @@ def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated:
     name = os.path.basename(candidate.fs_path.rstrip("/"))
     reading = Reading(limits, lambda _display: None, exports=situated)
     try:
-        if kind is None:
-            unit = read_layout(candidate.fs_path, candidate.display, reading)
-        else:
-            with open_regular(candidate.fs_path) as handle:
-                unit = read_file(handle, kind, name, candidate.display, reading)
+        unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:
-        reason = str(error) if isinstance(error, ArchiveError) else f"cannot read file: {error.strerror or error}"
-        return [MemberFacts("", candidate.display, None, reason, Site())]
+        return [MemberFacts("", candidate.display, None, _reason(error), Site())]
     return list(_unit_members(unit, "", candidate.display, limits, situated))
+
+
+def _read_unit(candidate: Candidate, kind: Format | None, name: str, reading: Reading) -> Unit:
+    """The archive's members (`kind` None: an OCI image layout directory); ArchiveError or OSError."""
+    if kind is None:
+        return read_layout(candidate.fs_path, candidate.display, reading)
+    with open_regular(candidate.fs_path) as handle:
+        return read_file(handle, kind, name, candidate.display, reading)
+
+
+def _reason(error: ArchiveError | OSError) -> str:
+    return str(error) if isinstance(error, ArchiveError) else f"cannot read file: {error.strerror or error}"
 
 
 def _unit_members(unit: Unit, prefix: str, display: str, limits: Limits, situated: bool) -> Iterator[MemberFacts]:
@@ -107,15 +114,9 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     complete = None if by_tag else _completer(options.policy)  # a wheel's own tag reads no more facts
     reading = Reading(options.limits, _selection(options.policy, wheel), complete, options.situated or by_tag)
     try:
-        if kind is None:
-            unit = read_layout(candidate.fs_path, candidate.display, reading)
-        else:
-            with open_regular(candidate.fs_path) as handle:
-                unit = read_file(handle, kind, name, candidate.display, reading)
-    except ArchiveError as error:
-        return (_problem_result(candidate.display, str(error), options),)
-    except OSError as error:
-        return (_problem_result(candidate.display, f"cannot read file: {error.strerror or error}", options),)
+        unit = _read_unit(candidate, kind, name, reading)
+    except (ArchiveError, OSError) as error:
+        return (_problem_result(candidate.display, _reason(error), options),)
     results = _Results()
     rules = None
     if wheel is not None:

@@ -19,9 +19,8 @@ from typing import Any, BinaryIO, Protocol
 
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.magic import COMPRESSED, Format, sniff
-from linkgate.archives.streams import buffered, decompressed, read_head
-from linkgate.archives.tarread import read_tar
+from linkgate.archives.streams import buffered
+from linkgate.archives.tarread import read_inner_tar
 from linkgate.archives.tree import Entry, Node, Unit, clean_name
 
 _JSON_LIMIT = 4 << 20
@@ -130,15 +129,7 @@ def compose(store: Store, layers: list[str], context: Context) -> Unit:
 
 
 def _read_layer(blob: BinaryIO, layer: Unit, context: Context) -> None:
-    head, stream = read_head(buffered(blob))  # type: ignore[arg-type]
-    kind = sniff(head)
-    if kind in COMPRESSED:
-        assert kind is not None
-        head, stream = read_head(decompressed(kind, stream, context.budget))
-        kind = sniff(head)
-    if kind is not Format.TAR:
-        raise ArchiveError("layer is not a tar archive")
-    read_tar(stream, layer, context, layer=True)
+    read_inner_tar(buffered(blob), layer, context, "layer", layer=True)  # type: ignore[arg-type]
 
 
 def _remove_under(unit: Unit, directory: str) -> None:

@@ -12,11 +12,11 @@ from typing import BinaryIO
 
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError
-from linkgate.archives.magic import COMPRESSED, Format, sniff
+from linkgate.archives.magic import Format, sniff
 from linkgate.archives.members import take
 from linkgate.archives.sequential import Bounded, CpioEntry, ar_members, cpio_kind, cpio_members
 from linkgate.archives.streams import buffered, decompressed, read_head
-from linkgate.archives.tarread import read_tar
+from linkgate.archives.tarread import read_inner_tar, read_tar
 from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
 
 _LEAD = 96
@@ -35,21 +35,9 @@ def read_deb(stream: BinaryIO, context: Context) -> Unit:
         raise ArchiveError("an ar archive that is not a Debian package (no debian-binary first)")
     for name, data in members:
         if name.startswith("data.tar"):
-            _payload_tar(buffered(data), unit, context, "data.tar")
+            read_inner_tar(buffered(data), unit, context, "data.tar")
             return unit
     raise ArchiveError("Debian package without a data.tar member")
-
-
-def _payload_tar(stream: BinaryIO, unit: Unit, context: Context, what: str) -> None:
-    head, stream = read_head(stream)
-    kind = sniff(head)
-    if kind in COMPRESSED:
-        assert kind is not None
-        head, stream = read_head(decompressed(kind, stream, context.budget))
-        kind = sniff(head)
-    if kind is not Format.TAR:
-        raise ArchiveError(f"{what} is not a tar archive")
-    read_tar(stream, unit, context)
 
 
 def read_rpm(stream: BinaryIO, context: Context) -> Unit:

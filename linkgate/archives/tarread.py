@@ -14,7 +14,9 @@ from typing import Any, BinaryIO, cast
 
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError
+from linkgate.archives.magic import COMPRESSED, Format, sniff
 from linkgate.archives.members import take
+from linkgate.archives.streams import decompressed, read_head
 from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
 
 WHITEOUT, OPAQUE = ".wh.", ".wh..wh..opq"
@@ -36,6 +38,19 @@ class _Watched(tarfile.TarInfo):
         except tarfile.HeaderError as error:
             tar.linkgate_end = error  # type: ignore[attr-defined]
             raise
+
+
+def read_inner_tar(stream: BinaryIO, unit: Unit, context: Context, what: str, layer: bool = False) -> None:
+    """A tar that may be compressed, inside a package or image (data.tar.*, a layer blob)."""
+    head, stream = read_head(stream)
+    kind = sniff(head)
+    if kind in COMPRESSED:
+        assert kind is not None
+        head, stream = read_head(decompressed(kind, stream, context.budget))
+        kind = sniff(head)
+    if kind is not Format.TAR:
+        raise ArchiveError(f"{what} is not a tar archive")
+    read_tar(stream, unit, context, layer=layer)
 
 
 def read_tar(stream: BinaryIO, unit: Unit, context: Context, layer: bool = False, watch_image: bool = False) -> Unit:
