@@ -16,7 +16,7 @@ from collections.abc import Callable, Container, Iterator, Sequence
 
 from linkgate.archive_shipping import member_site, shipped_in
 from linkgate.archives.limits import ArchiveError, Limits
-from linkgate.archives.magic import ARCHIVE_FORMATS, Format, sniff
+from linkgate.archives.magic import Format, archive_kind
 from linkgate.archives.read import Reading, read_file, read_layout
 from linkgate.archives.tree import Unit
 from linkgate.discover import Candidate
@@ -44,12 +44,6 @@ class ArchiveOptions:
     situated: bool = False
 
 
-def archive_format_of(head: bytes) -> Format | None:
-    """The archive format a non-ELF file's first bytes start, or None (the file is skipped)."""
-    kind = sniff(head)
-    return kind if kind in ARCHIVE_FORMATS else None
-
-
 @record
 class MemberFacts:
     """One ELF member (or one problem) of an archive, read with every symbol joined (for `diff`)."""
@@ -66,7 +60,7 @@ def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated:
 
     `head` empty: an OCI image layout. An archive that cannot be read is one MemberFacts with its error.
     """
-    kind = archive_format_of(head) if head else None
+    kind = archive_kind(head) if head else None
     if head and kind is None:
         return None
     name = os.path.basename(candidate.fs_path.rstrip("/"))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
-from linkgate.archives.magic import is_archive
+from linkgate.archives.magic import Format, archive_kind
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
@@ -90,20 +90,20 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
 def check_candidate(candidate: Candidate, options: ScanOptions) -> tuple[ArtifactResult, ...]:
     """Results of one file, or of every ELF member of an archive; () when it holds no ELF file."""
     if candidate.image_layout:
-        return _check_archive(candidate, b"", options)
+        return _check_archive(candidate, None, options)
     try:
         return (_check_file(candidate, options),)
     except NotElfError as not_elf:
-        return _check_archive(candidate, not_elf.head, options) if is_archive(not_elf.head) else ()
+        kind = archive_kind(not_elf.head)
+        return () if kind is None else _check_archive(candidate, kind, options)
 
 
-def _check_archive(candidate: Candidate, head: bytes, options: ScanOptions) -> tuple[ArtifactResult, ...]:
-    """`head` empty: an OCI image layout directory. () when the file is no archive."""
+def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptions) -> tuple[ArtifactResult, ...]:
+    """`kind` None: an OCI image layout directory."""
     # Imported here: the archive readers cost start-up time runs over plain ELF files never need.
-    from linkgate.archive_scan import ArchiveOptions, archive_format_of, check_archive  # noqa: PLC0415
+    from linkgate.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415
     from linkgate.archives.limits import Limits  # noqa: PLC0415
 
-    kind = archive_format_of(head) if head else None
     limits = options.archive_limits or Limits()
     archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
     return check_archive(candidate, kind, archive)

@@ -66,6 +66,7 @@ def _tar_checksum_ok(header: bytes) -> bool:
 ARCHIVE_FORMATS = frozenset(Format) - {Format.ELF}
 
 
-def is_archive(head: bytes) -> bool:
-    """Whether a non-ELF file's first HEAD bytes start an archive linkgate reads."""
-    return sniff(head) in ARCHIVE_FORMATS
+def archive_kind(head: bytes) -> Format | None:
+    """The archive format a non-ELF file's first HEAD bytes start, or None (not an archive linkgate reads)."""
+    kind = sniff(head)
+    return kind if kind in ARCHIVE_FORMATS else None

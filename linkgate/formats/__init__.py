@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from linkgate.findings import Report
 
-# Format name -> the module under linkgate.formats whose `render` writes it.
-FORMATS = {"text": "text", "json": "json", "github": "github", "gitlab": "gitlab", "sarif": "sarif", "junit": "junit"}
+# Each format is written by the `render` of the module of that name under linkgate.formats.
+FORMATS = ("text", "json", "github", "gitlab", "sarif", "junit")
 
 
 def renderer(name: str) -> Callable[[Report], str]:
     """The `render` function of format `name` (one of FORMATS)."""
-    module = importlib.import_module(f"linkgate.formats.{FORMATS[name]}")
+    if name not in FORMATS:
+        raise KeyError(name)
+    module = importlib.import_module(f"linkgate.formats.{name}")
     render: Callable[[Report], str] = module.render
     return render
