@@ -7,10 +7,11 @@ another archive is read as a plain tar.
 
 from __future__ import annotations
 
+import io
 import lzma
 import tarfile
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from linkgate.archives.context import Completer, Context
 from linkgate.archives.image import DirectoryStore, TarStore, is_image, read_image
@@ -58,12 +59,16 @@ class Reading:
 
 def read_file(handle: BinaryIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
     """The archive open as `handle` (seekable, read-only), already sniffed as `kind`."""
+    stream = handle if kind is Format.ZIP else buffered(handle)  # type: ignore[arg-type]
     try:
-        stream = handle if kind is Format.ZIP else buffered(handle)  # type: ignore[arg-type]
         return read_stream(kind, stream, name, reading.context(display))
     except ImageFoundError:
         handle.seek(0)
         return _image_tar(handle, kind, reading.context(display))
+    finally:
+        if stream is not handle and not stream.closed:
+            # The buffer is let go of, not closed: `handle` is its opener's to close.
+            cast(io.BufferedReader, stream).detach()
 
 
 def read_layout(directory: str, display: str, reading: Reading) -> Unit:
