@@ -48,7 +48,9 @@ def output_format(requested: str, ci: CiContext) -> str:
 def relative_candidates(candidates: Iterable[Candidate], workspace: Path) -> list[Candidate]:
     """Display paths relative to the workspace, so fingerprints are the same on every runner."""
     roots = workspace_roots(workspace)
-    return [replace(c, display=relative_display(c.display, roots)) for c in candidates]
+    # A new record only where the display changes: a tree outside the workspace keeps every one.
+    return [c if (shown := relative_display(c.display, roots)) == c.display else replace(c, display=shown)
+            for c in candidates]  # fmt: skip
 
 
 def policy_ref(policy: CompiledPolicy, workspace: Path) -> PolicyRef | None:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING
 
-from linkgate.archives.magic import Format, archive_kind
+from linkgate.archives.magic import COMPRESSED, Format, archive_kind, sniff
+from linkgate.archives.peek import inner_head
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
@@ -25,7 +26,7 @@ from linkgate.records import record, replace
 from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of, situated
 from linkgate.site import ShippedLibrary
-from linkgate.sourcefile import open_regular
+from linkgate.sourcefile import open_regular, regular_descriptor
 
 if TYPE_CHECKING:
     from linkgate.archives.limits import Limits
@@ -77,14 +78,26 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
     if candidate.unreadable is not None:
         raise ElfFormatError(candidate.unreadable)
     try:
-        with open_regular(candidate.fs_path) as handle:
-            magic = handle.read(4)
-            if magic != ELF_MAGIC:
-                raise NotElfError(candidate.display, magic + handle.read(ARCHIVE_HEAD - len(magic)))
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return parse_elf(data, want_symbols)
+        descriptor = regular_descriptor(candidate.fs_path)
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
+    try:
+        head = os.read(descriptor, ARCHIVE_HEAD)
+        if not head.startswith(ELF_MAGIC):
+            raise NotElfError(candidate.display, head)
+        with _mapped(descriptor) as data:
+            return parse_elf(data, want_symbols)
+    except OSError as error:
+        raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+
+
+def _mapped(descriptor: int) -> mmap.mmap:
+    try:
+        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+    except ValueError as error:  # a file emptied since its head was read
+        raise ElfFormatError(f"cannot map file: {error}") from None
 
 
 def check_candidate(candidate: Candidate, options: ScanOptions) -> tuple[ArtifactResult, ...]:
@@ -95,7 +108,23 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> tuple[Artifac
         return (_check_file(candidate, options),)
     except NotElfError as not_elf:
         kind = archive_kind(not_elf.head)
-        return () if kind is None else _check_archive(candidate, kind, options)
+        if kind is None or (kind in COMPRESSED and _holds_nothing(candidate, kind)):
+            return ()
+        return _check_archive(candidate, kind, options)
+
+
+def _holds_nothing(candidate: Candidate, kind: Format) -> bool:
+    """A compressed file whose content starts neither an ELF file nor an archive (`config.sh.gz`).
+
+    The full reader would say the same, after importing every archive reader: decided here on the
+    decompressed head alone, and only when that is certain (linkgate.archives.peek).
+    """
+    try:
+        with open_regular(candidate.fs_path) as handle:
+            head = inner_head(kind, handle)
+    except OSError:
+        return False  # the full reader reports why it cannot be read
+    return head is not None and sniff(head) is None
 
 
 def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptions) -> tuple[ArtifactResult, ...]:
@@ -141,20 +170,24 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
         # A target judges each artifact with the libraries shipped beside it: one pre-pass.
         options = replace(options, shipped=collect_shipped(candidates))
     workers = options.jobs or min(os.cpu_count() or 1, 8)
-    archives = [c for c in candidates if c.image_layout or c.fs_path.endswith(ARCHIVE_SUFFIXES)]
+    archives = [i for i, c in enumerate(candidates) if c.image_layout or c.fs_path.endswith(ARCHIVE_SUFFIXES)]
     if (len(candidates) < PARALLEL_THRESHOLD and len(archives) < 2) or workers < 2 or not _can_fork():
         yield from (check_candidate(c, options) for c in candidates)
         return
     if archives and options.wheel_tags:
         from linkgate.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - see _check_archive
 
-        preload_wheel_profiles(c.fs_path for c in archives)  # once, before workers fork
+        preload_wheel_profiles(candidates[i].fs_path for i in archives)  # once, before workers fork
     if len(archives) < 2:
         yield from _pooled(candidates, options, workers, _CHUNK)
         return
-    # Archives are much work each, and uneven: handed out largest first (one at a time in a small
-    # run), so no core is left with the biggest at the end; results go out in candidate order.
-    order = sorted(range(len(candidates)), key=lambda i: -_file_size(candidates[i]))
+    # Archives are much work each, and uneven: handed out first, largest first (one at a time in a
+    # small run), so no core is left with the biggest at the end; results go out in candidate order.
+    # Only archives are measured: a stat of every file of a large tree costs more than it could save.
+    named = set(archives)
+    order = sorted(archives, key=lambda i: -_file_size(candidates[i])) + [
+        i for i in range(len(candidates)) if i not in named
+    ]
     chunk = 1 if len(candidates) < PARALLEL_THRESHOLD else _CHUNK
     waiting: dict[int, tuple[ArtifactResult, ...]] = {}
     following = 0

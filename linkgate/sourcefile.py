@@ -41,21 +41,27 @@ class NotRegularFileError(OSError):
 
 
 def open_regular(path: str) -> BinaryIO:
-    """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file.
+    """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file."""
+    return os.fdopen(regular_descriptor(path), "rb", buffering=0)
+
+
+def regular_descriptor(path: str) -> int:
+    """A read-only descriptor of `path` (the caller closes it); NotRegularFileError unless it is a regular file.
 
     O_NONBLOCK because a file swapped for a FIFO after discovery would block a
-    plain open forever; the handle's fstat, not another look at the path,
-    decides what was opened. Regular files ignore O_NONBLOCK.
+    plain open forever; the descriptor's fstat, not another look at the path,
+    decides what was opened. Regular files ignore O_NONBLOCK. A bare descriptor
+    rather than a file object: a tree's thousands of files each pay for one.
     """
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             raise NotRegularFileError(f"not a regular file ({kind_name(mode)})")
-        return os.fdopen(descriptor, "rb", buffering=0)
     except BaseException:
         os.close(descriptor)
         raise
+    return descriptor
 
 
 class SourceFileError(Exception):

@@ -331,27 +331,31 @@ def cgo_packages(image: Image, segments: tuple[Segment, ...]) -> tuple[str, ...]
     for segment in segments:
         if segment.p_type != PT_LOAD or segment.p_flags & PF_W:
             continue
-        # One copy and one regex pass: ~2x faster than a find() loop per mark,
-        # and works on any image (a mapped file, or a decoded UPX payload).
-        data = image.read(segment.p_offset, min(segment.p_filesz, image.size - segment.p_offset))
-        for mark in _CGO_MARK.finditer(data):
-            package = _package_before(data[max(0, mark.start() - _MAX_SYMBOL) : mark.start()])
+        # One regex pass over the segment where it lies (a Go program's text is megabytes):
+        # ~2x faster than a find() loop per mark.
+        start = segment.p_offset
+        for mark in image.matches(_CGO_MARK, start, min(segment.p_filesz, image.size - start)):
+            before = max(start, mark - _MAX_SYMBOL)
+            package = _package_before(image.read(before, mark - before))
             if package is not None:
                 found.add(package)
     return tuple(sorted(found))
 
 
-_SYMBOL_TAIL = re.compile(rb"[\x21-\x7e]+\Z")
+# Symbol-name bytes (printable, no space) map to themselves, every other byte to NUL.
+_SYMBOL_BYTES = bytes(byte if 0x21 <= byte <= 0x7E else 0 for byte in range(256))
 _PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
 
 
 def _package_before(text: bytes) -> str | None:
     """The package path that prefixes the symbol name at the end of `text`."""
-    tail = _SYMBOL_TAIL.search(text)
-    if tail is None:
+    # The run of symbol bytes `text` ends with, found in C: a regex anchored at the end
+    # tries every start position, which a 512-byte window per mark makes slow.
+    tail = text[text.translate(_SYMBOL_BYTES).rfind(b"\x00") + 1 :]
+    if not tail:
         return None
     # The linker escapes "." in the last path element (and odd bytes) as %xx.
-    package = _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), tail.group().decode("ascii"))
+    package = _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), tail.decode("ascii"))
     return package if _IMPORT_PATH.match(package) else None
 
 

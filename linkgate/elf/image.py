@@ -6,8 +6,11 @@ file raises ElfFormatError instead of reading past the end.
 
 from __future__ import annotations
 
+import mmap
+import re
 import struct
-from typing import Protocol
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from linkgate.elf.layouts import (
     EHDR,
@@ -78,6 +81,10 @@ class Image:
         self.endian = "<" if ident[5] == ELFDATA2LSB else ">"
         self.byte_order = "little" if ident[5] == ELFDATA2LSB else "big"
         self.is64 = self.elf_class == ELFCLASS64
+        self.layout_key = (self.endian, self.elf_class)
+        # Records are unpacked where they lie when the buffer allows it (bytes, a mapped
+        # file): no copy per record. A decoded UPX payload is only sliceable.
+        self._in_place = isinstance(data, (bytes, bytearray, memoryview, mmap.mmap))
         self.word_size = 8 if self.is64 else 4
         # The reader, UPX detection and Go build info all start from the headers: parse them once.
         self._header: Header | None = None
@@ -88,6 +95,24 @@ class Image:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise ElfFormatError(f"truncated: needs bytes {offset:#x}..{offset + length:#x}, file has {self.size:#x}")
         return self.data[offset : offset + length]
+
+    def matches(self, pattern: re.Pattern[bytes], offset: int, length: int) -> Iterator[int]:
+        """File offsets where `pattern` matches within the `length` bytes at `offset` (ElfFormatError
+        when they run past the end, as read()). A mapped file is searched where it lies, not copied."""
+        if not self._in_place:
+            yield from (offset + match.start() for match in pattern.finditer(self.read(offset, length)))
+            return
+        if offset < 0 or length < 0 or offset + length > self.size:
+            self.read(offset, length)  # raises, with read()'s message
+        yield from (match.start() for match in pattern.finditer(self.data, offset, offset + length))  # type: ignore[call-overload]
+
+    def unpack_at(self, layout: struct.Struct, offset: int) -> tuple[Any, ...]:
+        """`layout` unpacked at `offset`; ElfFormatError when it runs past the end, as read()."""
+        if offset < 0 or offset + layout.size > self.size:
+            self.read(offset, layout.size)  # raises, with read()'s message
+        if self._in_place:
+            return layout.unpack_from(self.data, offset)  # type: ignore[arg-type]
+        return layout.unpack(self.data[offset : offset + layout.size])
 
     def unpack(self, fmt: str, offset: int) -> tuple[int, ...]:
         """Unpack `fmt` (no byte-order prefix) in the file's byte order: for plain words and
@@ -123,9 +148,12 @@ class Image:
         if header.e_phentsize < phdr.size(self):
             raise ElfFormatError(f"program header entry size {header.e_phentsize} too small")
         table = self.read(header.e_phoff, header.e_phnum * header.e_phentsize)
-        segments: tuple[Segment, ...] = tuple(
-            phdr.read_from(self, table, index * header.e_phentsize) for index in range(header.e_phnum)
-        )
+        layout = phdr.layout(self)
+        segments: tuple[Segment, ...]
+        if header.e_phentsize == layout.size:  # as every linker writes it: one pass over the table
+            segments = tuple(map(phdr.make, layout.iter_unpack(table)))
+        else:
+            segments = tuple(phdr.read_from(self, table, i * header.e_phentsize) for i in range(header.e_phnum))
         for index, segment in enumerate(segments):
             # A cut-off upload: the loader would map file bytes that are not there.
             end = segment.p_offset + segment.p_filesz

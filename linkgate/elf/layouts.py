@@ -237,7 +237,16 @@ class Image(Protocol):
     @property
     def elf_class(self) -> int: ...
 
+    @property
+    def layout_key(self) -> tuple[str, int]:
+        """(endian, elf_class): which struct of a record this image reads."""
+        ...
+
     def read(self, offset: int, length: int) -> bytes: ...
+
+    def unpack_at(self, layout: struct.Struct, offset: int) -> tuple[Any, ...]:
+        """`layout` unpacked at file `offset`, bounded like read()."""
+        ...
 
 
 class Record(Generic[T]):
@@ -249,10 +258,9 @@ class Record(Generic[T]):
         self._structs: dict[tuple[str, int], struct.Struct] = {}
 
     def layout(self, image: Image) -> struct.Struct:
-        key = (image.endian, image.elf_class)
-        found = self._structs.get(key)
+        found = self._structs.get(image.layout_key)
         if found is None:
-            found = self._structs[key] = struct.Struct(image.endian + self.formats[image.elf_class])
+            found = self._structs[image.layout_key] = struct.Struct(image.endian + self.formats[image.elf_class])
         return found
 
     def size(self, image: Image) -> int:
@@ -260,8 +268,7 @@ class Record(Generic[T]):
 
     def read(self, image: Image, offset: int) -> T:
         """The record at file `offset` (ElfFormatError when it runs past the end)."""
-        layout = self.layout(image)
-        return self.make(layout.unpack(image.read(offset, layout.size)))
+        return self.make(image.unpack_at(self.layout(image), offset))
 
     def read_from(self, image: Image, data: bytes, offset: int = 0) -> T:
         """The record inside bytes already read (a table), at `offset`."""

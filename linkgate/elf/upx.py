@@ -33,6 +33,7 @@ PACK_HEADER_SIZE = 32
 # l_version / PackHeader version byte -> the UPX release line that writes it.
 VERSIONS = {11: "1.x", 12: "2.x", 13: "3.x", 14: "4.x"}
 _TRAILER_WINDOW = 4096
+_SHORT_TRAILER_WINDOW = 256
 # Where a shared library's l_info may sit: after its verbatim dynamic part.
 _SCAN_LIMIT = 4 << 20
 _MAX_CANDIDATES = 64
@@ -180,8 +181,7 @@ def _weak_facts(
 
 def _trailer(image: Image) -> _Trailer | None:
     """A PackHeader whose checksum validates, just before the final overlay offset."""
-    window_start = max(0, image.size - _TRAILER_WINDOW)
-    tail = image.read(window_start, image.size - window_start).rstrip(b"\x00")
+    window_start, tail = _nonzero_tail(image)
     # The u32 overlay offset after the header may itself end in zero bytes that
     # rstrip removed: the header ends 1 to 4 bytes before the last non-zero byte.
     for header_end in range(len(tail) - 4, len(tail)):
@@ -193,9 +193,23 @@ def _trailer(image: Image) -> _Trailer | None:
     return None
 
 
+def _nonzero_tail(image: Image) -> tuple[int, bytes]:
+    """(where it starts, the last _TRAILER_WINDOW bytes of the file without trailing zeros).
+
+    A short window first: an unpacked file ends in non-zero bytes (its section headers),
+    and every file of a tree is asked.
+    """
+    for window in (_SHORT_TRAILER_WINDOW, _TRAILER_WINDOW):
+        start = max(0, image.size - window)
+        tail = image.read(start, image.size - start).rstrip(b"\x00")
+        if len(tail) > PACK_HEADER_SIZE + 4 or start == 0:
+            break
+    return start, tail
+
+
 def _valid_pack_header(packed: bytes) -> bool:
-    checksum_ok = sum(packed[4:31]) % 251 == packed[31]
-    return checksum_ok and packed[4] in VERSIONS and packed[6] in METHOD_NAMES
+    # The version and method bytes first: cheaper than the checksum, and they rule out most bytes.
+    return packed[4] in VERSIONS and packed[6] in METHOD_NAMES and sum(packed[4:31]) % 251 == packed[31]
 
 
 def _packed_shape(header: Header, segments: tuple[Segment, ...]) -> bool:

@@ -17,7 +17,6 @@ from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.layouts import (
     B_INFO,
     ELF_MAGIC,
-    L_INFO,
     P_INFO,
     PT_LOAD,
 )
@@ -39,6 +38,8 @@ FORMATS = {
     (20, True): frozenset({132}), (21, False): frozenset({39}), (21, True): frozenset({140}),
 }  # fmt: skip
 L_VERSIONS = range(11, 15)
+# Where l_version lies in l_info (L_INFO: l_checksum and l_magic u32, l_lsize u16, then l_version, l_format).
+_L_VERSION_AT = 10
 # Hostile inputs may declare anything; these bound work per file (decoded bytes: upx_budget).
 MAX_BLOCKS = 1 << 16
 MAX_HEADER = 64 + 0x38 * 512
@@ -178,10 +179,14 @@ def prove(image: Image, e_machine: int, at: int, budget: DecodeBudget, library: 
     """
     if at < 0 or at + 3 * INFO_SIZE > image.size:
         return None
-    _checksum, _magic, _lsize, version, fmt = L_INFO.read(image, at)
-    progid, file_size, _blocksize = P_INFO.read(image, at + INFO_SIZE)
     formats = FORMATS.get((e_machine, image.endian == ">"), frozenset())
-    if version not in L_VERSIONS or fmt not in formats or progid != 0:
+    # Every file is asked at two places or more: l_version and l_format, two bytes, rule out
+    # nearly all of an unpacked file's bytes before any record is read.
+    version, fmt = image.read(at + _L_VERSION_AT, 2)
+    if version not in L_VERSIONS or fmt not in formats:
+        return None
+    progid, file_size, _blocksize = P_INFO.read(image, at + INFO_SIZE)
+    if progid != 0:
         return None
     try:
         block = read_block(image, at + 2 * INFO_SIZE)

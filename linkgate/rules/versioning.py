@@ -28,10 +28,10 @@ def compile_limits(maxima: Mapping[str, str], allowed_tokens: frozenset[str]) ->
 def version_violations(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
     """One violation per offending version token, naming the libraries and symbols behind it."""
     grouped = _needs_by_token(facts.version_needs)
-    for token in sorted(grouped, key=_newest_first):
-        reason = _excess(token, limits)
-        if reason is not None:
-            yield _violation(token, reason, grouped[token])
+    # Judged first, sorted after: nearly every token of a tree is within the limits.
+    excess = [(token, reason) for token in grouped if (reason := _excess(token, limits)) is not None]
+    for token, reason in sorted(excess, key=lambda judged: _newest_first(judged[0])):
+        yield _violation(token, reason, grouped[token])
 
 
 def _newest_first(token: str) -> tuple[int, tuple[int, ...]]:
