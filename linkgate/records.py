@@ -61,7 +61,8 @@ def field(
 class _Table:
     """What the shared methods need to know about one record class."""
 
-    __slots__ = ("defaults", "factories", "fields", "key", "kw_only", "names", "names_set", "positional", "shown")
+    __slots__ = ("defaults", "factories", "fields", "key", "kw_only", "names", "names_set", "positional", "required",
+                 "shown")  # fmt: skip
 
     def __init__(self, fields: dict[str, _Field], kw_only: bool) -> None:
         self.fields = fields
@@ -72,6 +73,8 @@ class _Table:
         self.positional = -1 if kw_only else len(self.names)
         self.defaults = {n: f.default for n, f in fields.items() if f.default is not _MISSING}
         self.factories = tuple((n, f.factory) for n, f in fields.items() if f.factory is not None)
+        # The leading fields without a default: positional calls give at least these.
+        self.required = next((i for i, n in enumerate(self.names) if n in self.defaults), len(self.names))
         compared = [n for n, f in fields.items() if f.compare]
         self.key = _tuple_getter(compared)
         self.shown = tuple(n for n, f in fields.items() if f.repr)
@@ -149,9 +152,21 @@ def _check_order(cls: type, table: _Table) -> None:
 
 def _init(self: object, *args: Any, **kwargs: Any) -> None:
     table: _Table = type(self)._record_  # type: ignore[attr-defined]
-    if not kwargs and len(args) == table.positional:  # every field given in order: the common case
-        object.__setattr__(self, "__dict__", dict(zip(table.names, args, strict=True)))
-        return
+    if not kwargs:
+        if len(args) == table.positional:  # every field given in order: the common case
+            object.__setattr__(self, "__dict__", dict(zip(table.names, args, strict=True)))
+            return
+        if table.required <= len(args) < table.positional and not table.factories:  # defaults fill the rest
+            values = table.defaults.copy()
+            values.update(zip(table.names, args, strict=False))  # fewer args than fields
+            object.__setattr__(self, "__dict__", values)
+            return
+    elif not args and not table.factories:  # by keyword, defaults fill the rest
+        values = {**table.defaults, **kwargs}
+        if len(values) == len(table.names) and kwargs.keys() <= table.names_set:
+            object.__setattr__(self, "__dict__", values)
+            return
+    # Anything else, errors included, the general way.
     object.__setattr__(self, "__dict__", _values(self, table, args, kwargs))
 
 

@@ -25,7 +25,7 @@ from linkgate.policy.compiled import CompiledPolicy
 from linkgate.records import record, replace
 from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of, situated
-from linkgate.site import ShippedLibrary
+from linkgate.site import NOWHERE, ShippedLibrary
 from linkgate.sourcefile import open_regular, regular_descriptor
 
 if TYPE_CHECKING:
@@ -144,7 +144,8 @@ def _check_file(candidate: Candidate, options: ScanOptions) -> ArtifactResult:
         facts = read_candidate(candidate, RejectedVersions(options.policy, candidate.display))
         for read_more in fact_readers(options.policy.rules_for(candidate.display)):  # e.g. hardening
             facts = read_more(candidate.fs_path, facts)
-        site = site_of(candidate, options.shipped or {})
+        # Only situated rules (target, allowed-needed) read the site, and they make the pre-pass fill `shipped`.
+        site = NOWHERE if options.shipped is None else site_of(candidate, options.shipped)
         findings = evaluate(candidate.display, facts, options.policy, options.today, site)
         # Which Go packages call C costs a scan of the whole binary: only failing
         # Go programs pay it, so that their hints can name the modules.
@@ -191,7 +192,8 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
     chunk = 1 if len(candidates) < PARALLEL_THRESHOLD else _CHUNK
     waiting: dict[int, tuple[ArtifactResult, ...]] = {}
     following = 0
-    for index, results in zip(order, _pooled([candidates[i] for i in order], options, workers, chunk), strict=True):
+    ordered = [candidates[i] for i in order]
+    for index, results in zip(order, _pooled(ordered, options, workers, chunk, len(archives)), strict=True):
         waiting[index] = results
         while following in waiting:
             yield waiting.pop(following)
@@ -199,13 +201,13 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
 
 
 def _pooled(
-    candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int
+    candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int, uneven: int = 0
 ) -> Iterator[tuple[ArtifactResult, ...]]:
     # Imported here: multiprocessing costs start-up time that runs on a few files never use.
     from linkgate.workers import WorkerLostError, ordered_map  # noqa: PLC0415
 
     try:
-        yield from ordered_map(_worker_task(options), candidates, workers, chunk)
+        yield from ordered_map(_worker_task(options), candidates, workers, chunk, uneven)
     except WorkerLostError as lost:
         where = "" if lost.index is None else f" while checking {candidates[lost.index].display}"
         raise CannotEvaluateError(f"a worker process was lost ({lost.how}){where}; out of memory?") from None
@@ -219,9 +221,7 @@ def _file_size(candidate: Candidate) -> int:
 
 
 def _can_fork() -> bool:
-    import multiprocessing  # noqa: PLC0415 - see check_all
-
-    return "fork" in multiprocessing.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 def _worker_task(options: ScanOptions) -> Callable[[Candidate], tuple[ArtifactResult, ...]]:

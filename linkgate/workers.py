@@ -1,26 +1,35 @@
 """A fork pool that keeps results in order and notices a worker that dies.
 
 multiprocessing.Pool waits forever for a result when a worker is killed (the
-OOM killer sends SIGKILL). Here each worker has its own pipe and its process
-sentinel is watched, so a lost worker ends the run; each worker also writes
-the index of the item it starts into its own shared slot, so the error can
-name the item it was on.
+OOM killer sends SIGKILL). Here each worker has its own pair of pipes and the
+end of its result pipe is watched, so a lost worker ends the run; each worker
+also writes the index of the item it starts into its own shared slot, so the
+error can name the item it was on.
+
+Built on os.fork, pipes and select.poll rather than multiprocessing: importing
+multiprocessing (sockets, subprocess, tempfile, ctypes for shared arrays) cost
+~15 ms before the first worker could start, on every tree a run checks.
 
 Workers are forked after the items exist: they read items from their copy of
-the list, and only chunk start indices and results cross the pipes.
+the list, and only chunk bounds and results cross the pipes, as length-prefixed
+pickles. Chunks shrink as the work runs out (guided self-scheduling): large ones
+first keep the messages, and the parent's share of the CPU, few; small ones last
+leave no worker long alone at the end.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
+import mmap
+import os
+import pickle
+import select
 import signal
+import struct
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkContext, ForkProcess
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from linkgate.records import record
 
@@ -29,11 +38,20 @@ Result = TypeVar("Result")
 
 # Chunks queued per worker: the next one waits in its pipe while it works on the current one.
 _DEPTH = 2
+# Each chunk is at most 1/(_GUIDED_PARTS * workers) of the items not yet handed out, and at
+# most _LARGEST items: the window below then bounds the results held back whatever the count.
+_GUIDED_PARTS = 4
+_LARGEST = 128
 # How far ahead of the oldest unfinished chunk work is handed out: bounds the
 # results held back for ordering, whatever the number of items, yet lets the
 # other workers go on while one reads a slow file (a large Go binary).
 _WINDOW_PER_WORKER = 16
 _NOT_STARTED = -1
+# A message: its length, then its pickle.
+_LENGTH = struct.Struct("<Q")
+# A progress slot: the index of the item a worker is on.
+_SLOT = struct.Struct("<q")
+_READ_AT_MOST = 1 << 20
 
 
 class WorkerLostError(Exception):
@@ -58,85 +76,156 @@ class _Work(Generic[Item, Result]):
 
     function: Callable[[Item], Result]
     items: Sequence[Item]
-    chunk: int
-    progress: Any  # RawArray of the item index each worker slot is on
+    progress: mmap.mmap  # the item index each worker slot is on
 
 
 class _Worker:
-    def __init__(self, slot: int, process: ForkProcess, connection: Connection) -> None:
+    def __init__(self, slot: int, pid: int, tasks: int, results: int) -> None:
         self.slot = slot
-        self.process = process
-        self.connection = connection
+        self.pid = pid
+        self.tasks = tasks  # write end: chunk bounds to the worker
+        self.results = results  # read end: answers from the worker; end of file when it is gone
         self.chunks: deque[int] = deque()  # chunk numbers sent and not answered, oldest first
+        self.status: int | None = None  # its wait status, once reaped
+
+    def close(self) -> None:
+        for descriptor in (self.tasks, self.results):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+
+    def reap(self) -> int:
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
+        return self.status
 
 
 def ordered_map(
-    function: Callable[[Item], Result], items: Sequence[Item], processes: int, chunk: int
+    function: Callable[[Item], Result], items: Sequence[Item], processes: int, chunk: int, uneven: int = 0
 ) -> Generator[Result, None, None]:
     """function(item) for every item, in item order, computed in `processes` forked workers.
 
+    The first `uneven` items (archives, sorted largest first) go out in chunks of `chunk`; the
+    rest, of similar cost each, in chunks of a shrinking share of what is left, `chunk` the smallest.
     Raises WorkerLostError when a worker dies; an exception raised by `function` is re-raised here.
     """
-    context = multiprocessing.get_context("fork")
-    progress = context.RawArray("q", [_NOT_STARTED] * processes)
+    # Anonymous shared memory: every forked worker writes its own slot, the parent reads them.
+    progress = mmap.mmap(-1, _SLOT.size * processes)
+    for slot in range(processes):
+        _SLOT.pack_into(progress, _SLOT.size * slot, _NOT_STARTED)
     workers: list[_Worker] = []
     finished = False
-    work = _Work(function, items, chunk, progress)
     # Objects made so far are shared copy-on-write with every worker; a collection in a worker
     # would write to each one's header and copy nearly every page. Frozen, the collector skips them.
     gc.freeze()
+    work = _Work(function, items, progress)
     try:
         for slot in range(processes):
-            workers.append(_start(context, slot, work))
-        yield from _Schedule(workers, len(items), chunk, progress).results()
+            workers.append(_start(slot, work, workers))
+        bounds = chunk_bounds(len(items), processes, chunk, uneven)
+        yield from _Schedule(workers, bounds, progress).results()
         for worker in workers:
             # Every answer is in: a worker that died idle since then has lost nothing.
             with contextlib.suppress(OSError):
-                worker.connection.send(None)
+                _send(worker.tasks, None)
         finished = True
     finally:
         _stop(workers, finished)
         gc.unfreeze()
+        progress.close()
 
 
-def _start(context: ForkContext, slot: int, work: _Work[Any, Any]) -> _Worker:
-    parent_end, child_end = context.Pipe(duplex=True)
-    process = context.Process(target=_serve, args=(slot, child_end, work), daemon=True)
-    process.start()
-    child_end.close()  # the worker's end lives in the worker only
-    return _Worker(slot, process, parent_end)
+def chunk_bounds(count: int, processes: int, smallest: int, uneven: int = 0) -> list[tuple[int, int]]:
+    """(start, stop) of each chunk of `count` items: `smallest` items each for the first `uneven`,
+    then a share of what is left for `processes` workers, never below `smallest`."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while start < count:
+        # A quarter of each worker's share of the rest: the last chunks are `smallest`.
+        share = 0 if start < uneven else min(_LARGEST, (count - start) // (_GUIDED_PARTS * processes))
+        size = max(smallest, share, 1)
+        if start < uneven:
+            size = min(size, uneven - start)  # an uneven item never shares a chunk with the even ones
+        bounds.append((start, min(count, start + size)))
+        start += size
+    return bounds
+
+
+def _start(slot: int, work: _Work[Any, Any], started: list[_Worker]) -> _Worker:
+    task_read, task_write = os.pipe()
+    result_read, result_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: it never returns into the parent's code
+        status = 1
+        try:
+            for other in started:  # the pipes of the workers forked before are the parent's alone
+                other.close()
+            os.close(task_write)
+            os.close(result_read)
+            _serve(slot, task_read, result_write, work)
+            status = 0
+        finally:
+            os._exit(status)  # no parent's cleanup (atexit, buffered output) runs twice
+    os.close(task_read)  # the worker's ends live in the worker only:
+    os.close(result_write)  # its death then ends the parent's read with end of file
+    return _Worker(slot, pid, task_write, result_read)
 
 
 def _stop(workers: list[_Worker], finished: bool) -> None:
     """Finished: the workers were told to end and do. Otherwise (an error, Ctrl-C, the consumer stopped) kill them."""
     for worker in workers:
-        if not finished:
-            worker.process.kill()
-        worker.process.join()
-        worker.connection.close()
+        if not finished and worker.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
+        worker.close()
+        with contextlib.suppress(ChildProcessError):
+            worker.reap()
 
 
-def _serve(slot: int, connection: Connection, work: _Work[Any, Any]) -> None:
-    """Worker loop: chunk start index in, list of results out; None ends it."""
+def _serve(slot: int, tasks: int, results: int, work: _Work[Any, Any]) -> None:
+    """Worker loop: chunk bounds in, list of results out; None ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    while (start := connection.recv()) is not None:
-        results = []
-        for index in range(start, min(start + work.chunk, len(work.items))):
-            work.progress[slot] = index
+    while (bounds := _receive(tasks)) is not None:
+        answers = []
+        for index in range(*bounds):
+            _SLOT.pack_into(work.progress, _SLOT.size * slot, index)
             try:
-                results.append(work.function(work.items[index]))
+                answers.append(work.function(work.items[index]))
             except Exception as error:  # re-raised in the parent, with its type
-                connection.send(_Raised(error))
+                _send(results, _Raised(error))
                 return
-        connection.send(results)
+        _send(results, answers)
+
+
+def _send(descriptor: int, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _receive(descriptor: int) -> Any:
+    """The next message; EOFError when the other end is gone."""
+    (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size))
+    return pickle.loads(_read_exactly(descriptor, length))  # noqa: S301 - from our own forked worker
+
+
+def _read_exactly(descriptor: int, size: int) -> bytes:
+    parts = []
+    while size:
+        data = os.read(descriptor, min(size, _READ_AT_MOST))
+        if not data:
+            raise EOFError
+        parts.append(data)
+        size -= len(data)
+    return b"".join(parts)
 
 
 class _Schedule(Generic[Result]):
-    """Hands out chunks, collects answers, yields them in order; watches every worker's sentinel."""
+    """Hands out chunks, collects answers, yields them in order; watches every worker's result pipe."""
 
-    def __init__(self, workers: list[_Worker], count: int, chunk: int, progress: Any) -> None:
+    def __init__(self, workers: list[_Worker], bounds: list[tuple[int, int]], progress: mmap.mmap) -> None:
         self.workers = workers
-        self.starts = range(0, count, chunk)
+        self.bounds = bounds
         self.progress = progress
         self.window = _WINDOW_PER_WORKER * len(workers)
         self.next_chunk = 0  # the next chunk to hand out
@@ -144,13 +233,14 @@ class _Schedule(Generic[Result]):
         self.answered: dict[int, list[Result]] = {}
 
     def results(self) -> Iterator[Result]:
-        by_handle: dict[Any, _Worker] = {}
-        for worker in self.workers:
-            by_handle[worker.connection] = by_handle[worker.process.sentinel] = worker
+        by_descriptor = {worker.results: worker for worker in self.workers}
+        poller = select.poll()
+        for descriptor in by_descriptor:
+            poller.register(descriptor, select.POLLIN)  # hang-up and errors are always reported
         self._hand_out()
-        while self.next_result < len(self.starts):
-            for handle in wait(list(by_handle)):
-                self._receive(by_handle[handle], ended=handle is by_handle[handle].process.sentinel)
+        while self.next_result < len(self.bounds):
+            for descriptor, _event in poller.poll():
+                self._receive(by_descriptor[descriptor])
             while self.next_result in self.answered:
                 yield from self.answered.pop(self.next_result)
                 self.next_result += 1
@@ -159,37 +249,40 @@ class _Schedule(Generic[Result]):
     def _hand_out(self) -> None:
         for worker in self.workers:
             while len(worker.chunks) < _DEPTH and self.next_chunk < min(
-                len(self.starts), self.next_result + self.window
+                len(self.bounds), self.next_result + self.window
             ):
                 try:
-                    worker.connection.send(self.starts[self.next_chunk])
+                    _send(worker.tasks, self.bounds[self.next_chunk])
                 except OSError:  # it ended: what it said last (maybe an exception) comes first
-                    self._receive(worker, ended=True)
+                    self._drain(worker)
                 worker.chunks.append(self.next_chunk)
                 self.next_chunk += 1
 
-    def _receive(self, worker: _Worker, ended: bool) -> None:
-        # Answers a worker sent before it ended are still in its pipe: take them first.
-        while worker.connection.poll():
-            try:
-                answer = worker.connection.recv()
-            except (EOFError, OSError):
-                break
-            if isinstance(answer, _Raised):
-                raise answer.error
-            self.answered[worker.chunks.popleft()] = answer
-        if ended or not worker.process.is_alive():
+    def _receive(self, worker: _Worker) -> None:
+        """One answer of `worker` (its pipe is readable); WorkerLostError at its end."""
+        try:
+            answer = _receive(worker.results)
+        except (EOFError, OSError):
             self._lost(worker)
+        if isinstance(answer, _Raised):
+            raise answer.error
+        self.answered[worker.chunks.popleft()] = answer
 
-    def _lost(self, worker: _Worker) -> None:
-        worker.process.join(timeout=5)
-        code = worker.process.exitcode
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+    def _drain(self, worker: _Worker) -> NoReturn:
+        """A worker that cannot be written to has ended: its answers first, then WorkerLostError."""
+        while True:
+            self._receive(worker)
+
+    def _lost(self, worker: _Worker) -> NoReturn:
+        status = worker.reap()
+        code = os.waitstatus_to_exitcode(status)
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
         raise WorkerLostError(self._item_on(worker), how)
 
     def _item_on(self, worker: _Worker) -> int | None:
         """The item the worker was on: its slot, unless it finished that chunk and had not started the next."""
         if not worker.chunks:
             return None
-        first = self.starts[worker.chunks[0]]
-        return max(first, int(self.progress[worker.slot]))
+        first = self.bounds[worker.chunks[0]][0]
+        started: int = _SLOT.unpack_from(self.progress, _SLOT.size * worker.slot)[0]
+        return max(first, started)

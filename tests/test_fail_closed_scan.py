@@ -28,7 +28,7 @@ from linkgate.discover import Candidate, discover
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.scan import PARALLEL_THRESHOLD, TEST_KILL_ON, NotElfError, read_candidate
-from linkgate.workers import ordered_map
+from linkgate.workers import _LARGEST, _WINDOW_PER_WORKER, ordered_map
 from tests.support import REPO, require_tool, unavailable
 
 # Passes /usr/bin/true and friends on this image; a target policy also runs the shipped-library pre-pass.
@@ -139,8 +139,9 @@ def test_work_handed_out_is_bounded_while_the_consumer_waits() -> None:
     assert next(results) == 0
     time.sleep(1.0)  # time for the workers to run ahead, if they could
     results.close()
-    # At most 16 chunks per worker (linkgate.workers) are handed out ahead of the oldest unanswered one.
-    assert 16 <= sum(started) <= 16 * 2 * 16
+    # At most _WINDOW_PER_WORKER chunks per worker, each of at most _LARGEST items, are handed out
+    # ahead of the oldest unanswered one: a bound that does not grow with the 100,000 items.
+    assert 16 <= sum(started) <= _WINDOW_PER_WORKER * 2 * _LARGEST < len(items) // 10
 
 
 # --- unreadable directories and files ----------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 from linkgate.elf.facts import ElfFacts, SymbolRef, VersionNeed, split_version_token
 from linkgate.findings import Violation
-from linkgate.records import record
+from linkgate.records import field, record
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 
@@ -17,6 +17,16 @@ class Limits:
 
     maxima: Mapping[str, tuple[int, ...]]
     allowed_tokens: frozenset[str] = frozenset()
+    # token -> why it breaks the limits (None: it does not), filled on use: a tree repeats the same few hundred.
+    _judged: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def excess(self, token: str) -> str | None:
+        """Why a need of `token` breaks these limits, or None when it is within them."""
+        try:
+            return self._judged[token]
+        except KeyError:
+            reason = self._judged[token] = _excess(token, self)
+            return reason
 
 
 def compile_limits(maxima: Mapping[str, str], allowed_tokens: frozenset[str]) -> Limits:
@@ -29,7 +39,7 @@ def version_violations(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
     """One violation per offending version token, naming the libraries and symbols behind it."""
     grouped = _needs_by_token(facts.version_needs)
     # Judged first, sorted after: nearly every token of a tree is within the limits.
-    excess = [(token, reason) for token in grouped if (reason := _excess(token, limits)) is not None]
+    excess = [(token, reason) for token in grouped if (reason := limits.excess(token)) is not None]
     for token, reason in sorted(excess, key=lambda judged: _newest_first(judged[0])):
         yield _violation(token, reason, grouped[token])
 
@@ -42,7 +52,7 @@ def _newest_first(token: str) -> tuple[int, tuple[int, ...]]:
 
 def exceeds(token: str, limits: Limits) -> bool:
     """Whether a need of `token` breaks `limits`."""
-    return _excess(token, limits) is not None
+    return limits.excess(token) is not None
 
 
 def rejects_need(limits: Limits, library: str, version: str) -> bool:
