@@ -93,27 +93,27 @@ def _walk(root: str) -> Iterator[Candidate]:
             reason = f"directory cannot be listed, its files were not checked: {error.strerror}"
             yield Candidate(directory, directory, unreadable=reason)
             continue
-        subdirectories = [entry.path for entry in entries if _is_directory(entry)]
-        yield from (c for entry in entries if (c := _entry_candidate(entry)) is not None)
+        subdirectories: list[str] = []
+        for entry in entries:
+            candidate = _entry_candidate(entry, subdirectories)
+            if candidate is not None:
+                yield candidate
         layouts = [d for d in subdirectories if is_image_layout(d)]
         yield from (Candidate(d, d, image_layout=True) for d in layouts)
         pending.extend(reversed([d for d in subdirectories if d not in layouts]))
 
 
-def _is_directory(entry: os.DirEntry[str]) -> bool:
+def _entry_candidate(entry: os.DirEntry[str], subdirectories: list[str]) -> Candidate | None:
+    """None for directories (added to `subdirectories`) and symlinks. The type comes from the
+    listing, a stat only where it lacks it; regular files, nearly every entry, are asked first."""
     try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False  # _entry_candidate reports it
-
-
-def _entry_candidate(entry: os.DirEntry[str]) -> Candidate | None:
-    """None for directories and symlinks. The type comes from the listing, a stat only where it lacks it."""
-    try:
-        if entry.is_dir(follow_symlinks=False) or entry.is_symlink():
-            return None
         if entry.is_file(follow_symlinks=False):
             return Candidate(entry.path, entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            subdirectories.append(entry.path)
+            return None
+        if entry.is_symlink():
+            return None
         kind = kind_name(entry.stat(follow_symlinks=False).st_mode)
     except OSError as error:
         return Candidate(entry.path, entry.path, unreadable=f"cannot stat: {error.strerror}")

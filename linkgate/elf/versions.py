@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf.facts import SymbolRef, VersionNeed
-from linkgate.elf.image import AddressMap, ElfFormatError, Image
+from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Image
 from linkgate.elf.layouts import (
     DT_GNU_HASH,
     DT_HASH,
@@ -108,12 +108,15 @@ class VersionReader:
             return []
         result: list[_Need] = []
         entries = 0
+        # Every file of a tree has tens of entries: the layouts are looked up once, the fields unpacked in place.
+        verneed, vernaux = VERNEED.layout(self.image), VERNAUX.layout(self.image)
         while True:
-            version, aux_count, file_name, aux, next_entry = self._record(VERNEED, address)
+            fields = self.image.unpack_at(verneed, self.addresses.offset(address, verneed.size))
+            version, aux_count, file_name, aux, next_entry = fields
             if version != 1:
                 raise ElfFormatError(f"unsupported Verneed record version {version} (ld.so refuses it)")
             library = self._string(file_name)
-            auxes = self._aux_needs(library, address + aux, MAX_VERSION_ENTRIES - len(result))
+            auxes = self._aux_needs(library, address + aux, MAX_VERSION_ENTRIES - len(result), vernaux)
             if len(auxes) != aux_count:
                 raise ElfFormatError(f"vn_cnt of {library} says {aux_count} versions, its chain has {len(auxes)}")
             result.extend(auxes)
@@ -124,14 +127,15 @@ class VersionReader:
         _check_count("DT_VERNEEDNUM", self.table.get(DT_VERNEEDNUM), entries)
         return result
 
-    def _aux_needs(self, library: str, address: int, budget: int) -> list[_Need]:
+    def _aux_needs(self, library: str, address: int, budget: int, vernaux: struct.Struct) -> list[_Need]:
         # One budget for all entries: a hostile file cannot make the nested walk quadratic.
         result: list[_Need] = []
+        unpack_at, offset, table = self.image.unpack_at, self.addresses.offset, self.table
         while True:
             if len(result) >= budget:
                 raise ElfFormatError(f"more than {MAX_VERSION_ENTRIES} version needs")
-            vna_hash, flags, other, name, next_aux = self._record(VERNAUX, address)
-            version = self._string(name)
+            vna_hash, flags, other, name, next_aux = unpack_at(vernaux, offset(address, vernaux.size))
+            version = dt.dynamic_string(table, name)
             # ld.so compares vna_hash with vd_hash before the names: a wrong hash is a missing version.
             _check_hash(vna_hash, version, f"vna_hash of {library} {version}")
             result.append((library, version, other & 0x7FFF, bool(flags & VER_FLG_WEAK)))
@@ -178,7 +182,8 @@ class VersionReader:
         # The whole table is checked to be mapped, but only the matching entries are read:
         # a large library's dynsym is megabytes, a rejected version's symbols a handful.
         symtab = self.addresses.offset(symtab_addr, syment * count)
-        versyms = self.addresses.read(self.image, versym_addr, 2 * count)
+        # Searched where it lies: a large library's versym is a hundred kilobytes to copy per file.
+        versyms = (self.image.data, self.addresses.offset(versym_addr, 2 * count), 2 * count)
         result: dict[int, list[SymbolRef]] = {}
         for index in sorted(indexes):
             for position in _positions_of(versyms, index, self.image.endian):
@@ -339,21 +344,24 @@ def elf_hash(name: str) -> int:
     return value
 
 
-def _positions_of(versyms: bytes, index: int, endian: str) -> list[int]:
-    """Symbol positions whose versym entry is `index` (hidden bit ignored).
+def _positions_of(versyms: tuple[Buffer, int, int], index: int, endian: str) -> list[int]:
+    """Symbol positions whose versym entry is `index` (hidden bit ignored); `versyms` is the
+    buffer holding the table, the table's offset in it and its size.
 
-    bytes.find runs in C, so this touches only the matching entries instead
+    find runs in C, so this touches only the matching entries instead
     of looping in Python over every dynamic symbol of a large library.
     """
+    data, start, size = versyms
+    end = start + size
     positions: list[int] = []
     for value in (index, index | 0x8000):
         pattern = struct.pack(endian + "H", value)
-        at = versyms.find(pattern)
+        at = data.find(pattern, start, end)
         while at >= 0:
-            if at % 2 == 0:
-                positions.append(at // 2)
-                at = versyms.find(pattern, at + 2)
+            if (at - start) % 2 == 0:
+                positions.append((at - start) // 2)
+                at = data.find(pattern, at + 2, end)
             else:
-                at = versyms.find(pattern, at + 1)
+                at = data.find(pattern, at + 1, end)
     positions.sort()
     return positions

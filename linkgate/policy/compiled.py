@@ -126,6 +126,8 @@ class CompiledPolicy:
         return self._values(self._matching(path))
 
     def _matching(self, path: str) -> tuple[int, ...]:
+        if not self.overrides:  # most policies: asked several times for every file of a tree
+            return ()
         return tuple(i for i, o in enumerate(self.overrides) if matches_path(path, o.paths))
 
     def _values(self, matching: tuple[int, ...]) -> dict[str, object]:

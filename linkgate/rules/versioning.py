@@ -37,11 +37,15 @@ def compile_limits(maxima: Mapping[str, str], allowed_tokens: frozenset[str]) ->
 
 def version_violations(facts: ElfFacts, limits: Limits) -> Iterator[Violation]:
     """One violation per offending version token, naming the libraries and symbols behind it."""
-    grouped = _needs_by_token(facts.version_needs)
-    # Judged first, sorted after: nearly every token of a tree is within the limits.
-    excess = [(token, reason) for token in grouped if (reason := limits.excess(token)) is not None]
-    for token, reason in sorted(excess, key=lambda judged: _newest_first(judged[0])):
-        yield _violation(token, reason, grouped[token])
+    # Judged first, grouped and sorted after: nearly every need of a tree is within the limits.
+    grouped: dict[str, tuple[str, list[VersionNeed]]] = {}
+    for need in facts.version_needs:
+        reason = limits.excess(need.version)
+        if reason is not None:
+            grouped.setdefault(need.version, (reason, []))[1].append(need)
+    for token in sorted(grouped, key=_newest_first):
+        reason, needs = grouped[token]
+        yield _violation(token, reason, needs)
 
 
 def _newest_first(token: str) -> tuple[int, tuple[int, ...]]:
@@ -59,13 +63,6 @@ def rejects_need(limits: Limits, library: str, version: str) -> bool:
     """Rule.rejects_version for limit rules: a namespace is judged whichever library defines it."""
     del library
     return exceeds(version, limits)
-
-
-def _needs_by_token(needs: tuple[VersionNeed, ...]) -> dict[str, list[VersionNeed]]:
-    grouped: dict[str, list[VersionNeed]] = {}
-    for need in needs:
-        grouped.setdefault(need.version, []).append(need)
-    return grouped
 
 
 def _excess(token: str, limits: Limits) -> str | None:
