@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from linkgate import __version__, ci, progress
 from linkgate.commands import diff as diff_command
@@ -43,8 +43,39 @@ class BaselineError(Exception):
 SIDE_REPORTS = (("--sarif", "SARIF 2.1.0"), ("--gitlab-report", "GitLab Code Quality"), ("--junit", "JUnit XML"))
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, told the terminal width.
+
+    Left to find it, it imports shutil, and with it bz2, lzma and zlib, when the
+    parser is built: on every start, for a width only --help and errors print with.
+    """
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_columns() - 2)
+
+
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size tells it: $COLUMNS, the terminal's, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser and subparser formats with _Formatter (subparsers are made of the parser's class)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(**kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="linkgate", description="CI gate for compiled ELF artifacts.")
+    parser = _Parser(prog="linkgate", description="CI gate for compiled ELF artifacts.")
     parser.add_argument("--version", action="version", version=f"linkgate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     check = commands.add_parser("check", help="evaluate artifacts against a policy (exit 1 on errors)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 
 from linkgate.exitcodes import CannotEvaluateError
@@ -76,6 +77,9 @@ def _named_special(path: str) -> str | None:
     return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else kind_name(mode)
 
 
+_NAME = attrgetter("name")
+
+
 def _walk(root: str) -> Iterator[Candidate]:
     """Depth first, files before subdirectories, each in name order (as os.walk top-down, sorted).
 
@@ -88,7 +92,7 @@ def _walk(root: str) -> Iterator[Candidate]:
         directory = pending.pop()
         try:
             with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
+                entries = sorted(listing, key=_NAME)
         except OSError as error:
             reason = f"directory cannot be listed, its files were not checked: {error.strerror}"
             yield Candidate(directory, directory, unreadable=reason)
@@ -106,18 +110,19 @@ def _walk(root: str) -> Iterator[Candidate]:
 def _entry_candidate(entry: os.DirEntry[str], subdirectories: list[str]) -> Candidate | None:
     """None for directories (added to `subdirectories`) and symlinks. The type comes from the
     listing, a stat only where it lacks it; regular files, nearly every entry, are asked first."""
+    path = entry.path  # joined anew on each access
     try:
         if entry.is_file(follow_symlinks=False):
-            return Candidate(entry.path, entry.path)
+            return Candidate(path, path)
         if entry.is_dir(follow_symlinks=False):
-            subdirectories.append(entry.path)
+            subdirectories.append(path)
             return None
         if entry.is_symlink():
             return None
         kind = kind_name(entry.stat(follow_symlinks=False).st_mode)
     except OSError as error:
-        return Candidate(entry.path, entry.path, unreadable=f"cannot stat: {error.strerror}")
-    return Candidate(entry.path, entry.path, special=kind)
+        return Candidate(path, path, unreadable=f"cannot stat: {error.strerror}")
+    return Candidate(path, path, special=kind)
 
 
 def workspace_roots(base: Path) -> tuple[str, ...]:

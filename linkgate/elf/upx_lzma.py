@@ -8,8 +8,6 @@ liblzma's raw decoder accepts. Output is produced only as far as asked
 
 from __future__ import annotations
 
-import lzma
-
 from linkgate.elf.upx_errors import UpxDecodeError
 
 LZMA_METHOD = 14
@@ -30,6 +28,8 @@ class LzmaDecoder:
     """A block decoded on demand; a longer `extend` continues the same stream."""
 
     def __init__(self, src: bytes, size: int) -> None:
+        import lzma  # noqa: PLC0415 - only packed files pay for it, not every start
+
         lc, lp, pb = _properties(src)
         dict_size = min(max(_MIN_DICT, size), _MAX_DICT)
         filters = [{"id": lzma.FILTER_LZMA1, "lc": lc, "lp": lp, "pb": pb, "dict_size": dict_size}]
@@ -55,6 +55,8 @@ class LzmaDecoder:
             raise UpxDecodeError(f"LZMA block ends after {len(self.output)} bytes, header says {self._size}")
 
     def _more(self, count: int) -> bytes:
+        import lzma  # noqa: PLC0415 - imported by __init__ already: a dictionary lookup
+
         data, self._input = self._input, b""
         try:
             return self._decoder.decompress(data, max_length=count)

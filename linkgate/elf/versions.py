@@ -88,7 +88,10 @@ class VersionReader:
         }
         symbols = self._symbols_by_index(selected) if selected else {}
         return tuple(
-            VersionNeed(library, version, weak, tuple(symbols.get(index, ()))) for library, version, index, weak in raw
+            VersionNeed(library, version, weak, tuple(symbols[index]))
+            if index in symbols
+            else _plain_need(library, version, weak)
+            for library, version, index, weak in raw
         )
 
     def _record(self, record: Record[T], vaddr: int) -> T:
@@ -317,6 +320,12 @@ def _highest_symbol(raw: bytes, endian: str, is64: bool, with_addend: bool) -> i
         return max(column, default=-1)
     # ELF32: r_info is the 2nd word, symbol index = r_info >> 8
     return max(words[1 :: 3 if with_addend else 2], default=-1 << 8) >> 8
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_need(library: str, version: str, weak: bool) -> VersionNeed:
+    """A need shown without symbols: one shared record, the same few hundred recur in every file of a tree."""
+    return VersionNeed(library, version, weak)
 
 
 def _check_count(tag: str, declared: int | None, walked: int) -> None:

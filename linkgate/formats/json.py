@@ -21,7 +21,7 @@ def render(report: Report) -> str:
         "passed": report.passed,
         "failed_artifacts": report.failed_artifacts,
     }
-    findings = [{**finding_json(f), "fails": report.fails(f)} for a in report.artifacts for f in a.findings]
+    findings = [finding_json(f, fails=report.fails(f)) for a in report.artifacts for f in a.findings]
     return _one_finding_per_line(summary, findings)
 
 
@@ -29,12 +29,13 @@ def _one_finding_per_line(summary: dict[str, Any], findings: list[dict[str, Any]
     """The summary indented, then each finding on one line: readable, greppable, and written by
     json's C encoder (`indent=` selects the pure-Python one, slow on a tree's thousands of findings)."""
     head = json.dumps(summary, indent=2)[: -len("\n}")]
-    rows = ",\n".join(f"    {json.dumps(finding)}" for finding in findings)
-    listed = f"[\n{rows}\n  ]" if rows else "[]"
+    rows = ",\n    ".join(map(json.dumps, findings))
+    listed = f"[\n    {rows}\n  ]" if findings else "[]"
     return f'{head},\n  "findings": {listed}\n}}\n'
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
+def finding_json(finding: Finding, **extra: Any) -> dict[str, Any]:
+    """One finding as the JSON report lists it; `extra` keys follow (a check's `fails`)."""
     document = {
         "rule": finding.rule,
         "path": finding.path,
@@ -48,6 +49,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
     if finding.baseline is not None:
         document["baseline"] = finding.baseline.value
+    document.update(extra)
     return document
 
 
