@@ -34,6 +34,11 @@ hyperfine -N -i -w 2 -r "$RUNS" --export-json "$OUT/trees.json" \
   -n scanelf "scanelf -qRn ${TREES[*]}" \
   -n "linkgate check (default preset)" "${LINKGATE[*]} check --policy default --format json ${TREES[*]}" \
   -n "linkgate check (passing policy)" "${LINKGATE[*]} check --policy $PASSING ${TREES[*]}"
+# The same three, in turn round after round: ratios to scanelf that the VM's drift does not bend.
+"$PYTHON" -m benchmarks.interleaved "$OUT/interleaved.json" "$RUNS" \
+  "scanelf=scanelf -qRn ${TREES[*]}" \
+  "linkgate check (default preset)=${LINKGATE[*]} check --policy default --format json ${TREES[*]}" \
+  "linkgate check (passing policy)=${LINKGATE[*]} check --policy $PASSING ${TREES[*]}"
 # The pyelftools peer takes half a minute a run: three runs are plenty.
 hyperfine -N -i -w 0 -r 3 --export-json "$OUT/peer.json" \
   -n "pyelftools reader (auditwheel-style)" "$PYTHON -m benchmarks.pyelftools_reader ${TREES[*]}"

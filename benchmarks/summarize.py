@@ -20,6 +20,14 @@ def main(out: Path, files: str) -> None:
     print("|---|---|---|")
     for name, (mean, sd) in trees.items():
         print(f"| {name} | {mean * 1000:.0f} ± {sd * 1000:.0f} ms | {mean / scanelf:.1f}x |")
+    interleaved = json.loads((out / "interleaved.json").read_text())
+    print()
+    print("Interleaved (each round runs all three in turn; median of the per-round ratios):")
+    print()
+    print("| command | median | vs scanelf |")
+    print("|---|---|---|")
+    for name, figures in interleaved.items():
+        print(f"| {name} | {figures['median'] * 1000:.0f} ms | {figures['ratio']:.2f}x |")
     base = one["python -c pass"][0]
     single = one["linkgate check (1 binary)"][0]
     print()
