@@ -1,5 +1,5 @@
 """`python -m linkgate`."""
 
-from linkgate.cli import main
+from linkgate.cli import run
 
-raise SystemExit(main())
+run()

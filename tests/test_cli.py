@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_linkgate
-from tests.support import require_tool
+from tests.support import REPO, require_tool
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'
 
@@ -109,6 +110,16 @@ def test_invalid_policy_exits_2_with_location(tmp_path: Path, dynamic_bin: Path)
     result = run("check", "--policy", policy, str(dynamic_bin))
     assert result.returncode == 2
     assert f"{policy}:2: rules.max-glibc" in result.stderr
+
+
+@pytest.mark.parametrize("policy", ["default", "static"])  # a report that fails and one that passes
+def test_a_report_that_cannot_be_written_fails_the_run(policy: str, dynamic_bin: Path) -> None:
+    """The process ends without tearing the interpreter down (linkgate.cli.run): the report it could
+    not deliver to stdout (here /dev/full, ENOSPC) must still end the run with exit 2, not a pass."""
+    with open("/dev/full", "w") as full:
+        command = [sys.executable, "-m", "linkgate", "check", "--policy", policy, "--format", "json", str(dynamic_bin)]
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, check=False)
+    assert result.returncode == 2, result.stderr
 
 
 def test_bad_arguments_exit_2() -> None:

@@ -55,7 +55,7 @@ def test_installed_check_runs_on_default_policy(installed: Path) -> None:
 
 def test_console_script_is_declared(installed: Path) -> None:
     entry_points = next(installed.glob("linkgate-*.dist-info")) / "entry_points.txt"
-    assert "linkgate = linkgate.cli:main" in entry_points.read_text()
+    assert "linkgate = linkgate.cli:run" in entry_points.read_text()
 
 
 def test_target_profiles_ship_and_work_as_presets(installed: Path) -> None:

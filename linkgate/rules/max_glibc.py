@@ -36,8 +36,9 @@ from linkgate.site import Site
 
 
 def check(facts: ElfFacts, limits: Limits, _site: Site) -> Iterator[Violation]:
-    hint = glibc_fix(facts, limits.maxima["GLIBC"])
+    hint = None  # worked out for the first violation: most files of a tree have none
     for violation in version_violations(facts, limits):
+        hint = glibc_fix(facts, limits.maxima["GLIBC"]) if hint is None else hint
         yield replace(violation, hint=hint)
 
 
