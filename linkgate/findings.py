@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from enum import Enum
 
 from linkgate.records import field, record, replace
@@ -116,16 +116,19 @@ class Report:
     @property
     def findings(self) -> tuple[Finding, ...]:
         """Active findings, most important first; within that, in artifact and rule order."""
-        active = [f for a in self.artifacts for f in a.findings if f.waived_by is None]
-        return tuple(sorted(active, key=lambda f: f.severity.rank))
+        return tuple(sorted(self._active(), key=lambda f: f.severity.rank))
+
+    def _active(self) -> Iterator[Finding]:
+        """Active findings in artifact and rule order: what counts and the verdict need, unsorted."""
+        return (f for a in self.artifacts for f in a.findings if f.waived_by is None)
 
     def count(self, severity: Severity) -> int:
         """Active findings of `severity` that are not known from the baseline."""
-        return sum(1 for f in self.findings if f.severity is severity and not f.baselined)
+        return sum(1 for f in self._active() if f.severity is severity and not f.baselined)
 
     @property
     def baselined(self) -> int:
-        return sum(1 for f in self.findings if f.baselined)
+        return sum(1 for f in self._active() if f.baselined)
 
     def fails(self, finding: Finding) -> bool:
         """Whether this finding fails the run: active, not in the baseline, and of a failing severity."""
@@ -141,7 +144,7 @@ class Report:
     @property
     def passed(self) -> bool:
         """The run's verdict: no finding fails it."""
-        return not any(self.fails(f) for f in self.findings)
+        return not any(self.fails(f) for f in self._active())
 
 
 def against_baseline(report: Report, known: Collection[str]) -> Report:
