@@ -203,7 +203,7 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
 def _pooled(
     candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int, uneven: int = 0
 ) -> Iterator[tuple[ArtifactResult, ...]]:
-    # Imported here: multiprocessing costs start-up time that runs on a few files never use.
+    # Imported here: the pool (fork, pipes, poll) is start-up time that runs on a few files never use.
     from linkgate.workers import WorkerLostError, ordered_map  # noqa: PLC0415
 
     try:

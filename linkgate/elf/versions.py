@@ -96,8 +96,7 @@ class VersionReader:
 
     def _record(self, record: Record[T], vaddr: int) -> T:
         """The record at virtual address `vaddr`, as the loader reads it from memory."""
-        layout = record.layout(self.image)
-        return record.make(self.image.unpack_at(layout, self.addresses.offset(vaddr, layout.size)))
+        return record.read(self.image, self.addresses.offset(vaddr, record.size(self.image)))
 
     def _raw_needs(self) -> list[_Need]:
         """Walk DT_VERNEED as dl-version.c does: by vn_next/vna_next until 0.
