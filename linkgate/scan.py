@@ -26,7 +26,7 @@ from linkgate.records import record, replace
 from linkgate.rules import fact_readers
 from linkgate.shipping import collect_shipped, site_of, situated
 from linkgate.site import NOWHERE, ShippedLibrary
-from linkgate.sourcefile import open_regular, regular_descriptor
+from linkgate.sourcefile import open_regular, regular_file
 
 if TYPE_CHECKING:
     from linkgate.archives.limits import Limits
@@ -55,6 +55,10 @@ class ScanOptions:
 
 # Bytes of a non-ELF file kept to tell whether it is an archive (tar's magic sits at offset 257).
 ARCHIVE_HEAD = 512
+# ELF files up to this size are read whole rather than mapped: two thirds of a system tree's are,
+# and for them the map, its page faults and the unmap cost more than copying (~6% of a tree's
+# reading time). Larger ones are mapped: their few tables would not repay copying everything.
+READ_WHOLE = 64 * 1024
 # Names that are usually archives: only used to decide how to share the work out.
 ARCHIVE_SUFFIXES = (".whl", ".zip", ".jar", ".aar", ".egg", ".tar", ".tgz", ".gz", ".xz", ".bz2", ".zst", ".deb",
                     ".rpm", ".apk")  # fmt: skip
@@ -78,19 +82,32 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
     if candidate.unreadable is not None:
         raise ElfFormatError(candidate.unreadable)
     try:
-        descriptor = regular_descriptor(candidate.fs_path)
+        descriptor, size = regular_file(candidate.fs_path)
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
     try:
         head = os.read(descriptor, ARCHIVE_HEAD)
         if not head.startswith(ELF_MAGIC):
             raise NotElfError(candidate.display, head)
+        if size <= READ_WHOLE:
+            return parse_elf(_rest_read(descriptor, head, size), want_symbols)
         with _mapped(descriptor) as data:
             return parse_elf(data, want_symbols)
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
     finally:
         os.close(descriptor)
+
+
+def _rest_read(descriptor: int, head: bytes, size: int) -> bytes:
+    """The file's `size` bytes as its size was when opened (a map would hold as many), `head` first;
+    fewer if it shrank since."""
+    parts = [head]
+    missing = size - len(head)
+    while missing > 0 and (part := os.read(descriptor, missing)):
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
 
 
 def _mapped(descriptor: int) -> mmap.mmap:

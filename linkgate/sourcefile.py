@@ -42,11 +42,12 @@ class NotRegularFileError(OSError):
 
 def open_regular(path: str) -> BinaryIO:
     """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file."""
-    return os.fdopen(regular_descriptor(path), "rb", buffering=0)
+    return os.fdopen(regular_file(path)[0], "rb", buffering=0)
 
 
-def regular_descriptor(path: str) -> int:
-    """A read-only descriptor of `path` (the caller closes it); NotRegularFileError unless it is a regular file.
+def regular_file(path: str) -> tuple[int, int]:
+    """A read-only descriptor of `path` (the caller closes it) and the file's size then;
+    NotRegularFileError unless it is a regular file.
 
     O_NONBLOCK because a file swapped for a FIFO after discovery would block a
     plain open forever; the descriptor's fstat, not another look at the path,
@@ -55,13 +56,13 @@ def regular_descriptor(path: str) -> int:
     """
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegularFileError(f"not a regular file ({kind_name(mode)})")
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(f"not a regular file ({kind_name(info.st_mode)})")
     except BaseException:
         os.close(descriptor)
         raise
-    return descriptor
+    return descriptor, info.st_size
 
 
 class SourceFileError(Exception):
