@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Iterator, Mapping
 from enum import Enum
 
+from linkgate.digest import sha256_hex
 from linkgate.records import field, record, replace
 
 
@@ -72,7 +72,7 @@ class Finding:
     def fingerprint(self) -> str:
         """Identity without line numbers or timestamps: rule + artifact path + subject."""
         key = "\x1f".join((self.rule, self.path, self.subject))
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        return sha256_hex(key.encode())[:32]
 
 
 @record

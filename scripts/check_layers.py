@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "linkgate"
 LAYERS: tuple[tuple[str, int], ...] = (
     ("linkgate.elf", 0),
     ("linkgate.records", 0),  # the value-record decorator every layer uses; imports nothing of linkgate
+    ("linkgate.digest", 0),  # SHA-256 without OpenSSL's start-up cost; imports nothing of linkgate
     ("linkgate.findings", 1),
     ("linkgate.site", 1),
     ("linkgate.exitcodes", 1),

@@ -14,7 +14,6 @@ read or written is silently skipped: it only ever saves time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import stat
@@ -22,6 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from linkgate import __version__
+from linkgate.digest import sha256_hex
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.records import replace
 
@@ -38,7 +38,7 @@ def cache_dir(environ: Mapping[str, str]) -> Path | None:
 
 def cached_policy(key: str, directory: Path | None, compile_policy: Callable[[], CompiledPolicy]) -> CompiledPolicy:
     """The cached compiled policy for `key` if its sources are unchanged, else `compile_policy()`, stored."""
-    entry_path = None if directory is None else directory / f"{_digest(f'{_code_stamp()}|{key}'.encode())}.pickle"
+    entry_path = None if directory is None else directory / f"{sha256_hex(f'{_code_stamp()}|{key}'.encode())}.pickle"
     if entry_path is not None:
         found = _load(entry_path)
         if found is not None:
@@ -93,19 +93,15 @@ def _code_stamp() -> str:
             if name.endswith(".py"):
                 info = os.stat(os.path.join(directory, name))
                 stamps.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
-    return _digest("|".join(stamps).encode())
+    return sha256_hex("|".join(stamps).encode())
 
 
 def _hash(path: str) -> str | None:
     """The SHA-256 of a file's content, or of a directory's listing (a preset appearing changes it)."""
     try:
         if os.path.isdir(path):
-            return _digest("\n".join(sorted(os.listdir(path))).encode())
+            return sha256_hex("\n".join(sorted(os.listdir(path))).encode())
         with open(path, "rb") as handle:
-            return _digest(handle.read())
+            return sha256_hex(handle.read())
     except OSError:
         return None
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

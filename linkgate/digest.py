@@ -1,0 +1,36 @@
+"""SHA-256 hex digests (policy cache keys, finding fingerprints) without importing hashlib.
+
+`import hashlib` loads OpenSSL's libcrypto, ~3 ms of every start of a run whose one-binary
+check takes ~50 ms. CPython's own SHA-256 module (`_sha2` from 3.12, `_sha256` before) gives
+the same digests; an interpreter without it falls back to hashlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Protocol
+
+
+class _Hash(Protocol):
+    def hexdigest(self) -> str: ...
+
+
+def _sha256_constructor() -> Callable[[bytes], _Hash]:
+    for module_name in ("_sha2", "_sha256"):
+        try:
+            constructor: Callable[[bytes], _Hash] = importlib.import_module(module_name).sha256
+        except (ImportError, AttributeError):
+            continue
+        return constructor
+    import hashlib  # noqa: PLC0415 - only where CPython's module is missing
+
+    return hashlib.sha256
+
+
+_SHA256 = _sha256_constructor()
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of `data`, as 64 lowercase hex digits (hashlib.sha256(data).hexdigest())."""
+    return _SHA256(data).hexdigest()
