@@ -12,7 +12,6 @@ from pathlib import Path
 
 from linkgate.discover import Candidate, relative_display, workspace_roots
 from linkgate.findings import PolicyRef, Report
-from linkgate.formats import github_summary
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.records import record, replace
 from linkgate.rules import elf_format
@@ -70,6 +69,8 @@ def write_reports(report: Report, targets: Iterable[tuple[str | None, Renderer]]
 
 def append_step_summary(report: Report, ci: CiContext) -> None:
     if ci.step_summary is not None:
+        from linkgate.formats import github_summary  # noqa: PLC0415 - only GitHub runs write one: start-up time
+
         with ci.step_summary.open("a", encoding="utf-8") as handle:
             handle.write(github_summary.render(report))
 

@@ -161,7 +161,12 @@ def run_check(args: argparse.Namespace) -> int:
     options = ScanOptions(policy, datetime.date.today(), jobs=args.jobs, archive_limits=archive_limits(os.environ),
                           wheel_tags=wheel_tags)  # fmt: skip
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
-    report = ci.with_policy_context(collect(policy.name, candidates, options, failing), policy, context.workspace)
+    # JSON's finding lines are written while the workers still read: the parent idles then, and a
+    # tree's thousands of lines written after them kept one core busy alone. A baseline changes
+    # the findings after the scan, so its runs render the finished report.
+    json_rows: list[str] | None = [] if ci.output_format(args.format, context) == "json" and known is None else None
+    report = collect(policy.name, candidates, options, failing, json_rows)
+    report = ci.with_policy_context(report, policy, context.workspace)
     if wheel_tags and any(".whl!" in artifact.path for artifact in report.artifacts):
         report = replace(report, policy=f"{policy.name} (wheels: their own platform tags)")
     if not report.artifacts and not args.allow_empty:
@@ -169,7 +174,7 @@ def run_check(args: argparse.Namespace) -> int:
         raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")
     if known is not None:
         report = against_baseline(report, known)
-    return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline)
+    return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline, json_rows=json_rows)
 
 
 def publish(
@@ -177,11 +182,21 @@ def publish(
     args: argparse.Namespace,
     context: ci.CiContext,
     summary: Callable[[Report], str],
+    *,
     baseline_file: str | None = None,
+    json_rows: list[str] | None = None,
 ) -> int:
-    """Stdout in the chosen format, the summary line, the side reports; the report's exit code."""
+    """Stdout in the chosen format, the summary line, the side reports; the report's exit code.
+
+    `json_rows`: the JSON report's finding lines, written as the results came (collect).
+    """
     output = ci.output_format(args.format, context)
-    sys.stdout.write(renderer(output)(report))
+    if json_rows is not None:
+        from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+
+        sys.stdout.write(json_format.assemble(report, json_rows))
+    else:
+        sys.stdout.write(renderer(output)(report))
     if output in ("text", "github"):
         print(summary(report), file=sys.stderr)
     reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))
@@ -253,8 +268,14 @@ def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
 
 
 def collect(
-    policy_name: str, candidates: list[Candidate], options: ScanOptions, failing: frozenset[Severity]
+    policy_name: str,
+    candidates: list[Candidate],
+    options: ScanOptions,
+    failing: frozenset[Severity],
+    json_rows: list[str] | None = None,
 ) -> Report:
+    """The report of checking `candidates`; `json_rows`, when given, gets the JSON report's finding
+    lines as results arrive (formats.json.artifact_rows)."""
     results: list[ArtifactResult] = []
     skipped = 0
     # One item per candidate (an archive yields all its members at once): progress counts files.
@@ -264,7 +285,16 @@ def collect(
     for found in checked:
         results.extend(found)
         skipped += not found
+        if json_rows is not None:
+            _add_json_rows(json_rows, found, failing)
     return Report(policy=policy_name, artifacts=tuple(results), skipped=skipped, failing=failing)
+
+
+def _add_json_rows(rows: list[str], found: tuple[ArtifactResult, ...], failing: frozenset[Severity]) -> None:
+    from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+
+    for artifact in found:
+        rows.extend(json_format.artifact_rows(artifact, failing))
 
 
 def run_explain(args: argparse.Namespace) -> int:

@@ -132,7 +132,7 @@ class Report:
 
     def fails(self, finding: Finding) -> bool:
         """Whether this finding fails the run: active, not in the baseline, and of a failing severity."""
-        return finding.waived_by is None and not finding.baselined and finding.severity in self.failing
+        return finding_fails(finding, self.failing)
 
     def artifact_failed(self, artifact: ArtifactResult) -> bool:
         return any(self.fails(f) for f in artifact.findings)
@@ -145,6 +145,12 @@ class Report:
     def passed(self) -> bool:
         """The run's verdict: no finding fails it."""
         return not any(self.fails(f) for f in self._active())
+
+
+def finding_fails(finding: Finding, failing: frozenset[Severity]) -> bool:
+    """Whether `finding` fails a run that fails on `failing` severities: active, not in the baseline,
+    and of a failing severity. Report.fails is this with the report's severities."""
+    return finding.waived_by is None and not finding.baselined and finding.severity in failing
 
 
 def against_baseline(report: Report, known: Collection[str]) -> Report:

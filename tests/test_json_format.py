@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 from pathlib import Path
 
-from linkgate.findings import DEFAULT_FAILING, Report
-from linkgate.formats.json import render
+from linkgate.cli import collect
+from linkgate.discover import discover
+from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, Report
+from linkgate.formats.json import assemble, render
+from linkgate.policy.loader import load_policy
+from linkgate.scan import PARALLEL_THRESHOLD, ScanOptions
 from tests.conftest import run_linkgate
 
 
@@ -29,3 +34,21 @@ def test_each_finding_is_one_line_of_the_document(tmp_path: Path) -> None:
     assert len(document["findings"]) >= 3
     assert [json.loads(row) for row in rows] == document["findings"]
     assert {f["path"] for f in document["findings"]} == {"ls", "true"}
+
+
+def test_lines_written_while_the_workers_read_are_the_rendered_reports(tmp_path: Path) -> None:
+    """cli.collect writes each artifact's lines as its result arrives; with --strict or without,
+    the document around them is exactly what `render` makes of the finished report."""
+    policy_file = tmp_path / "linkgate.yml"
+    policy_file.write_text('rules: {max-glibc: "2.28"}\nseverity: {max-glibc: warning}\n')
+    options = ScanOptions(load_policy(str(policy_file), tmp_path), datetime.date.today())
+    candidates = discover(["/usr/bin"])
+    assert len(candidates) >= PARALLEL_THRESHOLD  # the rows come from the worker pool
+    verdicts = set()
+    for failing in (DEFAULT_FAILING, STRICT_FAILING):
+        rows: list[str] = []
+        report = collect("p", candidates, options, failing, rows)
+        assert len(rows) == sum(len(a.findings) for a in report.artifacts) >= 100
+        assert assemble(report, rows) == render(report)
+        verdicts.add(json.loads(assemble(report, rows))["passed"])
+    assert verdicts == {True, False}  # the warnings fail only the strict run

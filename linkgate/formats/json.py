@@ -10,10 +10,28 @@ import json
 from typing import Any
 
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, Hardening, UpxFacts
-from linkgate.findings import Finding, Report
+from linkgate.findings import ArtifactResult, Finding, Report, Severity, finding_fails
 
 
 def render(report: Report) -> str:
+    return assemble(report, [row for a in report.artifacts for row in artifact_rows(a, report.failing)])
+
+
+def artifact_rows(artifact: ArtifactResult, failing: frozenset[Severity]) -> list[str]:
+    """The report's line for each finding of `artifact`, in a run that fails on `failing`.
+
+    Pure, and decided by the artifact alone: the CLI writes them while the workers still read
+    (cli.collect), and `render` is `assemble` of them.
+    """
+    return [json.dumps(finding_json(f, fails=finding_fails(f, failing))) for f in artifact.findings]
+
+
+def assemble(report: Report, rows: list[str]) -> str:
+    """The report around `rows`, the artifact_rows of its artifacts in order.
+
+    The summary indented, then each finding on one line: readable, greppable, and written by
+    json's C encoder (`indent=` selects the pure-Python one, slow on a tree's thousands of findings).
+    """
     summary = {
         "policy": report.policy,
         "artifacts": len(report.artifacts),
@@ -21,16 +39,9 @@ def render(report: Report) -> str:
         "passed": report.passed,
         "failed_artifacts": report.failed_artifacts,
     }
-    findings = [finding_json(f, fails=report.fails(f)) for a in report.artifacts for f in a.findings]
-    return _one_finding_per_line(summary, findings)
-
-
-def _one_finding_per_line(summary: dict[str, Any], findings: list[dict[str, Any]]) -> str:
-    """The summary indented, then each finding on one line: readable, greppable, and written by
-    json's C encoder (`indent=` selects the pure-Python one, slow on a tree's thousands of findings)."""
     head = json.dumps(summary, indent=2)[: -len("\n}")]
-    rows = ",\n    ".join(map(json.dumps, findings))
-    listed = f"[\n    {rows}\n  ]" if findings else "[]"
+    joined = ",\n    ".join(rows)
+    listed = f"[\n    {joined}\n  ]" if rows else "[]"
     return f'{head},\n  "findings": {listed}\n}}\n'
 
 
