@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 
 from linkgate.discover import Candidate, relative_display, workspace_roots
 from linkgate.findings import PolicyRef, Report
@@ -23,18 +22,18 @@ Renderer = Callable[[Report], str]
 class CiContext:
     github_actions: bool
     # Paths in reports and fingerprints are relative to this: GITHUB_WORKSPACE, CI_PROJECT_DIR, cwd.
-    workspace: Path
-    step_summary: Path | None = None
+    workspace: str
+    step_summary: str | None = None
 
 
-def detect(environ: Mapping[str, str], cwd: Path) -> CiContext:
+def detect(environ: Mapping[str, str], cwd: str) -> CiContext:
     github = environ.get("GITHUB_ACTIONS") == "true"
     gitlab = environ.get("GITLAB_CI") == "true"
     workspace = environ.get("GITHUB_WORKSPACE" if github else "CI_PROJECT_DIR" if gitlab else "")
     # A workspace that is not there (a local runner emulating a container path) cannot anchor paths.
-    root = Path(workspace) if workspace and os.path.isdir(workspace) else cwd
+    root = workspace if workspace and os.path.isdir(workspace) else cwd
     summary = environ.get("GITHUB_STEP_SUMMARY") if github else None
-    return CiContext(github, root, Path(summary) if summary else None)
+    return CiContext(github, root, summary or None)
 
 
 def output_format(requested: str, ci: CiContext) -> str:
@@ -44,7 +43,7 @@ def output_format(requested: str, ci: CiContext) -> str:
     return "github" if ci.github_actions else "text"
 
 
-def relative_candidates(candidates: Iterable[Candidate], workspace: Path) -> list[Candidate]:
+def relative_candidates(candidates: Iterable[Candidate], workspace: str) -> list[Candidate]:
     """Display paths relative to the workspace, so fingerprints are the same on every runner."""
     roots = workspace_roots(workspace)
     # A new record only where the display changes: a tree outside the workspace keeps every one.
@@ -52,7 +51,7 @@ def relative_candidates(candidates: Iterable[Candidate], workspace: Path) -> lis
             for c in candidates]  # fmt: skip
 
 
-def policy_ref(policy: CompiledPolicy, workspace: Path) -> PolicyRef | None:
+def policy_ref(policy: CompiledPolicy, workspace: str) -> PolicyRef | None:
     """The policy file as a workspace path: only then can an annotation point into it."""
     if policy.source is None:
         return None
@@ -64,18 +63,19 @@ def write_reports(report: Report, targets: Iterable[tuple[str | None, Renderer]]
     """--sarif/--gitlab-report/--junit FILE: one run feeds every consumer."""
     for path, render in targets:
         if path:
-            Path(path).write_text(render(report), encoding="utf-8")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(render(report))
 
 
 def append_step_summary(report: Report, ci: CiContext) -> None:
     if ci.step_summary is not None:
         from linkgate.formats import github_summary  # noqa: PLC0415 - only GitHub runs write one: start-up time
 
-        with ci.step_summary.open("a", encoding="utf-8") as handle:
+        with open(ci.step_summary, "a", encoding="utf-8") as handle:
             handle.write(github_summary.render(report))
 
 
-def with_policy_context(report: Report, policy: CompiledPolicy, workspace: Path) -> Report:
+def with_policy_context(report: Report, policy: CompiledPolicy, workspace: str) -> Report:
     """What CI reports need besides findings: the rules evaluated, and where the policy file is."""
     ref = policy_ref(policy, workspace)
     rules = (elf_format.RULE.id, *policy.rule_ids())

@@ -7,7 +7,6 @@ import datetime
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from linkgate import __version__, ci, progress
@@ -152,12 +151,12 @@ _ERROR_PREFIX: dict[type[Exception], str] = {
 
 
 def run_check(args: argparse.Namespace) -> int:
-    context = ci.detect(os.environ, Path.cwd())
+    context = ci.detect(os.environ, os.getcwd())
     known = read_baseline(args.baseline) if args.baseline else None
-    policy = compiled_policy(args.policy, Path.cwd())
+    policy = compiled_policy(args.policy, os.getcwd())
     candidates = ci.relative_candidates(discover(args.paths), context.workspace)
     # No policy given or found: a wheel is judged by the platform tag it promises.
-    wheel_tags = args.policy is None and find_policy_file(Path.cwd()) is None
+    wheel_tags = args.policy is None and find_policy_file(os.getcwd()) is None
     options = ScanOptions(policy, datetime.date.today(), jobs=args.jobs, archive_limits=archive_limits(os.environ),
                           wheel_tags=wheel_tags)  # fmt: skip
     failing = STRICT_FAILING if args.strict else DEFAULT_FAILING
@@ -220,7 +219,8 @@ def read_baseline(path: str) -> frozenset[str]:
     from linkgate.formats import json as json_format  # noqa: PLC0415 - only runs with --baseline pay for it
 
     try:
-        return json_format.baseline_fingerprints(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            return json_format.baseline_fingerprints(handle.read())
     except OSError as error:
         raise BaselineError(f"{path}: {error.strerror}") from None
     except (UnicodeDecodeError, json_format.BaselineFormatError) as error:
@@ -231,8 +231,8 @@ def run_diff(args: argparse.Namespace) -> int:
     from linkgate.diff.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
 
     archive_limits(os.environ)  # a malformed value is named before any archive is read
-    context = ci.detect(os.environ, Path.cwd())
-    policy = compiled_policy(args.policy, Path.cwd())
+    context = ci.detect(os.environ, os.getcwd())
+    policy = compiled_policy(args.policy, os.getcwd())
     try:
         report = diff_command.report(args, policy, context)
     except PairingError as error:
@@ -253,16 +253,18 @@ def archive_limits(environ: Mapping[str, str]) -> Limits | None:
         raise CannotEvaluateError(str(error)) from None
 
 
-def compiled_policy(spec: str | None, cwd: Path) -> CompiledPolicy:
+def compiled_policy(spec: str | None, cwd: str) -> CompiledPolicy:
     """The policy to check with: from the cache while its files are unchanged, else loaded and validated."""
     found = find_policy_file(cwd) if spec is None else None
     key = f"{spec!r}|{found}|{cwd}"
 
     def load() -> CompiledPolicy:
-        # Imported only on a cache miss: YAML parsing and validation cost start-up time.
+        # Imported only on a cache miss: YAML parsing and validation (and pathlib) cost start-up time.
+        from pathlib import Path  # noqa: PLC0415
+
         from linkgate.policy.loader import load_policy  # noqa: PLC0415
 
-        return load_policy(spec, cwd)
+        return load_policy(spec, Path(cwd))
 
     return cached_policy(key, cache_dir(os.environ), load)
 

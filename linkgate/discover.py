@@ -6,7 +6,6 @@ import os
 import stat
 from collections.abc import Iterator
 from operator import attrgetter
-from pathlib import Path
 
 from linkgate.exitcodes import CannotEvaluateError
 from linkgate.records import record
@@ -125,9 +124,9 @@ def _entry_candidate(entry: os.DirEntry[str], subdirectories: list[str]) -> Cand
     return Candidate(path, path, special=kind)
 
 
-def workspace_roots(base: Path) -> tuple[str, ...]:
+def workspace_roots(base: str) -> tuple[str, ...]:
     """The workspace as given and resolved: CI workspaces are often reached through a symlink."""
-    return tuple(dict.fromkeys((os.path.abspath(base), str(base.resolve()))))
+    return tuple(dict.fromkeys((os.path.abspath(base), os.path.realpath(base))))
 
 
 def relative_display(path: str, roots: tuple[str, ...]) -> str:

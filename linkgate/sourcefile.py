@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from typing import BinaryIO
 
 KIB = 1024
@@ -73,7 +72,7 @@ class SourceFileError(Exception):
         self.message, self.line = message, line
 
 
-def check_source(path: Path, limit: int) -> None:
+def check_source(path: str | os.PathLike[str], limit: int) -> None:
     """Raise SourceFileError unless `path` is a regular file of at most `limit` bytes."""
     try:
         info = os.stat(path)
@@ -82,7 +81,7 @@ def check_source(path: Path, limit: int) -> None:
     _check_info(info, limit)
 
 
-def read_source(path: Path, limit: int) -> str:
+def read_source(path: str | os.PathLike[str], limit: int) -> str:
     """The UTF-8 text of the regular file `path`, refused when larger than `limit` bytes."""
     check_source(path, limit)
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC

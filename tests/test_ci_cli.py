@@ -168,13 +168,13 @@ def test_unwritable_side_report_cannot_evaluate(workspace: Path, capsys: pytest.
 
 def test_detect_ignores_a_workspace_that_is_not_there(tmp_path: Path) -> None:
     # gitlab-ci-local's shell mode reports the container's CI_PROJECT_DIR, which does not exist here.
-    gitlab = ci.detect({"GITLAB_CI": "true", "CI_PROJECT_DIR": str(tmp_path / "builds" / "x")}, tmp_path)
-    assert (gitlab.workspace, gitlab.step_summary, ci.output_format("auto", gitlab)) == (tmp_path, None, "text")
+    gitlab = ci.detect({"GITLAB_CI": "true", "CI_PROJECT_DIR": str(tmp_path / "builds" / "x")}, str(tmp_path))
+    assert (gitlab.workspace, gitlab.step_summary, ci.output_format("auto", gitlab)) == (str(tmp_path), None, "text")
     environ = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path), "GITHUB_STEP_SUMMARY": "s.md"}
-    github = ci.detect(environ, Path("/"))
+    github = ci.detect(environ, "/")
     assert (github.workspace, github.step_summary, ci.output_format("auto", github)) == (
-        tmp_path,
-        Path("s.md"),
+        str(tmp_path),
+        "s.md",
         "github",
     )
     assert ci.output_format("json", github) == "json"

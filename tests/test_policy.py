@@ -125,7 +125,7 @@ def test_policy_file_found_upward(tmp_path: Path) -> None:
     write(tmp_path / ".linkgate.yml", "rules:\n  linkage: static\n")
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
-    assert find_policy_file(nested) == tmp_path / ".linkgate.yml"
+    assert find_policy_file(nested) == str(tmp_path / ".linkgate.yml")
     assert load_policy(None, nested).values["linkage"] == "static"
 
 

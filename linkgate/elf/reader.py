@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import mmap
 import os
-from pathlib import Path
 
 from linkgate.elf import dynamic as dt
 from linkgate.elf import gobuild, upx
@@ -33,7 +32,7 @@ _MIN_INTERP, _PATH_MAX = 2, 4096
 __all__ = ["ElfFormatError", "SymbolSelection", "is_elf_file", "parse_elf", "read_elf"]
 
 
-def is_elf_file(path: Path) -> bool:
+def is_elf_file(path: str | os.PathLike[str]) -> bool:
     """True when the file starts with the ELF magic (cheap pre-filter for discovery)."""
     with open(path, "rb") as handle:
         return handle.read(4) == ELF_MAGIC

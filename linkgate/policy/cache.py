@@ -18,7 +18,6 @@ import os
 import pickle
 import stat
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from linkgate import __version__
 from linkgate.digest import sha256_hex
@@ -29,16 +28,17 @@ FORMAT = 1
 Entry = tuple[int, tuple[tuple[str, str], ...], CompiledPolicy]
 
 
-def cache_dir(environ: Mapping[str, str]) -> Path | None:
+def cache_dir(environ: Mapping[str, str]) -> str | None:
     if environ.get("LINKGATE_NO_CACHE"):
         return None
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "linkgate" if os.path.isabs(base) else None
+    return os.path.join(base, "linkgate") if os.path.isabs(base) else None
 
 
-def cached_policy(key: str, directory: Path | None, compile_policy: Callable[[], CompiledPolicy]) -> CompiledPolicy:
+def cached_policy(key: str, directory: str | None, compile_policy: Callable[[], CompiledPolicy]) -> CompiledPolicy:
     """The cached compiled policy for `key` if its sources are unchanged, else `compile_policy()`, stored."""
-    entry_path = None if directory is None else directory / f"{sha256_hex(f'{_code_stamp()}|{key}'.encode())}.pickle"
+    name = f"{sha256_hex(f'{_code_stamp()}|{key}'.encode())}.pickle"
+    entry_path = None if directory is None else os.path.join(directory, name)
     if entry_path is not None:
         found = _load(entry_path)
         if found is not None:
@@ -49,7 +49,7 @@ def cached_policy(key: str, directory: Path | None, compile_policy: Callable[[],
     return policy
 
 
-def _load(path: Path) -> CompiledPolicy | None:
+def _load(path: str) -> CompiledPolicy | None:
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -66,7 +66,7 @@ def _load(path: Path) -> CompiledPolicy | None:
     return policy
 
 
-def _store(path: Path, policy: CompiledPolicy) -> None:
+def _store(path: str, policy: CompiledPolicy) -> None:
     sources: list[tuple[str, str]] = []
     for source in policy.sources:
         digest = _hash(source)
@@ -75,8 +75,9 @@ def _store(path: Path, policy: CompiledPolicy) -> None:
         sources.append((source, digest))
     entry: Entry = (FORMAT, tuple(sources), replace(policy, _configured={}, _need_verdicts={}))
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        directory, name = os.path.split(path)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        temporary = os.path.join(directory, f".{name}.{os.getpid()}")
         with open(temporary, "wb") as handle:
             pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)  # readers see the old entry or the whole new one

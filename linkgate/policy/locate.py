@@ -6,7 +6,11 @@ its policy without importing the YAML and validation libraries.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_PRESET = "default"
 POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
@@ -15,6 +19,7 @@ POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
 def presets_dir() -> Path:
     """The shipped presets: package data after `pip install`, the top-level policies/ in a checkout."""
     import importlib.resources  # noqa: PLC0415 - a cached policy never needs it: start-up time
+    from pathlib import Path  # noqa: PLC0415 - nor pathlib: its imports (urllib, ipaddress) cost ~4 ms a start
 
     try:
         return Path(str(importlib.resources.files("linkgate.policies")))
@@ -26,15 +31,22 @@ def preset_names() -> list[str]:
     return sorted(path.stem for path in presets_dir().glob("*.yml"))
 
 
-def find_policy_file(start: Path) -> Path | None:
+def find_policy_file(start: str | os.PathLike[str]) -> str | None:
     """linkgate.yml or .linkgate.yml in `start` or the nearest parent that has one."""
-    for directory in (start, *start.parents):
+    directory = os.fspath(start)
+    while True:
         for name in POLICY_FILE_NAMES:
-            candidate = directory / name
-            # Not is_file(): a linkgate.yml that is a FIFO or a dangling link is an error, not "no policy".
-            if candidate.is_symlink() or candidate.exists():
-                return candidate
-    return None
+            candidate = os.path.join(directory, name)
+            # Not isfile(): a linkgate.yml that is a FIFO or a dangling link is an error, not "no policy".
+            try:
+                os.lstat(candidate)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def is_preset_name(spec: str) -> bool:
