@@ -45,6 +45,22 @@ def test_a_need_above_the_limit_is_an_error_naming_its_symbols(tmp_path: Path) -
     assert evaluate("app", facts(need("GLIBC_2.31")), compiled, TODAY) == ()
 
 
+def test_files_breaking_a_limit_through_other_needs_get_their_own_violation(tmp_path: Path) -> None:
+    """Limits remember each (token, needs) violation: one only for exactly the same needs."""
+    compiled = policy(tmp_path, 'rules:\n  max-glibc: "2.31"\n')
+    first = evaluate("a", facts(need("GLIBC_2.34", False, "dlopen")), compiled, TODAY)
+    other_symbol = evaluate("b", facts(need("GLIBC_2.34", False, "pthread_create")), compiled, TODAY)
+    weak_need = evaluate("c", facts(need("GLIBC_2.34", True, "dlopen")), compiled, TODAY)
+    again = evaluate("d", facts(need("GLIBC_2.34", False, "dlopen")), compiled, TODAY)
+    assert [f.symbols for f in (*first, *other_symbol, *weak_need)] == [
+        ("dlopen",),
+        ("pthread_create",),
+        ("dlopen (weak)",),
+    ]
+    assert weak_need[0].severity is Severity.WARNING and "weak version reference" in weak_need[0].message
+    assert [(f.path, f.message, f.symbols) for f in again] == [("d", first[0].message, ("dlopen",))]
+
+
 @pytest.mark.parametrize(
     ("configured", "expected"),
     [("", Severity.WARNING), ("severity:\n  max-glibc: warning\n", Severity.NOTE),
