@@ -8,19 +8,19 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from linkgate.archives.magic import COMPRESSED, Format, archive_kind, sniff
 from linkgate.archives.peek import inner_head
 from linkgate.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
-from linkgate.elf.image import ElfFormatError
+from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
-from linkgate.elf.reader import SymbolSelection, parse_elf
+from linkgate.elf.reader import SymbolSelection, parse_elf, parse_elf_deferring_go
 from linkgate.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.exitcodes import CannotEvaluateError
-from linkgate.findings import ArtifactResult
+from linkgate.findings import ArtifactResult, Finding
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.records import record, replace
 from linkgate.rules import fact_readers
@@ -53,6 +53,8 @@ class ScanOptions:
     wheel_tags: bool = False
 
 
+T = TypeVar("T")
+
 # Bytes of a non-ELF file kept to tell whether it is an archive (tar's magic sits at offset 257).
 ARCHIVE_HEAD = 512
 # ELF files up to this size are read whole rather than mapped: two thirds of a system tree's are,
@@ -73,7 +75,13 @@ class NotElfError(Exception):
 
 
 def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -> ElfFacts:
-    """Facts of one candidate; NotElfError for other files, ElfFormatError for broken ELF ones.
+    """Facts of one candidate; NotElfError for other files, ElfFormatError for broken ELF ones."""
+    return _with_elf_bytes(candidate, partial(parse_elf, want_symbols=want_symbols))
+
+
+def _with_elf_bytes(candidate: Candidate, use: Callable[[Buffer], T]) -> T:
+    """`use` of the bytes of one ELF candidate (read whole, or mapped while it runs); NotElfError
+    for other files, ElfFormatError for files that cannot be read.
 
     One handle from open to parse: what was checked to be a regular file is what is read.
     """
@@ -90,9 +98,9 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
         if not head.startswith(ELF_MAGIC):
             raise NotElfError(candidate.display, head)
         if size <= READ_WHOLE:
-            return parse_elf(_rest_read(descriptor, head, size), want_symbols)
+            return use(_rest_read(descriptor, head, size))
         with _mapped(descriptor) as data:
-            return parse_elf(data, want_symbols)
+            return use(data)
     except OSError as error:
         raise ElfFormatError(f"cannot read file: {error.strerror or error}") from None
     finally:
@@ -156,24 +164,28 @@ def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptio
 
 
 def _check_file(candidate: Candidate, options: ScanOptions) -> ArtifactResult:
-    """Evaluate one ELF file (NotElfError otherwise). Symbols are joined only for rejected needs."""
+    """Evaluate one ELF file (NotElfError otherwise)."""
     try:
-        facts = read_candidate(candidate, RejectedVersions(options.policy, candidate.display))
-        for read_more in fact_readers(options.policy.rules_for(candidate.display)):  # e.g. hardening
-            facts = read_more(candidate.fs_path, facts)
-        # Only situated rules (target, allowed-needed) read the site, and they make the pre-pass fill `shipped`.
-        site = NOWHERE if options.shipped is None else site_of(candidate, options.shipped)
-        findings = evaluate(candidate.display, facts, options.policy, options.today, site)
-        # Which Go packages call C costs a scan of the whole binary: only failing
-        # Go programs pay it, so that their hints can name the modules.
-        detailed = with_cgo_packages(candidate.fs_path, facts) if findings else facts
-        if detailed is not facts:
-            facts = detailed
-            findings = evaluate(candidate.display, facts, options.policy, options.today, site)
+        findings = _with_elf_bytes(candidate, partial(_judge, candidate, options))
     except ElfFormatError as error:
         findings = unreadable(candidate.display, str(error), options.policy, options.today)
-        return ArtifactResult(candidate.display, findings)
     return ArtifactResult(candidate.display, findings)
+
+
+def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Finding, ...]:
+    """The findings of one ELF file's bytes. Symbols are joined only for rejected needs, and what
+    only explains or relaxes findings is read only for a file that has some: its Go build info,
+    and which Go packages call C (a scan of the whole binary)."""
+    facts, read_go = parse_elf_deferring_go(data, RejectedVersions(options.policy, candidate.display))
+    for read_more in fact_readers(options.policy.rules_for(candidate.display)):  # e.g. hardening
+        facts = read_more(candidate.fs_path, facts)
+    # Only situated rules (target, allowed-needed) read the site, and they make the pre-pass fill `shipped`.
+    site = NOWHERE if options.shipped is None else site_of(candidate, options.shipped)
+    findings = evaluate(candidate.display, facts, options.policy, options.today, site)
+    if not findings:
+        return findings
+    detailed = with_cgo_packages(candidate.fs_path, facts if read_go is None else read_go(facts))
+    return findings if detailed is facts else evaluate(candidate.display, detailed, options.policy, options.today, site)
 
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
