@@ -32,14 +32,18 @@ from linkgate.rules.base import PolicyRule, same, short_list
 from linkgate.rules.remedies import GO_MUSL, GO_NO_CGO
 from linkgate.site import Site
 
+_STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
+
 
 def _with_static_glibc(path: str, facts: ElfFacts) -> ElfFacts:
+    # Asked of every file of a tree: a dynamic one returns before the import statement runs.
+    if (facts.payload or facts).linkage not in _STATIC:
+        return facts
     from linkgate.elf.static_glibc import with_static_glibc  # noqa: PLC0415 - only static programs need it
 
     return with_static_glibc(path, facts)
 
 
-_STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 C_FIX = (
     "link statically against musl (`musl-gcc -static`), or dynamically against glibc, "
     "or avoid NSS (getaddrinfo, getpwnam...), iconv and dlopen in a static glibc program"
