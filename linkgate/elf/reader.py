@@ -83,25 +83,26 @@ def parse_elf_deferring_go(data: Buffer, want_symbols: SymbolSelection = None) -
 
 
 def _parse(image: Image, want_symbols: SymbolSelection, defer_go: bool) -> tuple[ElfFacts, GoReader | None]:
-    facts = _loader_facts(image, want_symbols, read_go=not defer_go)
-    seen = upx.see_through(image, facts, lambda payload: _loader_facts(Image(payload), want_symbols, read_go=True))
+    facts, read_go = _loader_facts(image, want_symbols, defer_go)
+    seen = upx.see_through(image, facts, lambda payload: _loader_facts(Image(payload), want_symbols, False)[0])
     if seen is None:
-        return facts, partial(_with_build_info, image) if defer_go else None
+        return facts, read_go
     payload = seen.payload
-    if defer_go:
-        own = _with_build_info(image, facts)
+    if read_go is not None:
+        own = read_go(facts)
         payload = own if payload is facts else payload
         facts = own
     return replace(facts, upx=seen.upx, payload=payload), None
 
 
-def _with_build_info(image: Image, facts: ElfFacts) -> ElfFacts:
-    segments = image.segments(image.header())
-    go = gobuild.read_build_info(image, segments, AddressMap(segments))
+def _with_build_info(image: Image, segments: tuple[Segment, ...], addresses: AddressMap, facts: ElfFacts) -> ElfFacts:
+    go = gobuild.read_build_info(image, segments, addresses)
     return facts if go is None else replace(facts, go=go)
 
 
-def _loader_facts(image: Image, want_symbols: SymbolSelection, read_go: bool) -> ElfFacts:
+def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -> tuple[ElfFacts, GoReader | None]:
+    """The facts of `image` as the loader sees it; with defer_go, without its Go build info and
+    with the GoReader that adds it, the headers already parsed."""
     header = image.header()
     segments = image.segments(header)
     addresses = AddressMap(segments)
@@ -118,7 +119,7 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, read_go: bool) ->
     )  # fmt: skip
     kind, linkage = classify(shape)
     versions = VersionReader(image, table, addresses)
-    return ElfFacts(
+    facts = ElfFacts(
         elf_class=32 if header.elf_class == 1 else 64,
         byte_order=header.byte_order,
         machine=machine_name(header.e_machine, header.elf_class, header.byte_order),
@@ -136,8 +137,9 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, read_go: bool) ->
         libc=libc_family(interpreter, needed),
         executable_stack=_executable_stack(segments),
         has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
-        go=gobuild.read_build_info(image, segments, addresses) if read_go else None,
+        go=None if defer_go else gobuild.read_build_info(image, segments, addresses),
     )
+    return facts, partial(_with_build_info, image, segments, addresses) if defer_go else None
 
 
 def _first(segments: tuple[Segment, ...], p_type: int) -> Segment | None:

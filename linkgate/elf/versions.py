@@ -70,6 +70,9 @@ class VersionReader:
         self.image = image
         self.table = table
         self.addresses = addresses
+        # Worked out once: joining symbols asks for them three times, and only failing files join.
+        self._entry_size: int | None = None
+        self._fit: int | None = None
 
     def _string(self, offset: int) -> str:
         return dt.dynamic_string(self.table, offset)
@@ -196,11 +199,13 @@ class VersionReader:
         return result
 
     def _syment(self) -> int:
-        size = (SYM64 if self.image.is64 else SYM32).size(self.image)
-        syment = self.table.get(DT_SYMENT) or size
-        if syment < size:
-            raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
-        return syment
+        if self._entry_size is None:
+            size = (SYM64 if self.image.is64 else SYM32).size(self.image)
+            syment = self.table.get(DT_SYMENT) or size
+            if syment < size:
+                raise ElfFormatError(f"DT_SYMENT {syment} is smaller than a symbol entry")
+            self._entry_size = syment
+        return self._entry_size
 
     def symbol_count(self) -> int:
         """Number of dynamic symbols, from the hash tables as the loader knows it.
@@ -217,10 +222,12 @@ class VersionReader:
         return count
 
     def _symbols_that_fit(self) -> int:
-        symtab = self.table.get(DT_SYMTAB)
-        if symtab is None:
-            raise ElfFormatError("versioned dynamic symbols but no DT_SYMTAB")
-        return min(self.addresses.available(symtab) // self._syment(), MAX_SYMBOLS)
+        if self._fit is None:
+            symtab = self.table.get(DT_SYMTAB)
+            if symtab is None:
+                raise ElfFormatError("versioned dynamic symbols but no DT_SYMTAB")
+            self._fit = min(self.addresses.available(symtab) // self._syment(), MAX_SYMBOLS)
+        return self._fit
 
     def _count_from_tags(self) -> int:
         mips = self.table.get(DT_MIPS_SYMTABNO)
