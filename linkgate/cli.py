@@ -278,6 +278,7 @@ def collect(
 ) -> Report:
     """The report of checking `candidates`; `json_rows`, when given, gets the JSON report's finding
     lines as results arrive (formats.json.artifact_rows)."""
+    add_json_rows = None if json_rows is None else _json_rows_adder(json_rows, failing)
     results: list[ArtifactResult] = []
     skipped = 0
     # One item per candidate (an archive yields all its members at once): progress counts files.
@@ -287,16 +288,20 @@ def collect(
     for found in checked:
         results.extend(found)
         skipped += not found
-        if json_rows is not None:
-            _add_json_rows(json_rows, found, failing)
+        if add_json_rows is not None:
+            add_json_rows(found)
     return Report(policy=policy_name, artifacts=tuple(results), skipped=skipped, failing=failing)
 
 
-def _add_json_rows(rows: list[str], found: tuple[ArtifactResult, ...], failing: frozenset[Severity]) -> None:
+def _json_rows_adder(rows: list[str], failing: frozenset[Severity]) -> Callable[[tuple[ArtifactResult, ...]], None]:
+    """What appends one candidate's JSON finding lines to `rows`; the renderer imported once, not per result."""
     from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
 
-    for artifact in found:
-        rows.extend(json_format.artifact_rows(artifact, failing))
+    def add(found: tuple[ArtifactResult, ...]) -> None:
+        for artifact in found:
+            rows.extend(json_format.artifact_rows(artifact, failing))
+
+    return add
 
 
 def run_explain(args: argparse.Namespace) -> int:
