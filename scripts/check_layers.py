@@ -1,7 +1,9 @@
 """Check linkgate's import graph: no cycle, and no edge from a lower layer to a higher one.
 
-The layers, lowest first: elf <- data <- profiles <- rules <- policy <- scan <- cli. A module may
-import its own layer and the ones below it. Every import counts, function-local and
+The layers, lowest first: core <- read (elf, archives) <- profiles <- rules <- policy <- diff
+rules <- render (formats) <- check <- cli (commands). Each folder of linkgate/ belongs to one layer,
+and a module outside every folder of LAYERS fails the check. A module may import its own layer
+and the ones below it. Every import counts, function-local and
 TYPE_CHECKING ones included: a lazy import is still a dependency.
 
     python scripts/check_layers.py          # exit 1 and list the offending edges
@@ -16,32 +18,46 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "linkgate"
 
-# Module name prefixes -> layer, most specific first.
+# One prefix per folder of linkgate/, lowest layer first. A module under none of them fails the
+# check: a new folder or top-level module must be given its layer here, never guessed.
 LAYERS: tuple[tuple[str, int], ...] = (
-    ("linkgate.elf", 0),
-    ("linkgate.records", 0),  # the value-record decorator every layer uses; imports nothing of linkgate
-    ("linkgate.digest", 0),  # SHA-256 without OpenSSL's start-up cost; imports nothing of linkgate
-    ("linkgate.findings", 1),
-    ("linkgate.site", 1),
-    ("linkgate.exitcodes", 1),
-    ("linkgate.yamlsource", 1),
-    ("linkgate.sourcefile", 1),
+    ("linkgate.core", 0),  # records, digests, findings, sites, exit codes, source files: imports nothing above
+    ("linkgate.elf", 1),  # the only code that knows ELF byte layouts
     ("linkgate.archives", 1),  # reading archives in place: bytes and members, no policy
     ("linkgate.profiles", 2),
     ("linkgate.rules", 3),
     ("linkgate.policy", 4),
-    ("linkgate.cli", 6),
-    ("linkgate.__main__", 6),
-    ("linkgate.commands", 6),
-    ("linkgate", 5),  # the scan/evaluate/format edge: discover, scan, evaluate, formats, ci, inspect
+    ("linkgate.diff", 5),  # the diff rules: what got worse between two facts of one artifact
+    ("linkgate.formats", 6),  # renderers: pure functions of a report
+    ("linkgate.check", 7),  # discover, read, judge: scan, evaluate, archives, wheels, workers, build vs build
+    ("linkgate.commands", 8),
+    ("linkgate.cli", 8),
+    ("linkgate.__main__", 8),
 )
-NAMES = {0: "elf", 1: "data", 2: "profiles", 3: "rules", 4: "policy", 5: "scan", 6: "cli"}
+NAMES = {
+    0: "core",
+    1: "read",
+    2: "profiles",
+    3: "rules",
+    4: "policy",
+    5: "diff rules",
+    6: "render",
+    7: "check",
+    8: "cli",
+}
+
+
+class UnknownModuleError(Exception):
+    """A module under no prefix of LAYERS."""
 
 
 def layer(module: str) -> int:
     if module == "linkgate":
         return 0  # the package itself only carries the version
-    return next(level for prefix, level in LAYERS if module == prefix or module.startswith(prefix + "."))
+    for prefix, level in LAYERS:
+        if module == prefix or module.startswith(prefix + "."):
+            return level
+    raise UnknownModuleError(module)
 
 
 def module_name(path: Path) -> str:
@@ -116,8 +132,22 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def unknown_modules(edges: dict[str, set[str]]) -> list[str]:
+    unknown = []
+    for name in sorted(edges):
+        try:
+            layer(name)
+        except UnknownModuleError:
+            unknown.append(f"{name} is in no layer: add its folder to LAYERS in scripts/check_layers.py")
+    return unknown
+
+
 def main(argv: list[str]) -> int:
     edges = graph()
+    unknown = unknown_modules(edges)
+    if unknown:
+        print("\n".join(unknown), file=sys.stderr)
+        return 1
     if "--graph" in argv:
         for name in sorted(edges):
             print(f"{name} [{NAMES[layer(name)]}] -> {', '.join(sorted(edges[name])) or '-'}")

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from linkgate.archives.magic import archive_kind
-from linkgate.discover import Candidate
+from linkgate.check.discover import Candidate
+from linkgate.check.scan import ScanOptions, _check_archive, _holds_nothing, check_candidate
 from linkgate.policy.loader import load_policy
-from linkgate.scan import ScanOptions, _check_archive, _holds_nothing, check_candidate
 from tests.support import REPO, require_tool
 
 TEXT = "".join(f"line {number}: a shell variable, as in config.sh\n" for number in range(200))
@@ -131,4 +131,4 @@ def test_a_tree_with_compressed_text_imports_no_archive_reader(tmp_path: Path) -
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "4 non-ELF file(s) skipped" in result.stderr, result.stderr[-500:]
     assert "linkgate.archives.peek" in imported
-    assert not imported & {"linkgate.archive_scan", "linkgate.archives.read", "tarfile", "gzip"}
+    assert not imported & {"linkgate.check.archive_scan", "linkgate.archives.read", "tarfile", "gzip"}

@@ -10,14 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from linkgate.discover import discover
+from linkgate.check.discover import discover
+from linkgate.check.scan import ScanOptions, check_each
 from linkgate.policy.loader import load_policy
-from linkgate.scan import ScanOptions, check_each
 from tests.conftest import run_linkgate
 from tests.support import REPO, require_tool
 
-READERS = ("linkgate.archive_scan", "linkgate.archives.read", "linkgate.archives.zipread",
-           "linkgate.archives.tarread", "linkgate.archives.streams", "linkgate.wheel_promise", "zstandard")  # fmt: skip
+READERS = ("linkgate.check.archive_scan", "linkgate.archives.read", "linkgate.archives.zipread",
+           "linkgate.archives.tarread", "linkgate.archives.streams", "linkgate.check.wheel_promise",
+           "zstandard")  # fmt: skip
 
 
 def dist(tmp_path: Path) -> Path:
@@ -41,7 +42,7 @@ def test_checking_a_plain_file_does_not_import_the_archive_readers() -> None:
     command = [sys.executable, "-X", "importtime", "-m", "linkgate", "check", "--policy", "default", "/usr/bin/true"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "linkgate.scan" in imported, result.stderr[-500:]
+    assert "linkgate.check.scan" in imported, result.stderr[-500:]
     assert not imported & set(READERS)
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from linkgate.discover import discover
+from linkgate.check.discover import discover
+from linkgate.check.scan import ScanOptions, check_all
 from linkgate.policy.loader import load_policy
-from linkgate.scan import ScanOptions, check_all
 from tests.conftest import run_linkgate
 from tests.support import require_tool, unavailable
 from tests.support.wheels import require_wheel, unpack

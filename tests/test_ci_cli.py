@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from linkgate import ci
+from linkgate.check import ci
 from linkgate.cli import main
 from tests.report_checks import (
     assert_valid_code_quality,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from linkgate import __version__
-from linkgate.findings import ArtifactResult, Finding, PolicyRef, Report, Severity
+from linkgate.core.findings import ArtifactResult, Finding, PolicyRef, Report, Severity
 from linkgate.formats import github, github_summary, gitlab, junit, sarif
 from linkgate.rules import ALL_RULES
 from tests.report_checks import assert_valid_code_quality, assert_valid_junit, assert_valid_sarif

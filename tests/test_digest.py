@@ -1,4 +1,4 @@
-"""SHA-256 without hashlib (linkgate.digest): the same digests; and what a warm check's start-up leaves out."""
+"""SHA-256 without hashlib (linkgate.core.digest): the same digests; and what a warm check's start-up leaves out."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from linkgate import digest
+from linkgate.core import digest
 from tests.support import REPO
 from tests.test_policy_cache import imported
 
@@ -49,7 +49,7 @@ def test_a_warm_check_fingerprints_findings_without_importing_hashlib_or_pathlib
                           env=warm_env, check=False)  # fmt: skip
     assert warm.returncode == 1, warm.stderr[-2000:]
     modules = imported(warm)
-    assert "linkgate.scan" in modules  # the import log is there to be read
+    assert "linkgate.check.scan" in modules  # the import log is there to be read
     assert not {"hashlib", "_hashlib", "pathlib", "urllib.parse"} & modules
     findings = json.loads(warm.stdout)["findings"]
     assert findings

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from linkgate.check.evaluate import RejectedVersions, evaluate
+from linkgate.core.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
 from linkgate.elf.facts import ElfFacts, Kind, Linkage, SymbolRef, VersionNeed
-from linkgate.evaluate import RejectedVersions, evaluate
-from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.policy.loader import load_policy
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linkgate import docs
-from linkgate.rules import ALL_RULES, max_glibc
+from linkgate.rules import ALL_RULES, docs, max_glibc
 from linkgate.rules.base import Rule
 from tests.conftest import run_linkgate
 from tests.support import REPO
@@ -45,9 +44,9 @@ def test_explain_unknown_rule_cannot_evaluate() -> None:
 
 
 def test_readme_rule_table_is_generated() -> None:
-    """Regenerate with `python -m linkgate.docs` (it rewrites README.md between the markers)."""
+    """Regenerate with `python -m linkgate.rules.docs` (it rewrites README.md between the markers)."""
     text = README.read_text(encoding="utf-8")
-    assert docs.with_table(text) == text, "README rule table is stale: run `python -m linkgate.docs`"
+    assert docs.with_table(text) == text, "README rule table is stale: run `python -m linkgate.rules.docs`"
 
 
 def test_docs_script_rewrites_and_checks(tmp_path: Path) -> None:

@@ -24,11 +24,11 @@ from types import FrameType
 
 import pytest
 
-from linkgate.discover import Candidate, discover
+from linkgate.check.discover import Candidate, discover
+from linkgate.check.scan import PARALLEL_THRESHOLD, TEST_KILL_ON, NotElfError, read_candidate
+from linkgate.check.workers import _LARGEST, _WINDOW_PER_WORKER, ordered_map
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
-from linkgate.scan import PARALLEL_THRESHOLD, TEST_KILL_ON, NotElfError, read_candidate
-from linkgate.workers import _LARGEST, _WINDOW_PER_WORKER, ordered_map
 from tests.support import REPO, require_tool, unavailable
 
 # Passes /usr/bin/true and friends on this image; a target policy also runs the shipped-library pre-pass.

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from linkgate import scan
-from linkgate.discover import Candidate
+from linkgate.check import scan
+from linkgate.check.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer
 from linkgate.elf.reader import GoReader, SymbolSelection, parse_elf

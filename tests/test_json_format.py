@@ -7,12 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
-from linkgate.cli import collect
-from linkgate.discover import discover
-from linkgate.findings import DEFAULT_FAILING, STRICT_FAILING, Report
+from linkgate.check.discover import discover
+from linkgate.check.scan import PARALLEL_THRESHOLD, ScanOptions
+from linkgate.commands.check import collect
+from linkgate.core.findings import DEFAULT_FAILING, STRICT_FAILING, Report
 from linkgate.formats.json import assemble, render
 from linkgate.policy.loader import load_policy
-from linkgate.scan import PARALLEL_THRESHOLD, ScanOptions
 from tests.conftest import run_linkgate
 
 
@@ -37,7 +37,7 @@ def test_each_finding_is_one_line_of_the_document(tmp_path: Path) -> None:
 
 
 def test_lines_written_while_the_workers_read_are_the_rendered_reports(tmp_path: Path) -> None:
-    """cli.collect writes each artifact's lines as its result arrives; with --strict or without,
+    """commands.check.collect writes each artifact's lines as its result arrives; with --strict or without,
     the document around them is exactly what `render` makes of the finished report."""
     policy_file = tmp_path / "linkgate.yml"
     policy_file.write_text('rules: {max-glibc: "2.28"}\nseverity: {max-glibc: warning}\n')

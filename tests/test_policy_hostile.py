@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from linkgate import yamlsource
+from linkgate.core import yamlsource
+from linkgate.core.sourcefile import POLICY_LIMIT, PROFILE_LIMIT
+from linkgate.core.yamlsource import MAX_DEPTH
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.loader import load_policy
-from linkgate.sourcefile import POLICY_LIMIT, PROFILE_LIMIT
-from linkgate.yamlsource import MAX_DEPTH
 from tests.support import REPO
 
 ARTIFACT = "/usr/bin/true"

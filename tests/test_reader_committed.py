@@ -5,9 +5,9 @@ They need no toolchain, so these facts are checked on every machine.
 
 from __future__ import annotations
 
+from linkgate.core.records import replace
 from linkgate.elf.facts import Kind, Linkage, SymbolRef, VersionNeed
 from linkgate.elf.reader import is_elf_file, parse_elf, read_elf
-from linkgate.records import replace
 from tests import binaries
 
 HELLO_GCC_NEEDS = (

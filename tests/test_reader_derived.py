@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from linkgate.core.records import replace
 from linkgate.elf.reader import read_elf
-from linkgate.records import replace
 from tests import binaries
 from tests.elf_oracle import pyelftools_facts
 

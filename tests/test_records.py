@@ -1,4 +1,4 @@
-"""linkgate.records behaves as frozen dataclasses do where linkgate relies on it."""
+"""linkgate.core.records behaves as frozen dataclasses do where linkgate relies on it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from linkgate.records import FrozenRecordError, field, keyword_record, record, replace
+from linkgate.core.records import FrozenRecordError, field, keyword_record, record, replace
 
 
 @record
@@ -108,6 +108,8 @@ def test_pickle_round_trip_keeps_equality() -> None:
 
 def test_check_path_does_not_import_dataclasses() -> None:
     """The reason for this module: `check` starts without dataclasses (and inspect)."""
-    code = "import sys, linkgate.cli, linkgate.scan; print('dataclasses' in sys.modules, 'inspect' in sys.modules)"
+    code = (
+        "import sys, linkgate.cli, linkgate.check.scan; print('dataclasses' in sys.modules, 'inspect' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

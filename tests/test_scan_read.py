@@ -12,8 +12,8 @@ from typing import NoReturn
 
 import pytest
 
-from linkgate import scan
-from linkgate.discover import Candidate
+from linkgate.check import scan
+from linkgate.check.discover import Candidate
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.reader import read_elf

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from linkgate.cli import main
+from linkgate.core.site import NOWHERE
 from linkgate.elf.reader import parse_elf, read_elf
 from linkgate.policy.errors import PolicyError
 from linkgate.policy.loader import load_policy
@@ -20,7 +21,6 @@ from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile
 from linkgate.profiles.model import LibraryDefs, Profile
 from linkgate.rules.target import judge
-from linkgate.site import NOWHERE
 from tests import binaries, upx_tools
 from tests.support import require, require_module, require_tool, unavailable
 from tests.target_cases import assemble

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from linkgate.discover import discover
+from linkgate.check.discover import discover
+from linkgate.check.scan import ScanOptions, check_all
 from linkgate.policy.loader import load_policy
 from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import profiles_dir
 from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile
-from linkgate.scan import ScanOptions, check_all
 from scripts.debian_roots import DebianRoot, debian_root
 from tests.support import require, require_tool, unavailable
 from tests.target_cases import CASES, assemble

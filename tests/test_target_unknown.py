@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from linkgate.cli import main
+from linkgate.core.site import NOWHERE
 from linkgate.elf.reader import read_elf
 from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import load_shipped, profiles_dir
 from linkgate.profiles.files import profile_yaml
 from linkgate.rules.target import judge
-from linkgate.site import NOWHERE
 from scripts.gen_version_profiles import alpine_profile, distro_profile
 from scripts.version_tables import DISTROS
 from tests import binaries

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from linkgate.discover import discover
-from linkgate.findings import Finding
+from linkgate.check.discover import discover
+from linkgate.check.scan import ScanOptions, check_all
+from linkgate.core.findings import Finding
+from linkgate.core.site import expand_entry
 from linkgate.policy.loader import load_policy
 from linkgate.policy.locate import preset_names, presets_dir
 from linkgate.policy.targets import aliases, shipped_names
-from linkgate.scan import ScanOptions, check_all
-from linkgate.site import expand_entry
 from tests.support import require_tool, unavailable
 from tests.support.wheels import auditwheel_tag, policy_order, require_wheel, unpack
 

@@ -1,11 +1,11 @@
-"""How the worker pool shares out a run's items (linkgate.workers.chunk_bounds): a pure function, so
+"""How the worker pool shares out a run's items (linkgate.check.workers.chunk_bounds): a pure function, so
 its promises are checked directly; the pool itself is exercised in tests/test_fail_closed_scan.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from linkgate.workers import _LARGEST, chunk_bounds
+from linkgate.check.workers import _LARGEST, chunk_bounds
 
 
 @pytest.mark.parametrize(("count", "processes", "smallest", "uneven"),

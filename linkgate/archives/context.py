@@ -8,10 +8,10 @@ from typing import BinaryIO
 from linkgate.archives.limits import Budget, Limits
 from linkgate.archives.magic import Format
 from linkgate.archives.tree import Unit
+from linkgate.core.records import record, replace
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer
 from linkgate.elf.versions import SymbolSelection
-from linkgate.records import record, replace
 
 # Fills in facts a rule needs beyond the loader's view (hardening), from a member's bytes:
 # (display path, bytes, facts) -> facts.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from linkgate.records import field_names, record, replace
+from linkgate.core.records import field_names, record, replace
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 

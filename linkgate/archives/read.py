@@ -22,8 +22,8 @@ from linkgate.archives.streams import buffered, read_head, seekable_decompressed
 from linkgate.archives.tarread import ImageFoundError, read_tar
 from linkgate.archives.tree import Unit
 from linkgate.archives.zipread import read_zip
+from linkgate.core.records import record
 from linkgate.elf.versions import SymbolSelection
-from linkgate.records import record
 
 
 def read_stream(kind: Format, stream: BinaryIO, name: str, context: Context) -> Unit:

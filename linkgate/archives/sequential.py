@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from linkgate.archives.limits import ArchiveError
-from linkgate.records import record
+from linkgate.core.records import record
 
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER, _CPIO_HEADER = 60, 110

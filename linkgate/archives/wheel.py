@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from linkgate.records import record
+from linkgate.core.records import record
 
 _LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _PEP600 = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)_(\w+)$")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
-from linkgate import ci
-from linkgate.discover import Candidate, MissingPathError, discover
-from linkgate.findings import Report
+from linkgate.check import ci
+from linkgate.check.discover import Candidate, MissingPathError, discover
+from linkgate.commands.shared import add_output_arguments, archive_limits, compiled_policy, publish
+from linkgate.core.exitcodes import ExitCode
+from linkgate.core.findings import Report
+from linkgate.formats import FORMATS
+from linkgate.formats import text as text_format
 from linkgate.rules import elf_format
 
 if TYPE_CHECKING:
     from linkgate.policy.compiled import CompiledPolicy
 
 
-def add_parser(commands: Any, formats: list[str], side_reports: tuple[tuple[str, str], ...]) -> None:
+def add_parser(commands: Any) -> None:
     """The `diff` command on the main parser's subparsers; stdout formats and side reports as for check."""
     diff = commands.add_parser(
         "diff", help="what got worse from OLD to NEW (exit 1): linkage, floors, libraries, UPX, targets, Go"
@@ -30,17 +35,29 @@ def add_parser(commands: Any, formats: list[str], side_reports: tuple[tuple[str,
         help="compare these two (paths below OLD and NEW), e.g. a renamed binary; repeatable",
     )
     diff.add_argument("--policy", help="policy whose `diff:` key says what is tolerated (default as for check)")
-    diff.add_argument("--format", choices=["auto", *formats], default="auto", help="stdout format, as for check")
-    for flag, what in side_reports:
-        diff.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")
+    add_output_arguments(diff, sorted(FORMATS), "stdout format, as for check")
+
+
+def run(args: argparse.Namespace) -> int:
+    from linkgate.check.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
+
+    archive_limits(os.environ)  # a malformed value is named before any archive is read
+    context = ci.detect(os.environ, os.getcwd())
+    policy = compiled_policy(args.policy, os.getcwd())
+    try:
+        diffed = report(args, policy, context)
+    except PairingError as error:
+        print(f"linkgate: {error}", file=sys.stderr)
+        return ExitCode.CANNOT_EVALUATE
+    return publish(diffed, args, context, text_format.diff_summary)
 
 
 def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiContext) -> Report:
     """The diff as a Report: its changes are findings, and the report decides whether it got worse."""
     # Imported here: the diff rules, whole builds and the target profiles are diff's cost, not check's start-up.
+    from linkgate.check.compare import Side, diff  # noqa: PLC0415
+    from linkgate.check.pairing import parse_pair  # noqa: PLC0415
     from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415
-    from linkgate.diff.compare import Side, diff  # noqa: PLC0415
-    from linkgate.diff.pairing import parse_pair  # noqa: PLC0415
     from linkgate.policy.locate import presets_dir  # noqa: PLC0415
     from linkgate.policy.targets import load_shipped  # noqa: PLC0415
 

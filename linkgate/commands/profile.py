@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from linkgate.exitcodes import ExitCode
+from linkgate.core.exitcodes import ExitCode
 from linkgate.policy.locate import presets_dir
 
 

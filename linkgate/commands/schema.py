@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from linkgate import __version__
-from linkgate.exitcodes import ExitCode
+from linkgate.core.exitcodes import ExitCode
 
 # The dialect pydantic generates; validators read it to pick their draft.
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

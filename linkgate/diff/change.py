@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from linkgate.core.records import field, record
 from linkgate.elf.facts import ElfFacts
 from linkgate.policy.compiled import CompiledDiff
-from linkgate.records import field, record
 
 
 @record

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import posixpath
 
+from linkgate.core.records import record
 from linkgate.elf.facts import Kind, Linkage
 from linkgate.elf.layouts import DF_1_PIE, ET_CORE, ET_DYN, ET_EXEC, ET_REL
-from linkgate.records import record
 
 _MACHINES = {
     2: "sparc", 3: "i386", 4: "m68k", 20: "ppc", 22: "s390", 40: "arm", 42: "sh",

@@ -11,7 +11,7 @@ import re
 from enum import Enum
 from typing import Literal
 
-from linkgate.records import field, record
+from linkgate.core.records import field, record
 
 _VERSION_TOKEN = re.compile(r"^(?P<ns>[A-Za-z][A-Za-z0-9]*?)_(?P<ver>\d+(?:[._]\d+)*)$")
 

@@ -26,11 +26,11 @@ import re
 import struct
 import sys
 
+from linkgate.core.records import replace
 from linkgate.elf import upx
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import NHDR, NT_GO_BUILDID, PF_W, PF_X, PT_LOAD, PT_NOTE, SHDR
-from linkgate.records import replace
 
 MAGIC = b"\xff Go buildinf:"
 HEADER_SIZE = 32

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from linkgate.core.records import replace
 from linkgate.elf import dynamic as dt
 from linkgate.elf import upx
 from linkgate.elf.facts import Cet, ElfFacts, Hardening, Kind, Linkage, Relro, RwxSegment
@@ -35,7 +36,6 @@ from linkgate.elf.layouts import (
 )
 from linkgate.elf.notes import GNU_PROPERTY_X86_FEATURE_1_AND, X86_FEATURE_1_IBT, X86_FEATURE_1_SHSTK, gnu_property
 from linkgate.elf.symbols import DynamicSymbols, dynamic_symbols, section_symbol_names
-from linkgate.records import replace
 
 # A failed check calls __stack_chk_fail; some ABIs read the guard through
 # __stack_chk_guard; the Intel compiler names its own.

@@ -12,6 +12,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from linkgate.core.records import record
 from linkgate.elf.layouts import (
     EHDR,
     ELF_MAGIC,
@@ -25,7 +26,6 @@ from linkgate.elf.layouts import (
     Phdr32,
     Phdr64,
 )
-from linkgate.records import record
 
 
 class Buffer(Protocol):

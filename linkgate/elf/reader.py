@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from functools import partial
 
+from linkgate.core.records import replace
 from linkgate.elf import dynamic as dt
 from linkgate.elf import gobuild, upx
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
@@ -27,7 +28,6 @@ from linkgate.elf.layouts import (
     PT_INTERP,
 )
 from linkgate.elf.versions import SymbolSelection, VersionReader
-from linkgate.records import replace
 
 _MIN_INTERP, _PATH_MAX = 2, 4096
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from elftools.elf.elffile import ELFFile
 
-from linkgate.records import record
+from linkgate.core.records import record
 
 
 @record

@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import struct
 
+from linkgate.core.records import replace
 from linkgate.elf import upx
 from linkgate.elf.facts import ElfFacts, Linkage, StaticGlibc
 from linkgate.elf.image import Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, PF_X, PT_LOAD
 from linkgate.elf.symbols import section_symbol_values
 from linkgate.elf.upx_errors import UpxLimitError
-from linkgate.records import replace
 
 # glibc's charset-conversion loader, linked into every static glibc program (stdio needs it).
 GLIBC_MARKERS = (b"gconv-modules", b"GCONV_PATH")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 
+from linkgate.core.records import record
 from linkgate.elf import dynamic as dt
 from linkgate.elf.image import AddressMap, ElfFormatError, Header, Image
 from linkgate.elf.layouts import (
@@ -24,7 +25,6 @@ from linkgate.elf.layouts import (
     SYM64,
 )
 from linkgate.elf.versions import MAX_SYMBOLS, VersionReader
-from linkgate.records import record
 
 # st_name .. st_shndx, the only fields read here.
 # sh_type, sh_offset, sh_size, sh_link out of each section header.

@@ -21,13 +21,13 @@ import os
 import re
 from collections.abc import Callable, Iterator
 
+from linkgate.core.records import record
 from linkgate.elf.facts import ElfFacts, UpxFacts
 from linkgate.elf.image import Buffer, ElfFormatError, Header, Image, Segment
 from linkgate.elf.layouts import PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_NULL
 from linkgate.elf.upx_blocks import FORMATS, INFO_SIZE, METHOD_NAMES, PayloadImage, Proof, packed_u32, prove
 from linkgate.elf.upx_budget import DecodeBudget
 from linkgate.elf.upx_errors import UpxLimitError
-from linkgate.records import record
 
 PACK_HEADER_SIZE = 32
 # l_version / PackHeader version byte -> the UPX release line that writes it.

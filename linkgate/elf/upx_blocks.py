@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from typing import Protocol
 
+from linkgate.core.records import record
 from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.layouts import (
     B_INFO,
@@ -25,7 +26,6 @@ from linkgate.elf.upx_errors import UpxDecodeError, UpxLimitError
 from linkgate.elf.upx_filters import Unfilter, known_filters
 from linkgate.elf.upx_lzma import LZMA_METHOD, LzmaDecoder
 from linkgate.elf.upx_nrv import NrvDecoder, nrv_methods
-from linkgate.records import record
 
 INFO_SIZE = 12
 METHOD_NAMES = {2: "NRV2B", 3: "NRV2B", 5: "NRV2D", 6: "NRV2D", 8: "NRV2E", 9: "NRV2E", 14: "LZMA"}

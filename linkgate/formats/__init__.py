@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from linkgate.findings import Report
+    from linkgate.core.findings import Report
 
 # Each format is written by the `render` of the module of that name under linkgate.formats.
 FORMATS = ("text", "json", "github", "gitlab", "sarif", "junit")

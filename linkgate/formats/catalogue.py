@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from linkgate.findings import Report
+from linkgate.core.findings import Report
 from linkgate.rules import ALL_RULES, elf_format
 from linkgate.rules.base import Rule
 

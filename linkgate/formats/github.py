@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from linkgate.findings import ArtifactResult, Finding, Report, Severity
+from linkgate.core.findings import ArtifactResult, Finding, Report, Severity
 from linkgate.formats.text import finding_lines
 
 LEVELS: dict[Severity, str] = {

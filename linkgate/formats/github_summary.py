@@ -6,7 +6,7 @@ many rows they leave out.
 
 from __future__ import annotations
 
-from linkgate.findings import ArtifactResult, Finding, Report, Severity
+from linkgate.core.findings import ArtifactResult, Finding, Report, Severity
 
 MAX_ROWS = 200
 _STATUS = {"fail": "❌ fail", "warn": "⚠️ warn", "pass": "✅ pass"}

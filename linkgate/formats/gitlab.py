@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from linkgate.findings import Finding, Report, Severity
+from linkgate.core.findings import Finding, Report, Severity
 
 SEVERITIES: dict[Severity, str] = {
     Severity.ERROR: "critical",

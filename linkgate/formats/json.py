@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from linkgate.core.findings import ArtifactResult, Finding, Report, Severity, finding_fails
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, Hardening, UpxFacts
-from linkgate.findings import ArtifactResult, Finding, Report, Severity, finding_fails
 
 
 def render(report: Report) -> str:
@@ -21,7 +21,7 @@ def artifact_rows(artifact: ArtifactResult, failing: frozenset[Severity]) -> lis
     """The report's line for each finding of `artifact`, in a run that fails on `failing`.
 
     Pure, and decided by the artifact alone: the CLI writes them while the workers still read
-    (cli.collect), and `render` is `assemble` of them.
+    (commands.check.collect), and `render` is `assemble` of them.
     """
     return [json.dumps(finding_json(f, fails=finding_fails(f, failing))) for f in artifact.findings]
 

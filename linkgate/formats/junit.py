@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from linkgate.findings import ArtifactResult, Finding, Report
+from linkgate.core.findings import ArtifactResult, Finding, Report
 from linkgate.formats.catalogue import order
 from linkgate.formats.text import finding_lines
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from linkgate import __version__
-from linkgate.findings import Finding, PolicyRef, Report, Severity
+from linkgate.core.findings import Finding, PolicyRef, Report, Severity
 from linkgate.formats.catalogue import rules_of
 from linkgate.rules.base import Rule
 

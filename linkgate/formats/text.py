@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linkgate.findings import Finding, Report, Severity
+from linkgate.core.findings import Finding, Report, Severity
 
 
 def render(report: Report) -> str:

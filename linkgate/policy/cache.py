@@ -20,9 +20,9 @@ import stat
 from collections.abc import Callable, Mapping
 
 from linkgate import __version__
-from linkgate.digest import sha256_hex
+from linkgate.core.digest import sha256_hex
+from linkgate.core.records import replace
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.records import replace
 
 FORMAT = 1
 Entry = tuple[int, tuple[tuple[str, str], ...], CompiledPolicy]

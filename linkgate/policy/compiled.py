@@ -13,9 +13,9 @@ import datetime
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
-from linkgate.findings import Severity
+from linkgate.core.findings import Severity
+from linkgate.core.records import field, record
 from linkgate.profiles.index import TargetIndex
-from linkgate.records import field, record
 from linkgate.rules import POLICY_RULES
 from linkgate.rules.base import CompileContext, ConfiguredRule
 from linkgate.rules.globs import matches_path

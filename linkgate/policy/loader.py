@@ -7,7 +7,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from linkgate.findings import Severity
+from linkgate.core.findings import Severity
+from linkgate.core.sourcefile import POLICY_LIMIT, PROFILE_LIMIT, SourceFileError, check_source, read_source
+from linkgate.core.yamlsource import Location, YamlDocument, YamlError, dotted, load_yaml
 from linkgate.policy import targets
 from linkgate.policy.compiled import CompiledDiff, CompiledOverride, CompiledPolicy, CompiledWaiver
 from linkgate.policy.errors import PolicyError
@@ -16,8 +18,6 @@ from linkgate.policy.model import PolicyFile, Rules, Waiver, diff_values, rule_v
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules.schema import parse_version
-from linkgate.sourcefile import POLICY_LIMIT, PROFILE_LIMIT, SourceFileError, check_source, read_source
-from linkgate.yamlsource import Location, YamlDocument, YamlError, dotted, load_yaml
 
 _MAX_EXTENDS_DEPTH = 16
 

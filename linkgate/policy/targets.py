@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linkgate.core.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
+from linkgate.core.yamlsource import YamlError, load_yaml
 from linkgate.policy.model import PolicyFile, Rules, rule_values
 from linkgate.profiles.errors import ProfileError
-from linkgate.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
-from linkgate.yamlsource import YamlError, load_yaml
 
 if TYPE_CHECKING:
     from linkgate.profiles.model import Profile

@@ -8,10 +8,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from linkgate.core.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
+from linkgate.core.yamlsource import YamlError, dotted, load_yaml
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.model import Profile
-from linkgate.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
-from linkgate.yamlsource import YamlError, dotted, load_yaml
 
 __all__ = ["ProfileError", "profile_yaml", "read_profile"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
+from linkgate.core.records import field, record
 from linkgate.elf.facts import split_version_token
-from linkgate.records import field, record
 
 # Library tables under this key apply to every architecture of the profile.
 ANY_MACHINE = "any"

@@ -11,7 +11,7 @@ land here with the reason. Nothing is ever extracted to disk.
 
 from __future__ import annotations
 
-from linkgate.findings import Violation
+from linkgate.core.findings import Violation
 from linkgate.rules.base import Rule
 
 

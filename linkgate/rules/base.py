@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, Protocol, TypeVar, cast
 
+from linkgate.core.findings import Severity, Violation
+from linkgate.core.records import field, keyword_record, record
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Severity, Violation
 from linkgate.profiles.index import TargetIndex
-from linkgate.records import field, keyword_record, record
-from linkgate.site import Site
 
 # Fills in a costly fact the reader leaves out, e.g. elf.hardening.with_hardening: (path, facts) -> facts.
 FactReader = Callable[[str, ElfFacts], ElfFacts]

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from linkgate.records import record
+from linkgate.core.records import record
 
 
 @record

@@ -9,7 +9,7 @@ target, ...) would otherwise judge only the UPX stub.
 
 from __future__ import annotations
 
-from linkgate.findings import Violation
+from linkgate.core.findings import Violation
 from linkgate.rules.base import Rule
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, split_version_token
-from linkgate.findings import Violation
 from linkgate.rules.base import PolicyRule, same, short_list
-from linkgate.site import Site
 
 
 def check(facts: ElfFacts, forbid: bool, _site: Site) -> Iterator[Violation]:

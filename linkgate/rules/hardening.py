@@ -29,13 +29,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Literal
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import record, replace
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, Hardening, Kind, Linkage
-from linkgate.findings import Violation
-from linkgate.records import record, replace
 from linkgate.rules.base import CompileContext, PolicyRule, short_list
 from linkgate.rules.remedies import uses_cgo
 from linkgate.rules.schema import Checked
-from linkgate.site import Site
 
 
 def _with_hardening(path: str, facts: ElfFacts) -> ElfFacts:

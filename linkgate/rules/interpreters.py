@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Violation
 from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.globs import matches_any
 from linkgate.rules.schema import Globs
-from linkgate.site import Site
 
 
 def check(facts: ElfFacts, allowed: tuple[str, ...], _site: Site) -> Iterator[Violation]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, Kind, Linkage
-from linkgate.findings import Violation
 from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.remedies import static_fix
 from linkgate.rules.schema import LinkageKind
-from linkgate.site import Site
 
 _STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 

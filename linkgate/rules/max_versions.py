@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import replace
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Violation
-from linkgate.records import replace
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.remedies import glibc_fix, runtime_fix
 from linkgate.rules.schema import Namespace, Version
 from linkgate.rules.versioning import Limits, compile_limits, rejects_need, version_violations
-from linkgate.site import Site
 
 
 def check(facts: ElfFacts, limits: Limits, _site: Site) -> Iterator[Violation]:

@@ -7,9 +7,9 @@ anything else the C toolchain remedies.
 
 from __future__ import annotations
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import replace
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, Linkage
-from linkgate.findings import Violation
-from linkgate.records import replace
 from linkgate.rules.base import short_list
 
 GO_MUSL = "CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags \"-static\"'"

@@ -26,13 +26,13 @@ import posixpath
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import record
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Violation
-from linkgate.records import record
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.globs import matches_any
 from linkgate.rules.schema import Checked, Globs
-from linkgate.site import Site
 
 SYSTEM_DIRS = (
     "/lib", "/lib64", "/lib32", "/libx32",

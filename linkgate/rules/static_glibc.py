@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, Kind, Linkage
-from linkgate.findings import Violation
 from linkgate.rules.base import PolicyRule, same, short_list
 from linkgate.rules.remedies import GO_MUSL, GO_NO_CGO
-from linkgate.site import Site
 
 _STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 

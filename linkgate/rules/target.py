@@ -38,16 +38,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import record
+from linkgate.core.site import LoadContext, Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
-from linkgate.records import record
 from linkgate.rules import target_binding as binding
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.schema import Checked, keywords
 from linkgate.rules.target_search import Found, find_library
-from linkgate.site import LoadContext, Site
 
 
 @record

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from linkgate.core.findings import Violation
+from linkgate.core.site import LoadContext, Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules.base import short_list
 from linkgate.rules.target_search import Found
-from linkgate.site import LoadContext, Site
 
 
 def unbound_symbols(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.site import LoadContext, Site
 from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
-from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 from linkgate.rules.target_search import Found, requester, search_steps
-from linkgate.site import LoadContext, Site
 
 
 def unreadable_payload(facts: ElfFacts, profile: TargetIndex) -> Violation | None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
+from linkgate.core.records import record
+from linkgate.core.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 from linkgate.elf.facts import ElfFacts
 from linkgate.profiles.index import Library, TargetIndex
-from linkgate.records import record
-from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 
 
 @record

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import field, record
 from linkgate.elf.facts import ElfFacts, SymbolRef, VersionNeed, split_version_token
-from linkgate.findings import Violation
-from linkgate.records import field, record
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 

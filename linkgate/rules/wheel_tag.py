@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from linkgate.core.findings import Violation
+from linkgate.core.records import record
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, split_version_token
-from linkgate.findings import Violation
 from linkgate.profiles.index import TargetIndex
-from linkgate.records import record
 from linkgate.rules import target
 from linkgate.rules.base import Rule, short_list
-from linkgate.site import Site
 
 # A wheel tag's architecture -> linkgate's machine name.
 _MACHINES = {"i686": "i386", "armv7l": "arm", "ppc64le": "ppc64le", "ppc64": "ppc64"}

@@ -2,7 +2,7 @@
 
 One text, three places: the rule module's docstring is what `linkgate explain
 RULE` prints, and its first line is the rule's row in the README table, which
-`python -m linkgate.docs` rewrites between the markers (`--check` only
+`python -m linkgate.rules.docs` rewrites between the markers (`--check` only
 compares, for CI and tests).
 """
 
@@ -60,7 +60,9 @@ def with_table(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m linkgate.docs", description="Rewrite the rule table in README.md.")
+    parser = argparse.ArgumentParser(
+        prog="python -m linkgate.rules.docs", description="Rewrite the rule table in README.md."
+    )
     parser.add_argument("files", nargs="*", default=["README.md"], help="files with the markers")
     parser.add_argument("--check", action="store_true", help="exit 1 when a file is out of date")
     args = parser.parse_args(argv)

@@ -5,7 +5,7 @@ that names it, finds libraries shipped beside a program by path, and (glibc)
 searches the DT_RPATH of every object up the chain that loaded a library. So
 judging whether one artifact runs on a target needs facts about the others:
 their paths, what they need and define, and which of them load which. The scan
-edge gathers them in one pre-pass (linkgate.shipping); rules get them as plain
+edge gathers them in one pre-pass (linkgate.check.shipping); rules get them as plain
 data. docs/targets.md describes the model.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 
-from linkgate.records import field, record
+from linkgate.core.records import field, record
 
 # What `$LIB` can expand to, per ELF class: glibc's slibdir as the distribution built it
 # (lib64 upstream and on RHEL-like systems, lib/<triplet> on Debian and Ubuntu).

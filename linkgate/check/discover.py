@@ -7,9 +7,9 @@ import stat
 from collections.abc import Iterator
 from operator import attrgetter
 
-from linkgate.exitcodes import CannotEvaluateError
-from linkgate.records import record
-from linkgate.sourcefile import kind_name
+from linkgate.core.exitcodes import CannotEvaluateError
+from linkgate.core.records import record
+from linkgate.core.sourcefile import kind_name
 
 
 class MissingPathError(Exception):

@@ -10,23 +10,23 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from linkgate.check.discover import Candidate
+from linkgate.check.pairing import members, pair
+from linkgate.check.scan import NotElfError, read_candidate
+from linkgate.check.shipping import Shipped, collect_shipped, site_of
+from linkgate.core.findings import ArtifactResult, Finding, Severity
+from linkgate.core.records import record, replace
 from linkgate.diff import artifacts, packing
 from linkgate.diff.catalogue import COMPARISONS
 from linkgate.diff.change import Build, Change
-from linkgate.diff.pairing import members, pair
-from linkgate.discover import Candidate
 from linkgate.elf.image import ElfFormatError
-from linkgate.findings import ArtifactResult, Finding, Severity
 from linkgate.policy.compiled import CompiledDiff
 from linkgate.profiles.index import TargetIndex
-from linkgate.records import record, replace
 from linkgate.rules import elf_format
 from linkgate.rules.target import judge
-from linkgate.scan import NotElfError, read_candidate
-from linkgate.shipping import Shipped, collect_shipped, site_of
 
 if TYPE_CHECKING:
-    from linkgate.archive_scan import MemberFacts
+    from linkgate.check.archive_scan import MemberFacts
 
 
 @record
@@ -109,8 +109,8 @@ def _members(candidate: Candidate, head: bytes, profiles: Mapping[str, TargetInd
     if head == b"" and not candidate.image_layout:
         return []
     # Imported here: the archive readers cost start-up time diffs of plain files never need.
-    from linkgate.archive_scan import archive_members  # noqa: PLC0415
     from linkgate.archives.limits import limits_from  # noqa: PLC0415
+    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415
 
     read = archive_members(candidate, head, limits_from(os.environ), bool(profiles)) or []
     return [(replace(candidate, display=m.display, member=m.member), _member_entry(m, profiles)) for m in read]

@@ -3,7 +3,7 @@
 Each member becomes a ShippedLibrary at its virtual path (linkgate.archives.tree);
 symlinks inside the archive, to a library or to a directory holding libraries,
 are further paths to the same object. The load chains, $ORIGIN, RPATH/RUNPATH
-and exports are then worked out by linkgate.shipping exactly as for a tree on
+and exports are then worked out by linkgate.check.shipping exactly as for a tree on
 disk, so a member is judged as it would be unpacked.
 """
 
@@ -13,9 +13,9 @@ import posixpath
 from collections.abc import Iterator, Mapping
 
 from linkgate.archives.tree import Entry, LinkLoopError, Unit, resolve, virtual_path
+from linkgate.check.shipping import Shipped, shipped_among, shipped_library, site_at
+from linkgate.core.site import ShippedLibrary, Site
 from linkgate.elf.facts import Kind
-from linkgate.shipping import Shipped, shipped_among, shipped_library, site_at
-from linkgate.site import ShippedLibrary, Site
 
 _OBJECTS = (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE)
 

@@ -1,11 +1,14 @@
-"""`linkgate inspect`: the loader's view of each artifact, plus section-level facts."""
+"""`linkgate inspect`'s work: the loader's view of each artifact, plus section-level facts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from linkgate.discover import Candidate
+from linkgate.check.discover import Candidate
+from linkgate.check.scan import NotElfError, read_candidate
+from linkgate.check.shipping import Shipped, collect_shipped, site_of
+from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.hardening import with_hardening
@@ -17,9 +20,6 @@ from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import load_shipped
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules.target import verdict
-from linkgate.scan import NotElfError, read_candidate
-from linkgate.shipping import Shipped, collect_shipped, site_of
-from linkgate.site import Site
 
 
 def inspect_candidates(candidates: list[Candidate], output_format: str) -> tuple[str, bool]:

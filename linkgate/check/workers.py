@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, NoReturn, TypeVar
 
-from linkgate.records import record
+from linkgate.core.records import record
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

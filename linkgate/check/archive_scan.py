@@ -3,7 +3,7 @@
 Every member is judged under `ARCHIVE!MEMBER` (`dist/app.deb!usr/bin/app`,
 `image.tar!/usr/bin/app`, `a.zip!b.tar.gz!bin/tool`) with the archive as its
 shipping unit: $ORIGIN, RPATH/RUNPATH, load chains and shipped libraries resolve
-among the members of the same archive (linkgate.archive_shipping). What cannot
+among the members of the same archive (linkgate.check.archive_shipping). What cannot
 be read is an `archive-format` finding. Imported by the scan only when a
 candidate is an archive: the readers cost start-up time plain ELF runs never need.
 """
@@ -14,23 +14,23 @@ import datetime
 import os
 from collections.abc import Callable, Container, Iterator, Sequence
 
-from linkgate.archive_shipping import member_site, shipped_in
 from linkgate.archives.limits import ArchiveError, Limits
 from linkgate.archives.magic import Format, archive_kind
 from linkgate.archives.read import Reading, read_file, read_layout
 from linkgate.archives.tree import Unit
-from linkgate.discover import Candidate
+from linkgate.check.archive_shipping import member_site, shipped_in
+from linkgate.check.discover import Candidate
+from linkgate.check.evaluate import RejectedVersions, always_on, evaluate, unreadable
+from linkgate.check.wheel_promise import WheelJudgement, judgement_for
+from linkgate.core.findings import ArtifactResult, Finding
+from linkgate.core.records import field, record
+from linkgate.core.site import Site
+from linkgate.core.sourcefile import open_regular
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer, ElfFormatError
-from linkgate.evaluate import RejectedVersions, always_on, evaluate, unreadable
-from linkgate.findings import ArtifactResult, Finding
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.records import field, record
 from linkgate.rules import archive_format, fact_readers
 from linkgate.rules.base import ConfiguredRule
-from linkgate.site import Site
-from linkgate.sourcefile import open_regular
-from linkgate.wheel_promise import WheelJudgement, judgement_for
 
 
 @record
@@ -40,7 +40,7 @@ class ArchiveOptions:
     limits: Limits = field(default_factory=Limits)
     # No policy was given: a wheel is judged by its own platform tag.
     wheel_tags: bool = False
-    # Some rule judges an artifact with the files shipped beside it (linkgate.shipping.situated).
+    # Some rule judges an artifact with the files shipped beside it (linkgate.check.shipping.situated).
     situated: bool = False
 
 

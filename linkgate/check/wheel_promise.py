@@ -16,8 +16,8 @@ from pathlib import Path
 
 from linkgate.archives.tree import Unit
 from linkgate.archives.wheel import PlatformTag, name_platforms, parse_platform, promised, wheel_file_platforms
-from linkgate.evaluate import always_on
-from linkgate.findings import Finding
+from linkgate.check.evaluate import always_on
+from linkgate.core.findings import Finding
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.policy.errors import PolicyError
 from linkgate.profiles.errors import ProfileError

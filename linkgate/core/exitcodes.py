@@ -6,7 +6,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from linkgate.findings import Report
+    from linkgate.core.findings import Report
 
 
 class ExitCode(IntEnum):

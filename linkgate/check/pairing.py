@@ -1,6 +1,6 @@
 """Which file of OLD is compared with which file of NEW.
 
-Pairing works on the Candidate lists linkgate.discover makes, keyed by each
+Pairing works on the Candidate lists linkgate.check.discover makes, keyed by each
 file's path below the path the user named (`member_key`): a directory's files
 by their relative path, a file named directly by its base name. An archive's
 members are keyed by their path inside it: for an archive named directly, that
@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from linkgate.discover import Candidate
-from linkgate.records import record, replace
+from linkgate.check.discover import Candidate
+from linkgate.core.records import record, replace
 
 
 class PairingError(Exception):

@@ -16,17 +16,17 @@ import os
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from linkgate.discover import Candidate
+from linkgate.check.discover import Candidate
+from linkgate.core.records import field, record, replace
+from linkgate.core.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
+from linkgate.core.sourcefile import open_regular
 from linkgate.elf.exports import read_exports
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import read_elf
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.records import field, record, replace
 from linkgate.rules.target_search import search_steps
-from linkgate.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
-from linkgate.sourcefile import open_regular
 
 FAMILIES = ("glibc", "musl")
 # Ways one library is judged in, per family: distinct inherited search paths, the first ones met.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from enum import Enum
 
-from linkgate.digest import sha256_hex
-from linkgate.records import field, record, replace
+from linkgate.core.digest import sha256_hex
+from linkgate.core.records import field, record, replace
 
 
 class Severity(str, Enum):

@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING, TypeVar
 
 from linkgate.archives.magic import COMPRESSED, Format, archive_kind, sniff
 from linkgate.archives.peek import inner_head
-from linkgate.discover import Candidate
+from linkgate.check.discover import Candidate
+from linkgate.check.evaluate import RejectedVersions, evaluate, unreadable
+from linkgate.check.shipping import collect_shipped, site_of, situated
+from linkgate.core.exitcodes import CannotEvaluateError
+from linkgate.core.findings import ArtifactResult, Finding
+from linkgate.core.records import record, replace
+from linkgate.core.site import NOWHERE, ShippedLibrary
+from linkgate.core.sourcefile import open_regular, regular_file
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import SymbolSelection, parse_elf, parse_elf_deferring_go
-from linkgate.evaluate import RejectedVersions, evaluate, unreadable
-from linkgate.exitcodes import CannotEvaluateError
-from linkgate.findings import ArtifactResult, Finding
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.records import record, replace
 from linkgate.rules import fact_readers
-from linkgate.shipping import collect_shipped, site_of, situated
-from linkgate.site import NOWHERE, ShippedLibrary
-from linkgate.sourcefile import open_regular, regular_file
 
 if TYPE_CHECKING:
     from linkgate.archives.limits import Limits
@@ -155,8 +155,8 @@ def _holds_nothing(candidate: Candidate, kind: Format) -> bool:
 def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptions) -> tuple[ArtifactResult, ...]:
     """`kind` None: an OCI image layout directory."""
     # Imported here: the archive readers cost start-up time runs over plain ELF files never need.
-    from linkgate.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415
     from linkgate.archives.limits import Limits  # noqa: PLC0415
+    from linkgate.check.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415
 
     limits = options.archive_limits or Limits()
     archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
@@ -205,7 +205,7 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
         yield from (check_candidate(c, options) for c in candidates)
         return
     if archives and options.wheel_tags:
-        from linkgate.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - see _check_archive
+        from linkgate.check.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - see _check_archive
 
         preload_wheel_profiles(candidates[i].fs_path for i in archives)  # once, before workers fork
     if len(archives) < 2:
@@ -233,7 +233,7 @@ def _pooled(
     candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int, uneven: int = 0
 ) -> Iterator[tuple[ArtifactResult, ...]]:
     # Imported here: the pool (fork, pipes, poll) is start-up time that runs on a few files never use.
-    from linkgate.workers import WorkerLostError, ordered_map  # noqa: PLC0415
+    from linkgate.check.workers import WorkerLostError, ordered_map  # noqa: PLC0415
 
     try:
         yield from ordered_map(_worker_task(options), candidates, workers, chunk, uneven)

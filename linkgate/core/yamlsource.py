@@ -35,7 +35,7 @@ from yaml.reader import Reader
 from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
-from linkgate.records import record
+from linkgate.core.records import record
 
 Location = tuple[str | int, ...]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 
-from linkgate.discover import Candidate, relative_display, workspace_roots
-from linkgate.findings import PolicyRef, Report
+from linkgate.check.discover import Candidate, relative_display, workspace_roots
+from linkgate.core.findings import PolicyRef, Report
+from linkgate.core.records import record, replace
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.records import record, replace
 from linkgate.rules import elf_format
 
 Renderer = Callable[[Report], str]

@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
+from linkgate.core.findings import Finding, Severity, Violation
+from linkgate.core.records import replace
+from linkgate.core.site import NOWHERE, Site
 from linkgate.elf.facts import ElfFacts
-from linkgate.findings import Finding, Severity, Violation
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.records import replace
 from linkgate.rules import elf_format
 from linkgate.rules.base import ConfiguredRule, Rule
 from linkgate.rules.remedies import seen_through_upx
-from linkgate.site import NOWHERE, Site
 
 
 def evaluate(
