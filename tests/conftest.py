@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -69,14 +70,57 @@ def built(request: pytest.FixtureRequest) -> Callable[[str], Path]:
 
 
 def run_linkgate(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, process: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m linkgate ARGS` in a real process (exit codes and streams as users see them),
-    outside any CI environment unless `env` says otherwise."""
+    """`linkgate ARGS` as users see it: exit code, stdout and stderr, outside any CI environment
+    unless `env` says otherwise.
+
+    It runs in this process (cli.main with the streams, environment and working directory swapped
+    for the call), which tests the same code without an interpreter start per call. `process=True`
+    runs `python -m linkgate` in a real process: for what only a process shows (start-up imports,
+    signals, the exit that skips teardown, buffering of real pipes).
+    """
     base = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
-    full = {**base, "PYTHONPATH": str(REPO), **(env or {})}
-    command = [sys.executable, "-m", "linkgate", *args]
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=full, check=False)
+    if process:
+        full = {**base, "PYTHONPATH": str(REPO), **(env or {})}
+        command = [sys.executable, "-m", "linkgate", *args]
+        return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=full, check=False)
+    return _in_process(list(args), cwd, {**base, **(env or {})})
+
+
+def _in_process(args: list[str], cwd: Path | None, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    from linkgate.cli import main  # noqa: PLC0415 - conftest loads before the tests choose what to import
+
+    saved_environ, saved_cwd = dict(os.environ), os.getcwd()
+    saved_streams = sys.stdout, sys.stderr
+    out, err = _captured(), _captured()
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdout, sys.stderr = out, err
+        code = int(main(args))
+    finally:
+        sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+    return subprocess.CompletedProcess(["linkgate", *args], code, _text(out), _text(err))
+
+
+def _captured() -> io.TextIOWrapper:
+    """A stream like a pipe's: UTF-8 text over bytes (so `.buffer` exists), not a terminal."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    """What `subprocess.run(text=True)` would have read: decoded, with universal newlines."""
+    stream.flush()
+    raw = stream.buffer
+    assert isinstance(raw, io.BytesIO)
+    data = raw.getvalue().decode("utf-8")
+    return data.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +131,18 @@ def go119(build_dir: Path) -> dict[str, Path]:
     for tool in ("go", "gcc", "musl-gcc"):
         require_tool(tool)
     return go_builds.build_all(build_dir / "go", None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="also run the tests marked slow (CI=true always runs them)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked slow (host-wide agreement runs, many builds) run in CI, with --slow, or when
+    `-m` names them; a local run leaves them out and says how many it left."""
+    if in_ci() or config.getoption("--slow") or "slow" in (config.option.markexpr or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        config.hook.pytest_deselected(items=slow)

@@ -13,9 +13,13 @@ from tests.support import require_tool
 from tests.test_archives import build, run
 
 
-def check(archive: Path, limits: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def check(
+    archive: Path, limits: str = "", env: dict[str, str] | None = None, *, process: bool = False
+) -> subprocess.CompletedProcess[str]:
     environment = {**({"LINKGATE_ARCHIVE_LIMITS": limits} if limits else {}), **(env or {})}
-    return run_linkgate("check", "--policy", "default", str(archive), cwd=archive.parent, env=environment)
+    return run_linkgate(
+        "check", "--policy", "default", str(archive), cwd=archive.parent, env=environment, process=process
+    )
 
 
 def assert_archive_error(result: subprocess.CompletedProcess[str], where: str, why: str) -> None:
@@ -110,7 +114,8 @@ def test_zstd_without_the_optional_extra_is_an_error_not_a_pass(tmp_path: Path) 
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('zstandard is not installed here')\n")
     repo = Path(__file__).resolve().parents[1]
-    result = check(archive, env={"PYTHONPATH": f"{blocker.parent}:{repo}"})
+    # A process of its own: the blocker must shadow the module before anything imports it.
+    result = check(archive, env={"PYTHONPATH": f"{blocker.parent}:{repo}"}, process=True)
     assert_archive_error(result, archive.name, "linkgate[zstd]")
 
 

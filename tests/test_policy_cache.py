@@ -12,7 +12,7 @@ from tests.conftest import run_linkgate
 
 def check(tmp_path: Path, *args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), **({"PYTHONPROFILEIMPORTTIME": "1"} if importtime else {})}
-    return run_linkgate("check", *args, cwd=tmp_path, env=env)
+    return run_linkgate("check", *args, cwd=tmp_path, env=env, process=importtime)  # import times need a process
 
 
 def imported(result: subprocess.CompletedProcess[str]) -> set[str]:
