@@ -211,6 +211,9 @@ class ElfFacts:
     has_section_headers: bool = True
     upx: UpxFacts | None = None
     go: GoBuildInfo | None = None
+    # The `.comment` strings (compilers that built it: "rustc version 1.95.0 ..."); None when not
+    # read: like `go`, only for a file with findings, where they choose the fix a hint names.
+    comment: tuple[str, ...] | None = None
     # Filled only when asked for (hardening.with_hardening): it reads the dynamic symbols.
     hardening: Hardening | None = None
     # Filled only when asked for (static_glibc.with_static_glibc), for static programs: it scans their bytes.
