@@ -9,6 +9,8 @@ that has findings (reader.parse_elf_deferring_go).
 
 from __future__ import annotations
 
+import struct
+
 from linkgate.elf.image import ElfFormatError, Image
 from linkgate.elf.layouts import SHDR
 
@@ -35,12 +37,14 @@ def _comment_bytes(image: Image) -> bytes:
     if header.e_shoff == 0 or not 0 < header.e_shstrndx < count <= _MAX_SECTIONS or size < SHDR.size(image):
         return b""
     names = SHDR.read(image, header.e_shoff + header.e_shstrndx * size)
+    start, end = max(names.sh_offset, 0), min(names.sh_offset + names.sh_size, image.size)
+    if image.data.find(_NAME, min(start, image.size), end) < 0:
+        return b""  # most files: one search of the name table, no section walked
+    table = image.read(header.e_shoff, count * size)
     for index in range(1, count):
-        section = SHDR.read(image, header.e_shoff + index * size)
-        if section.sh_name < names.sh_size and _named(image, names.sh_offset + section.sh_name):
+        # sh_name is each header's first word: read alone, the walk costs one unpack per section.
+        (name,) = struct.unpack_from(image.endian + "I", table, index * size)
+        if name < names.sh_size and image.data[start + name : start + name + len(_NAME)] == _NAME:
+            section = SHDR.read(image, header.e_shoff + index * size)
             return image.read(section.sh_offset, min(section.sh_size, _MAX_COMMENT))
     return b""
-
-
-def _named(image: Image, offset: int) -> bool:
-    return offset + len(_NAME) <= image.size and image.read(offset, len(_NAME)) == _NAME
