@@ -86,7 +86,7 @@ def _read(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) ->
         if isinstance(decoded, GoBuildInfo):
             return _with_goamd64(decoded, image)
         problem = decoded
-    return _from_runtime(image, segments, f"{problem} ({evidence or 'the header says so'})")
+    return _from_runtime(image, segments, problem, evidence or "its header")
 
 
 def _decoded_header(image: Image, addresses: AddressMap, offset: int) -> GoBuildInfo | str:
@@ -101,13 +101,15 @@ def _decoded_header(image: Image, addresses: AddressMap, offset: int) -> GoBuild
     return replace(parse_build_info(version, _unframe(modinfo)), layout=layout)
 
 
-def _from_runtime(image: Image, segments: tuple[Segment, ...], problem: str) -> GoBuildInfo:
-    """The runtime's own strings; an "unknown" layout naming what was missing when they are not found."""
+def _from_runtime(image: Image, segments: tuple[Segment, ...], problem: str, evidence: str) -> GoBuildInfo:
+    """The runtime's own strings (`problem` says why the header was not used); an "unknown" layout
+    naming what was missing, and what marks the file as Go's, when they are not found either."""
     try:
         version, modinfo = goruntime.runtime_strings(image, segments)
     except goruntime.UnknownLayoutError as error:
-        return GoBuildInfo("", layout="unknown", problem=f"{problem}; {error}")
-    return _with_goamd64(replace(parse_build_info(version, _unframe(modinfo)), layout="runtime"), image)
+        return GoBuildInfo("", layout="unknown", problem=f"{problem}, and {error}; linked by Go: {evidence}")
+    found = replace(parse_build_info(version, _unframe(modinfo)), layout="runtime", problem=problem)
+    return _with_goamd64(found, image)
 
 
 def _with_goamd64(go: GoBuildInfo, image: Image) -> GoBuildInfo:

@@ -50,9 +50,7 @@ def runtime_strings(image: Image, segments: tuple[Segment, ...]) -> tuple[str, b
         raise UnknownLayoutError("no writable data to hold runtime.buildVersion")
     version = _version(image, readonly, writable)
     if version is None:
-        raise UnknownLayoutError(
-            "no `\\xff Go buildinf:` header, and no string header in the data points at a Go version text"
-        )
+        raise UnknownLayoutError("no Go string header in the writable data points at a Go version text")
     return version, _modinfo(image, readonly, writable)
 
 

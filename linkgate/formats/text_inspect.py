@@ -91,7 +91,6 @@ def _cet(cet: dict[str, bool] | None) -> list[str]:
 
 # The build settings that say how a Go binary links, in `go version -m` spelling.
 _GO_SETTINGS = ("CGO_ENABLED", "-tags", "-ldflags", "-buildmode", "GOOS", "GOARCH", "GOAMD64")
-_GO_LAYOUTS = {"runtime": " (no build info header: read from the runtime's strings)"}
 
 
 def _go(go: dict[str, Any]) -> list[str]:
@@ -99,7 +98,7 @@ def _go(go: dict[str, Any]) -> list[str]:
         return [f"  go: Go build info: unknown layout ({go['problem']})"]
     settings = go["settings"]
     shown = " ".join(f"{key}={_quoted(settings[key])}" for key in _GO_SETTINGS if key in settings)
-    where = _GO_LAYOUTS.get(go["layout"], "")
+    where = f" (read from the runtime's strings: {go['problem']})" if go["layout"] == "runtime" else ""
     head = f"  go: {go['version']}" + (f" {go['path']}" if go["path"] else "") + (f", {shown}" if shown else "")
     lines = [head + where]
     if go["modules"]:
