@@ -150,3 +150,13 @@ def test_every_problem_has_a_fix_for_every_toolchain_with_the_goals_versions(
         assert text
         if problem is Problem.GLIBC:
             assert "2.19" in text and "aarch64" in text
+
+
+def test_missing_interpreter_fix_is_the_static_build_of_the_toolchain(
+    rust: dict[str, Path], go119: dict[str, Path]
+) -> None:
+    """A glibc program on Alpine: no such loader there; the fix makes it static in its own language."""
+    rust_hint = hints(findings(rust["rust-hello"], "alpine"), "target")
+    assert len(rust_hint) == 1 and f"`cargo build --release --target {RUST_MUSL}`" in rust_hint[0]
+    go_hint = hints(findings(go119["go119-kafka-cgo"], "alpine"), "target")
+    assert len(go_hint) == 1 and f"`{GO_MUSL}`" in go_hint[0]

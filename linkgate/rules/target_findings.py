@@ -11,7 +11,7 @@ from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
-from linkgate.rules.remedies import glibc_fix, runtime_fix
+from linkgate.rules.remedies import glibc_fix, runtime_fix, static_fix
 from linkgate.rules.target_search import Found, requester, search_steps
 
 
@@ -45,7 +45,7 @@ def missing_interpreter(facts: ElfFacts, profile: TargetIndex) -> Violation | No
         message=f"interpreter {facts.interpreter} does not exist on {profile.name}: the kernel reports "
         "'No such file or directory' and nothing is loaded",
         hint="build against the target's C library (its loader is one of: "
-        f"{short_list(profile.interpreters, limit=2)}), or link statically",
+        f"{short_list(profile.interpreters, limit=2)}), or make it static: {static_fix(facts)}",
     )
 
 
