@@ -10,6 +10,7 @@ C (gcc, and zig for aarch64). The Go fixes the hints name are built and must the
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,12 @@ import pytest
 
 from linkgate.elf.reader import read_elf
 from linkgate.rules.remedies import FIXES, GO_MUSL, GO_NETGO, GO_NO_CGO, Goal, Problem, Toolchain, fix, toolchain
+from scripts.debian_roots import DebianRoot
 from tests import binaries, go_builds, rust_builds
 from tests.conftest import run_linkgate
 from tests.support import require_module, require_tool
+from tests.test_target_loader import loader_verdict
+from tests.test_target_loader import roots as _roots  # noqa: F401 - the `roots` fixture, requested below
 
 RUST_TARGET = "x86_64-unknown-linux-gnu"
 RUST_MUSL = "x86_64-unknown-linux-musl"
@@ -103,21 +107,44 @@ def test_target_fix_for_go_names_netgo_musl_and_zig_at_the_targets_glibc(go119: 
         assert '`CC="zig cc -target x86_64-linux-gnu.2.27" go build`' in hint
 
 
-def test_the_go_fixes_the_target_hint_names_pass_the_target(build_dir: Path) -> None:
-    """Built as the hint says, the programs run on Debian 11: the fix is real, not just text."""
-    for tool in ("go", "gcc"):
-        require_tool(tool)
+@pytest.fixture(scope="module")
+def go_fixed(go119: dict[str, Path], build_dir: Path) -> dict[str, Path]:
+    """The cgo Go 1.19 builds, and the same programs built as the debian-11 hint says."""
     require_module("ziglang")
     zig_cc = f"{sys.executable} -m ziglang cc -target x86_64-linux-gnu.2.31"
     recipes = [
         go_builds.go_recipe("go119-netcgo-netgo", "netcgo", "-tags", "netgo,osusergo", env=(("CGO_ENABLED", "1"),)),
         go_builds.go_recipe("go119-kafka-zig231", "kafka-app", env=(("CGO_ENABLED", "1"), ("CC", zig_cc))),
     ]
-    for recipe in recipes:
-        built = binaries.build(recipe, build_dir / "go")
-        result = run_linkgate("check", "--policy", "debian-11", str(built))
-        assert result.returncode == 0, result.stdout
-    assert read_elf(build_dir / "go" / "go119-kafka-zig231").version_needs  # still glibc, only older
+    return {**go119, **{recipe.name: binaries.build(recipe, build_dir / "go") for recipe in recipes}}
+
+
+@pytest.fixture(scope="module")
+def debian_11(roots: dict[str, DebianRoot]) -> Path:
+    """Debian 11's root with /proc mounted (the roots fixture of tests/test_target_loader.py)."""
+    return roots["11"].path
+
+
+@pytest.mark.parametrize("name", ["go119-netcgo-netgo", "go119-kafka-zig231"])
+def test_the_go_fixes_the_target_hint_names_pass_the_target(go_fixed: dict[str, Path], name: str) -> None:
+    """Built as the hint says, the programs pass debian-11: the fix is real, not just text."""
+    result = run_linkgate("check", "--policy", "debian-11", str(go_fixed[name]))
+    assert result.returncode == 0, result.stdout
+    assert read_elf(go_fixed["go119-kafka-zig231"]).version_needs  # still glibc, only older
+
+
+@pytest.mark.parametrize(
+    ("name", "runs"), [("go119-kafka-cgo", False), ("go119-kafka-zig231", True), ("go119-netcgo-netgo", True)]
+)
+def test_debian_11s_loader_agrees(
+    debian_11: Path, go_fixed: dict[str, Path], tmp_path: Path, name: str, runs: bool
+) -> None:
+    """The oracle: Debian 11's own loader, in its root (chroot), refuses the cgo build and runs the two
+    fixes the hint names, as `check --policy debian-11` says."""
+    (tmp_path / "bin").mkdir()
+    shutil.copy(go_fixed[name], tmp_path / "bin" / "prog")
+    assert loader_verdict(debian_11, f"fix-{name}", tmp_path).runs is runs
+    assert (run_linkgate("check", "--policy", "debian-11", str(go_fixed[name])).returncode == 0) is runs
 
 
 def test_target_fix_for_c_uses_the_machine_and_glibc(gcc_binaries: dict[str, Path], build_dir: Path) -> None:
