@@ -25,7 +25,7 @@ from tests import binaries, go_builds, rust_builds
 from tests.conftest import run_linkgate
 from tests.support import require_module, require_tool
 from tests.test_target_loader import loader_verdict
-from tests.test_target_loader import roots as _roots  # noqa: F401 - the `roots` fixture, requested below
+from tests.test_target_loader import roots as _roots  # noqa: F401 - its fixture, as `_roots`
 
 RUST_TARGET = "x86_64-unknown-linux-gnu"
 RUST_MUSL = "x86_64-unknown-linux-musl"
@@ -120,9 +120,10 @@ def go_fixed(go119: dict[str, Path], build_dir: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def debian_11(roots: dict[str, DebianRoot]) -> Path:
+def debian_11(request: pytest.FixtureRequest) -> Path:
     """Debian 11's root with /proc mounted (the roots fixture of tests/test_target_loader.py)."""
-    return roots["11"].path
+    built: dict[str, DebianRoot] = request.getfixturevalue("_roots")
+    return built["11"].path
 
 
 @pytest.mark.parametrize("name", ["go119-netcgo-netgo", "go119-kafka-zig231"])
