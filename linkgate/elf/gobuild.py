@@ -33,7 +33,7 @@ import struct
 import sys
 
 from linkgate.core.records import replace
-from linkgate.elf import goruntime, upx
+from linkgate.elf import upx
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import EM_X86_64, NHDR, NT_GO_BUILDID, PF_W, PF_X, PT_LOAD, PT_NOTE, SHDR
@@ -104,6 +104,8 @@ def _decoded_header(image: Image, addresses: AddressMap, offset: int) -> GoBuild
 def _from_runtime(image: Image, segments: tuple[Segment, ...], problem: str, evidence: str) -> GoBuildInfo:
     """The runtime's own strings (`problem` says why the header was not used); an "unknown" layout
     naming what was missing, and what marks the file as Go's, when they are not found either."""
+    from linkgate.elf import goruntime  # noqa: PLC0415 - only a Go file without a header needs it
+
     try:
         version, modinfo = goruntime.runtime_strings(image, segments)
     except goruntime.UnknownLayoutError as error:

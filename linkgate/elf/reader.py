@@ -98,7 +98,9 @@ def _parse(image: Image, want_symbols: SymbolSelection, defer_go: bool) -> tuple
 
 def _with_build_info(image: Image, segments: tuple[Segment, ...], addresses: AddressMap, facts: ElfFacts) -> ElfFacts:
     """`facts` with how the file was built: its Go build info and its `.comment` (the compilers)."""
-    return replace(facts, go=gobuild.read_build_info(image, segments, addresses), comment=read_comment(image))
+    go, comment = gobuild.read_build_info(image, segments, addresses), read_comment(image)
+    # Nothing found (most C files: no Go, .comment stripped): the same facts, so nothing is judged twice.
+    return facts if go is None and not comment else replace(facts, go=go, comment=comment)
 
 
 def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -> tuple[ElfFacts, GoReader | None]:
