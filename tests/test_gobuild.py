@@ -9,6 +9,8 @@ it is the oracle for every binary.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from linkgate.core.records import replace
 from linkgate.elf.facts import GoBuildInfo, GoModule
 from linkgate.elf.gobuild import MAGIC, WINDOW, go_unquote, parse_build_info, with_cgo_packages
 from linkgate.elf.image import Image
@@ -53,8 +56,11 @@ class Oracle:
     settings: dict[str, str] = field(default_factory=dict)
 
 
-def go_version_m(path: Path) -> Oracle:
-    out = subprocess.run(["go", "version", "-m", str(path)], capture_output=True, text=True, check=True).stdout
+def go_version_m(path: Path, go: Path | None = None) -> Oracle:
+    """`go version -m`: the machine's Go, or the toolchain at `go` (its GOROOT is two levels up)."""
+    command = ["go" if go is None else str(go), "version", "-m", str(path)]
+    env = None if go is None else {**os.environ, "GOROOT": str(go.parent.parent), "GOTOOLCHAIN": "local"}
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     first, *rows = out.splitlines()
     oracle = Oracle(first.split(": ", 1)[1])
     for row in rows:
@@ -77,9 +83,9 @@ def go_version_m(path: Path) -> Oracle:
     return oracle
 
 
-def assert_matches_go(path: Path) -> GoBuildInfo:
+def assert_matches_go(path: Path, toolchain: Path | None = None) -> GoBuildInfo:
     go = read_elf(path).go
-    oracle = go_version_m(path)
+    oracle = go_version_m(path, toolchain)
     assert go is not None
     assert (go.version, go.path, go.main) == (oracle.version, oracle.path, oracle.main)
     assert list(go.deps) == oracle.deps
@@ -108,6 +114,8 @@ TARGETS = {"amd64": (8, 0), "386": (4, 0), "mips": (4, 1), "ppc64": (8, 1)}
 def test_inline_format_matches_go(go119: dict[str, Path], name: str) -> None:
     go = assert_matches_go(go119[name])
     assert go.version.startswith("go1.19")
+    assert go.layout == "inline"
+    assert go.goamd64 == ("v1" if go.setting("GOARCH") == "amd64" else None)
 
 
 @pytest.mark.parametrize("name", POINTER)
@@ -116,6 +124,9 @@ def test_pointer_format_matches_go(go115: dict[str, Path], name: str) -> None:
     assert go.version.startswith("go1.15")
     assert go.settings == ()  # Go < 1.18 records no build settings
     assert go.cgo_enabled is None
+    assert go.layout == "pointers"
+    # No GOAMD64 before Go 1.18: its x86-64 code is baseline (v1).
+    assert go.goamd64 == (None if name.endswith(go_builds.CROSS) else "v1")
 
 
 @pytest.mark.parametrize("arch", ["amd64", *go_builds.CROSS])
@@ -228,26 +239,44 @@ def test_without_go_note_the_section_name_leads_the_search(go119: dict[str, Path
     assert read_elf(stripped).go is None
 
 
-def test_damaged_build_info_is_ignored_not_fatal(go119: dict[str, Path], build_dir: Path) -> None:
-    """Build info is informational: a corrupt record must not make the artifact unreadable."""
+def test_damaged_header_falls_back_to_the_runtime_strings_never_to_not_go(
+    go119: dict[str, Path], build_dir: Path
+) -> None:
+    """A corrupt header must not make the artifact unreadable, nor silently "not Go": the
+    runtime's own strings still say how it was built; with those gone too, the layout is unknown."""
     source = go119["go119-kafka-cgo"]
-    at = source.read_bytes().find(MAGIC)
+    data = source.read_bytes()
+    at = data.find(MAGIC)
     while at % 16:
-        at = source.read_bytes().find(MAGIC, at + 1)
+        at = data.find(MAGIC, at + 1)
+    whole = read_elf(source).go
+    assert whole is not None and whole.layout == "inline"
 
-    def corrupt(offset: int, value: bytes) -> Path:
+    def corrupt(name: str, *edits: tuple[int, bytes]) -> Path:
         def edit(data: bytes) -> bytes:
-            return data[:offset] + value + data[offset + len(value) :]
+            for offset, value in edits:
+                data = data[:offset] + value + data[offset + len(value) :]
+            return data
 
-        return binaries.derive(build_dir / "go", f"kafka-cgo-corrupt-{offset}", source, edit)
+        return binaries.derive(build_dir / "go", f"kafka-cgo-corrupt-{name}", source, edit)
 
-    overlong = corrupt(at + 32, b"\xff" * 10)  # the version's uvarint length never ends
-    huge = corrupt(at + 32, b"\xff\xff\xff\xff\x0f")  # a 4 GiB string
-    assert read_elf(overlong).go is None
-    assert read_elf(huge).go is None
-    pointer = corrupt(at + 15, b"\x00")  # claims the pointer format: the "pointers" point nowhere
-    assert read_elf(pointer).go is None
+    overlong = corrupt("overlong", (at + 32, b"\xff" * 10))  # the version's uvarint length never ends
+    huge = corrupt("huge", (at + 32, b"\xff\xff\xff\xff\x0f"))  # a 4 GiB string
+    pointer = corrupt("pointer", (at + 15, b"\x00"))  # claims the pointer format: the "pointers" point nowhere
+    for damaged in (overlong, huge, pointer):
+        go = read_elf(damaged).go
+        assert go is not None and go.layout == "runtime" and "build info header at" in go.problem
+        assert replace(go, layout="inline", problem="") == whole
     assert read_elf(pointer).needed == read_elf(source).needed
+    # The version text itself gone (every copy): nothing says which Go built it.
+    version = whole.version.encode()
+    copies = [match.start() for match in re.finditer(re.escape(version), data)]
+    blank = corrupt("no-version", (at, b"\x00" * 16), *((i, b"xx") for i in copies))
+    go = read_elf(blank).go
+    assert go is not None and go.layout == "unknown" and not go.known
+    assert go.problem.endswith("points at a Go version text; linked by Go: Go build-ID note")
+    text = run_linkgate("inspect", str(blank)).stdout
+    assert "go: Go build info: unknown layout (no `\\xff Go buildinf:` header, and no Go string header" in text
 
 
 def test_module_info_parsing_follows_go() -> None:
@@ -338,5 +367,6 @@ def test_offsets_past_two_to_the_63_do_not_escape_from_the_file_path(go119: dict
 
     hostile = binaries.derive(build_dir / "go", "kafka-cgo-offsets-2p63", source, edit)
     facts = read_elf(hostile)
-    assert facts.go is None
+    # No header left; the Go note (in the other PT_NOTE) still marks the file: the runtime's strings.
+    assert facts.go is not None and facts.go.layout == "runtime"
     assert facts.needed == read_elf(source).needed

@@ -27,6 +27,7 @@ from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import SymbolSelection, parse_elf, parse_elf_deferring_go
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import fact_readers
+from linkgate.rules.remedies import Toolchain, toolchain
 
 if TYPE_CHECKING:
     from linkgate.archives.limits import Limits
@@ -185,7 +186,9 @@ def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Fi
     if not findings:
         return findings
     detailed = with_cgo_packages(candidate.fs_path, facts if read_go is None else read_go(facts))
-    return findings if detailed is facts else evaluate(candidate.display, detailed, options.policy, options.today, site)
+    if detailed is facts or toolchain(detailed.payload or detailed) is Toolchain.C:
+        return findings  # a C/C++ file's fixes were already the C ones: no second evaluation
+    return evaluate(candidate.display, detailed, options.policy, options.today, site)
 
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:

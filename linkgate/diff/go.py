@@ -32,7 +32,7 @@ def compare(old: Build, new: Build, _settings: CompiledDiff) -> Iterator[Change]
         was, now = before.setting(flag), after.setting(flag)
         if was != now:
             yield Change(flag, f"built with {flag} {_quoted(was)} -> {_quoted(now)}")
-    if before.version != after.version:
+    if before.known and after.known and before.version != after.version:
         yield Change("go-version", f"Go {before.version} -> {after.version}")
 
 

@@ -87,6 +87,19 @@ class GoBuildInfo:
     # Packages whose functions call C (cgo), from the function names the runtime
     # keeps; None until looked for, which costs a scan of the read-only data.
     cgo_packages: tuple[str, ...] | None = None
+    # Where the record was read: "inline" (the linker's header, Go >= 1.18), "pointers"
+    # (the header of older Go), "runtime" (no header: the runtime's own buildVersion and
+    # modinfo strings), "unknown" (linked by Go, but no layout this reader knows; `problem` says why).
+    layout: str = "inline"
+    problem: str = ""
+    # The x86-64 level the Go code was compiled for (GOAMD64, v1..v4): the setting, or "v1" for an
+    # x86-64 Go older than 1.18 (it had no other); None on other machines or when not recorded.
+    goamd64: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether the version and module info could be read (not an "unknown" layout)."""
+        return self.layout != "unknown"
 
     def setting(self, key: str) -> str | None:
         """The value of `build key=value`, e.g. setting("-tags") -> "musl"."""
@@ -198,6 +211,9 @@ class ElfFacts:
     has_section_headers: bool = True
     upx: UpxFacts | None = None
     go: GoBuildInfo | None = None
+    # The `.comment` strings (compilers that built it: "rustc version 1.95.0 ..."); None when not
+    # read: like `go`, only for a file with findings, where they choose the fix a hint names.
+    comment: tuple[str, ...] | None = None
     # Filled only when asked for (hardening.with_hardening): it reads the dynamic symbols.
     hardening: Hardening | None = None
     # Filled only when asked for (static_glibc.with_static_glibc), for static programs: it scans their bytes.

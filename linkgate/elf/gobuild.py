@@ -9,8 +9,14 @@ headers {data, len} instead, in the byte order flag bit 1 names.
 Go's reader finds the header through the `.go.buildinfo` section when there is
 one. Sections can be stripped, so this reader searches the writable PT_LOAD
 segments, as Go does for files without that section: the first 64 KiB, or all
-of them when the file carries a Go build-ID note (external linkers put the
-header after the C data, past 64 KiB in large cgo programs).
+of them when something marks the file as linked by Go (a Go build-ID note, or
+a section named by Go's linker: external linkers put the header after the C
+data, past 64 KiB in large cgo programs).
+
+A file linked by Go without a header that decodes (a release pipeline removed
+it, as esbuild's does) is read from the runtime's own strings (goruntime);
+when those are not found either, the build info says its layout is unknown
+and why, so `inspect` never reports such a file as "not Go".
 
 Which packages call C is not in the build info; the function names the Go
 runtime keeps in every binary (stripped or not) say it: cgo generates a
@@ -30,7 +36,7 @@ from linkgate.core.records import replace
 from linkgate.elf import upx
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
-from linkgate.elf.layouts import NHDR, NT_GO_BUILDID, PF_W, PF_X, PT_LOAD, PT_NOTE, SHDR
+from linkgate.elf.layouts import EM_X86_64, NHDR, NT_GO_BUILDID, PF_W, PF_X, PT_LOAD, PT_NOTE, SHDR
 
 MAGIC = b"\xff Go buildinf:"
 HEADER_SIZE = 32
@@ -52,40 +58,93 @@ class GoBuildInfoError(ElfFormatError):
 
 
 def read_build_info(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) -> GoBuildInfo | None:
-    """The build info of a Go binary; None for other files or when it cannot be decoded.
+    """The build info of a Go binary; None for a file nothing marks as linked by Go.
 
-    Informational (it names modules in hints), so a damaged or unreachable
-    record, or a UPX payload too large to search (upx_budget), is no build
-    info rather than an unreadable file.
+    The linker's header first (both formats); when a file linked by Go has no
+    header that decodes, the runtime's own strings (goruntime); when neither is
+    found, a GoBuildInfo whose layout is "unknown", saying why: never a silent
+    "not Go". Informational (it names modules in hints), so nothing here makes
+    the file unreadable.
     """
     try:
-        offset = _find_header(image, segments)
-        raw = None if offset is None else _raw_strings(image, addresses, offset)
+        return _read(image, segments, addresses)
     except (ElfFormatError, struct.error):
         return None
-    if raw is None or not raw[0]:
+
+
+def _read(image: Image, segments: tuple[Segment, ...], addresses: AddressMap) -> GoBuildInfo | None:
+    spans = [(s, min(s.p_offset + s.p_filesz, image.size)) for s in _writable(segments)]
+    offset = _search(image, spans, WINDOW)
+    evidence = None if offset is not None else _go_evidence(image, segments)
+    if offset is None and evidence is not None:
+        offset = _search(image, spans, None)
+    if offset is None and evidence is None:
         return None
-    version, modinfo = raw
-    return parse_build_info(version, _unframe(modinfo))
+    problem = "no `\\xff Go buildinf:` header"
+    if offset is not None:
+        decoded = _decoded_header(image, addresses, offset)
+        if isinstance(decoded, GoBuildInfo):
+            return _with_goamd64(decoded, image)
+        problem = decoded
+    return _from_runtime(image, segments, problem, evidence or "its header")
+
+
+def _decoded_header(image: Image, addresses: AddressMap, offset: int) -> GoBuildInfo | str:
+    """The build info the header at `offset` holds, or why it does not decode (Go: "not a Go executable")."""
+    try:
+        raw = _raw_strings(image, addresses, offset)
+    except (ElfFormatError, struct.error) as error:
+        return f"a damaged build info header at {offset:#x}: {error}"
+    if raw is None or not raw[0]:
+        return f"a build info header at {offset:#x} without a Go version"
+    version, modinfo, layout = raw
+    return replace(parse_build_info(version, _unframe(modinfo)), layout=layout)
+
+
+def _from_runtime(image: Image, segments: tuple[Segment, ...], problem: str, evidence: str) -> GoBuildInfo:
+    """The runtime's own strings (`problem` says why the header was not used); an "unknown" layout
+    naming what was missing, and what marks the file as Go's, when they are not found either."""
+    from linkgate.elf import goruntime  # noqa: PLC0415 - only a Go file without a header needs it
+
+    try:
+        version, modinfo = goruntime.runtime_strings(image, segments)
+    except goruntime.UnknownLayoutError as error:
+        return GoBuildInfo("", layout="unknown", problem=f"{problem}, and {error}; linked by Go: {evidence}")
+    found = replace(parse_build_info(version, _unframe(modinfo)), layout="runtime", problem=problem)
+    return _with_goamd64(found, image)
+
+
+def _with_goamd64(go: GoBuildInfo, image: Image) -> GoBuildInfo:
+    """GOAMD64 as recorded; "v1" for x86-64 Go before 1.18, which compiled for nothing else."""
+    level = go.setting("GOAMD64")
+    if level is None and image.header().e_machine == EM_X86_64 and _before_go118(go.version):
+        level = "v1"
+    return replace(go, goamd64=level) if level is not None else go
+
+
+_GO_RELEASE = re.compile(r"go1\.(\d+)")
+
+
+def _before_go118(version: str) -> bool:
+    match = _GO_RELEASE.match(version)
+    return match is not None and int(match.group(1)) < 18
 
 
 def _writable(segments: tuple[Segment, ...]) -> list[Segment]:
     return [s for s in segments if s.p_type == PT_LOAD and s.p_flags & (PF_W | PF_X) == PF_W]
 
 
-def _find_header(image: Image, segments: tuple[Segment, ...]) -> int | None:
-    """File offset of the first 16-byte aligned header in the writable data.
+def _go_evidence(image: Image, segments: tuple[Segment, ...]) -> str | None:
+    """What marks the file as linked by Go, or None: a Go build-ID note, or a section Go's linker names.
 
-    Go's own window first (cheap, and where cmd/link puts it); the rest of the
-    data only for files that look linked from Go: a Go build-ID note, or a
-    `.go.buildinfo` section name (external linkers place that section after
-    the C data, and builds with an empty -buildid have no note).
+    External linkers place `.go.buildinfo` after the C data, and builds with an
+    empty -buildid have no note; a release can remove the header's section
+    (`.gopclntab` and, since Go 1.26, `.go.module` stay).
     """
-    spans = [(s, min(s.p_offset + s.p_filesz, image.size)) for s in _writable(segments)]
-    found = _search(image, spans, WINDOW)
-    if found is None and (_has_go_note(image, segments) or _names_go_section(image)):
-        found = _search(image, spans, None)
-    return found
+    if _has_go_note(image, segments):
+        return "Go build-ID note"
+    section = _go_section(image)
+    return None if section is None else f"section {section}"
 
 
 def _search(image: Image, spans: list[tuple[Segment, int]], window: int | None) -> int | None:
@@ -131,27 +190,31 @@ def _has_go_note(image: Image, segments: tuple[Segment, ...]) -> bool:
     return False
 
 
-def _names_go_section(image: Image) -> bool:
-    """Whether the section-name table (if the file keeps one) names `.go.buildinfo`."""
+_GO_SECTIONS = (".go.buildinfo", ".gopclntab", ".go.module")
+
+
+def _go_section(image: Image) -> str | None:
+    """The first section the section-name table (if the file keeps one) names from Go's linker."""
     header = image.header()
     if header.e_shoff == 0 or not 0 < header.e_shstrndx < header.e_shnum:
-        return False
+        return None
     try:
         names = SHDR.read(image, header.e_shoff + header.e_shstrndx * header.e_shentsize)
     except ElfFormatError:
-        return False
-    return _find(image, b".go.buildinfo\x00", names.sh_offset, names.sh_offset + names.sh_size) >= 0
+        return None
+    start, end = names.sh_offset, names.sh_offset + names.sh_size
+    return next((n for n in _GO_SECTIONS if _find(image, n.encode() + b"\x00", start, end) >= 0), None)
 
 
-def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes] | None:
-    """(Go version, framed module info) from the header at `offset`."""
+def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str, bytes, str] | None:
+    """(Go version, framed module info, layout) from the header at `offset`."""
     header = image.read(offset, HEADER_SIZE)
     pointer_size, flags = header[14], header[15]
     if flags & FLAG_INLINE:
         position = offset + HEADER_SIZE
         version, position = _varint_string(image, position)
         modinfo, _ = _varint_string(image, position)
-        return version.decode("utf-8", "replace"), modinfo
+        return version.decode("utf-8", "replace"), modinfo, "inline"
     if pointer_size not in (4, 8):
         return None
     endian = ">" if flags & FLAG_BIG_ENDIAN else "<"
@@ -159,7 +222,7 @@ def _raw_strings(image: Image, addresses: AddressMap, offset: int) -> tuple[str,
     version_at, modinfo_at = struct.unpack_from(f"{endian}{word}{word}", header, 16)
     version = _go_string(image, addresses, version_at, endian + word * 2)
     modinfo = _go_string(image, addresses, modinfo_at, endian + word * 2)
-    return version.decode("utf-8", "replace"), modinfo
+    return version.decode("utf-8", "replace"), modinfo, "pointers"
 
 
 def _varint_string(image: Image, position: int) -> tuple[bytes, int]:

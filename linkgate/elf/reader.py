@@ -13,6 +13,7 @@ from linkgate.core.records import replace
 from linkgate.elf import dynamic as dt
 from linkgate.elf import gobuild, upx
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
+from linkgate.elf.comment import read_comment
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import (
@@ -41,7 +42,7 @@ __all__ = [
     "read_elf",
 ]
 
-# Adds the Go build info left unread by parse_elf_deferring_go to facts of that file (those, or
+# Adds the Go build info and `.comment` left unread by parse_elf_deferring_go to facts of that file (those, or
 # ones derived from them), while its bytes are still readable.
 GoReader = Callable[[ElfFacts], ElfFacts]
 
@@ -96,8 +97,10 @@ def _parse(image: Image, want_symbols: SymbolSelection, defer_go: bool) -> tuple
 
 
 def _with_build_info(image: Image, segments: tuple[Segment, ...], addresses: AddressMap, facts: ElfFacts) -> ElfFacts:
-    go = gobuild.read_build_info(image, segments, addresses)
-    return facts if go is None else replace(facts, go=go)
+    """`facts` with how the file was built: its Go build info and its `.comment` (the compilers)."""
+    go, comment = gobuild.read_build_info(image, segments, addresses), read_comment(image)
+    # Nothing found (most C files: no Go, .comment stripped): the same facts, so nothing is judged twice.
+    return facts if go is None and not comment else replace(facts, go=go, comment=comment)
 
 
 def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -> tuple[ElfFacts, GoReader | None]:
@@ -138,6 +141,7 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
         executable_stack=_executable_stack(segments),
         has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
         go=None if defer_go else gobuild.read_build_info(image, segments, addresses),
+        comment=None if defer_go else read_comment(image),
     )
     return facts, partial(_with_build_info, image, segments, addresses) if defer_go else None
 

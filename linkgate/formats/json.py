@@ -116,6 +116,9 @@ def go_json(go: GoBuildInfo | None) -> dict[str, Any] | None:
         "settings": dict(go.settings),
         "cgo_enabled": go.cgo_enabled,
         "cgo_packages": None if go.cgo_packages is None else list(go.cgo_packages),
+        "goamd64": go.goamd64,
+        "layout": go.layout,
+        "problem": go.problem or None,
     }
 
 

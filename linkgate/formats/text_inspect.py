@@ -90,13 +90,17 @@ def _cet(cet: dict[str, bool] | None) -> list[str]:
 
 
 # The build settings that say how a Go binary links, in `go version -m` spelling.
-_GO_SETTINGS = ("CGO_ENABLED", "-tags", "-ldflags", "-buildmode", "GOOS", "GOARCH")
+_GO_SETTINGS = ("CGO_ENABLED", "-tags", "-ldflags", "-buildmode", "GOOS", "GOARCH", "GOAMD64")
 
 
 def _go(go: dict[str, Any]) -> list[str]:
+    if go["layout"] == "unknown":
+        return [f"  go: Go build info: unknown layout ({go['problem']})"]
     settings = go["settings"]
     shown = " ".join(f"{key}={_quoted(settings[key])}" for key in _GO_SETTINGS if key in settings)
-    lines = [f"  go: {go['version']}" + (f" {go['path']}" if go["path"] else "") + (f", {shown}" if shown else "")]
+    where = f" (read from the runtime's strings: {go['problem']})" if go["layout"] == "runtime" else ""
+    head = f"  go: {go['version']}" + (f" {go['path']}" if go["path"] else "") + (f", {shown}" if shown else "")
+    lines = [head + where]
     if go["modules"]:
         modules = [f"{m['path']} {m['version']}" for m in go["modules"]]
         more = f", +{len(modules) - 4} more" if len(modules) > 4 else ""

@@ -14,11 +14,14 @@ linked against glibc >= 2.34; `pthread_*`, `dlopen` = libpthread/libdl merged
 into libc in 2.34; `stat` 2.33; libm `exp`/`log`/`pow` 2.29; `__isoc23_*` 2.38.
 
 The fix is chosen from how the binary was built. A Go program with cgo gets
-`CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags "-static"'`
-or `CGO_ENABLED=0`, naming the modules that call C (from its Go build info and
-function names); anything else: build in an image whose glibc is no newer than
-the limit (manylinux2014 for 2.17), `zig cc -target x86_64-linux-gnu.<limit>`,
-or link statically against musl.
+`CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags "-static"'`,
+`CC="zig cc -target x86_64-linux-gnu.<limit>" go build` or `CGO_ENABLED=0`,
+naming the modules that call C (from its Go build info and function names),
+and `go build -tags netgo,osusergo` first when only net/os/user call C; a Rust
+program (rustc in `.comment`) `cargo zigbuild --release --target
+x86_64-unknown-linux-gnu.<limit>` or the musl target; anything else: build in
+an image whose glibc is no newer than the limit (manylinux2014 for 2.17),
+`zig cc -target x86_64-linux-gnu.<limit>`, or link statically against musl.
 """
 
 from __future__ import annotations

@@ -5,9 +5,12 @@ any namespace works (ZLIB, OPENSSL, LIBATOMIC…; OpenSSL's 1_1_0 spelling too).
 Versions compare numerically (2.9 < 2.17). Non-numeric tokens of a limited
 namespace (CXXABI_TM_1, GLIBCXX_LDBL_3.4.7) fail unless listed in `allowed-tokens`.
 
-The fix for GLIBCXX/CXXABI is the target's GCC or `-static-libstdc++
--static-libgcc`; for GCC (libgcc_s) `-static-libgcc`; a Go program with cgo
-gets the Go remedies of max-glibc.
+The fix is chosen from how the artifact was built (the fixes of max-glibc for a
+GLIBC limit). C/C++: for GLIBCXX/CXXABI the target's GCC or `-static-libstdc++
+-static-libgcc`; for GCC (libgcc_s) `-static-libgcc`. A Go program with cgo gets
+the Go remedies of max-glibc; a Rust program (rustc in `.comment`) whose -sys
+crate needs the newer runtime gets `cargo zigbuild --release --target
+x86_64-unknown-linux-gnu.<GLIBC limit>` or a static runtime.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def _hint(facts: ElfFacts, limits: Limits, token: str) -> str:
     namespace = token.split("_", 1)[0]
     if namespace == "GLIBC" and "GLIBC" in limits.maxima:
         return glibc_fix(facts, limits.maxima["GLIBC"])
-    return runtime_fix(facts, namespace)
+    return runtime_fix(facts, namespace, limits.maxima.get("GLIBC"))
 
 
 def _compile(maxima: dict[str, str], context: CompileContext) -> Limits:

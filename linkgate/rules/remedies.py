@@ -1,19 +1,29 @@
 """Fixes that work, chosen from what the facts say about how the artifact was built.
 
-Pure functions of facts (and a rule's limit) that the rules put into hints:
-a Go program that calls C gets the Go commands and the modules that call C,
-anything else the C toolchain remedies.
+One table, FIXES, answers every rule that judges a requirement: for a problem
+(needs a newer glibc than the target's, must be static, a static glibc program
+that loads glibc's modules, a newer C++ runtime, must run on another C library,
+an x86-64 level) and the toolchain that built the file (Go, from its build
+info; Rust, from the rustc string in `.comment`; C/C++ otherwise), a pure
+function of the facts and the Goal (the target's machine and glibc version,
+which every command names: `--policy debian-11` gives 2.31 in each line).
+Rules ask through fix(problem, facts, goal), or the older helpers
+(glibc_fix, static_fix, runtime_fix), which are fix() with one problem.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import Enum
+
 from linkgate.core.findings import Violation
-from linkgate.core.records import replace
+from linkgate.core.records import record, replace
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, Linkage
 from linkgate.rules.base import short_list
 
 GO_MUSL = "CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags \"-static\"'"
 GO_NO_CGO = "CGO_ENABLED=0 go build"
+GO_NETGO = "go build -tags netgo,osusergo"
 UPX_NOTE = "UPX-packed, but the unpacked binary needs the same libraries (UPX does not make it static)"
 
 # Build images by the glibc they ship, oldest first (the same releases as scripts/version_tables.py;
@@ -35,43 +45,80 @@ IMAGES: tuple[tuple[tuple[int, ...], str], ...] = (
 # linkgate's machine names -> zig's target architecture and glibc ABI suffix.
 _ZIG_ARCH = {"i386": "x86", "ppc64le": "powerpc64le", "ppc64": "powerpc64"}
 _ZIG_ABI = {"arm": "gnueabihf", "mips": "gnueabihf", "mipsel": "gnueabihf"}
+# linkgate's machine names -> Rust's target architecture and glibc ABI (`{arch}-unknown-linux-{abi}`).
+_RUST_ARCH = {"i386": "i686", "arm": "armv7", "riscv64": "riscv64gc", "ppc64le": "powerpc64le", "ppc64": "powerpc64"}
+_RUST_ABI = {"arm": "gnueabihf"}
+# Standard-library packages whose C calls have a pure-Go twin chosen by a build tag.
+_NETGO_PACKAGES = frozenset({"net", "os/user"})
+
+
+class Toolchain(str, Enum):
+    """What built the file, as far as the fix is concerned."""
+
+    GO = "go"
+    RUST = "rust"
+    C = "c"  # C, C++, or not known: the C toolchain's fixes
+
+
+class Problem(str, Enum):
+    """What the fix must change."""
+
+    GLIBC = "glibc"  # needs glibc symbol versions newer than the goal's glibc
+    STATIC = "static"  # must be a static executable
+    STATIC_NSS = "static-nss"  # a static glibc program that loads libnss_* at run time
+    STATIC_LOADS = "static-loads"  # a static glibc program that loads gconv modules or dlopens
+    RUNTIME = "runtime"  # needs a newer C++/GCC runtime (GLIBCXX, CXXABI, GCC) or another library
+    MUSL = "musl"  # must run on a musl system (binds symbols by name)
+    X86_LEVEL = "x86-64-level"  # compiled for a higher x86-64 level than the goal's CPUs
+
+
+@record
+class Goal:
+    """What the rebuilt artifact must run on: its machine, the newest glibc there (None: no glibc
+    limit in question), and for RUNTIME the symbol-version namespace (GLIBCXX, GCC...)."""
+
+    machine: str
+    glibc: tuple[int, ...] | None = None
+    namespace: str = ""
+
+    @property
+    def glibc_text(self) -> str:
+        return ".".join(map(str, self.glibc or ()))
+
+
+Fix = Callable[[ElfFacts, Goal], str]
+
+
+def fix(problem: Problem, facts: ElfFacts, goal: Goal) -> str:
+    """The build-aware fix of `problem` for the file `facts` describe."""
+    return FIXES[problem][toolchain(facts)](facts, goal)
+
+
+def toolchain(facts: ElfFacts) -> Toolchain:
+    """Go when the file has Go build info, Rust when rustc signed its `.comment`, else C/C++."""
+    if facts.go is not None:
+        return Toolchain.GO
+    if any(line.startswith("rustc version") for line in facts.comment or ()):
+        return Toolchain.RUST
+    return Toolchain.C
+
+
+# --- the helpers the rules have always called --------------------------------------------------
 
 
 def glibc_fix(facts: ElfFacts, limit: tuple[int, ...]) -> str:
     """How to stop needing glibc versions newer than `limit`."""
-    go = go_fix(facts)
-    if go is not None:
-        return go
-    version = ".".join(map(str, limit))
-    return (
-        f"build in an image whose glibc is <= {version}{_images(limit)}, "
-        f"or `zig cc -target {zig_target(facts.machine)}.{version}`, "
-        "or link statically against musl (`musl-gcc -static`)"
-    )
+    return fix(Problem.GLIBC, facts, Goal(facts.machine, limit))
 
 
 def static_fix(facts: ElfFacts) -> str:
     """How to make a dynamically linked executable static."""
-    go = go_fix(facts)
-    if go is not None:
-        return go
-    musl = zig_target(facts.machine).replace("-gnu", "-musl")
-    return f"link statically against musl (`musl-gcc -static`, or `zig cc -target {musl}`)"
+    return fix(Problem.STATIC, facts, Goal(facts.machine))
 
 
-def runtime_fix(facts: ElfFacts, namespace: str) -> str:
+def runtime_fix(facts: ElfFacts, namespace: str, limit: tuple[int, ...] | None = None) -> str:
     """How to stop needing a newer C++/GCC runtime (GLIBCXX, CXXABI, GCC) or another library."""
-    go = go_fix(facts)
-    if go is not None:
-        return go
-    if namespace in ("GLIBCXX", "CXXABI"):
-        return (
-            "build with the target's GCC (an image as old as the target), "
-            "or link the C++ runtime statically: `-static-libstdc++ -static-libgcc`"
-        )
-    if namespace == "GCC":
-        return "build with the target's GCC, or link libgcc statically: `-static-libgcc`"
-    return f"build against the target's version of the library that defines {namespace}, or link it statically"
+    return fix(Problem.RUNTIME, facts, Goal(facts.machine, limit, namespace))
 
 
 def zig_target(machine: str) -> str:
@@ -79,9 +126,117 @@ def zig_target(machine: str) -> str:
     return f"{_ZIG_ARCH.get(machine, machine)}-linux-{_ZIG_ABI.get(machine, 'gnu')}"
 
 
+def zig_musl_target(machine: str) -> str:
+    return zig_target(machine).replace("-gnu", "-musl")
+
+
+def rust_target(machine: str, musl: bool = False) -> str:
+    """`x86_64-unknown-linux-gnu`, `aarch64-unknown-linux-musl`, `armv7-unknown-linux-gnueabihf`…"""
+    abi = _RUST_ABI.get(machine, "gnu")
+    return f"{_RUST_ARCH.get(machine, machine)}-unknown-linux-{abi.replace('gnu', 'musl') if musl else abi}"
+
+
 def _images(limit: tuple[int, ...]) -> str:
     fitting = [names for glibc, names in IMAGES if glibc <= limit]
     return f" ({fitting[-1]})" if fitting else ""
+
+
+# --- C and C++ ----------------------------------------------------------------------------------
+
+
+def _c_glibc(_facts: ElfFacts, goal: Goal) -> str:
+    version = goal.glibc_text
+    return (
+        f"build in an image whose glibc is <= {version}{_images(goal.glibc or ())}, "
+        f"or `zig cc -target {zig_target(goal.machine)}.{version}`, "
+        "or link statically against musl (`musl-gcc -static`)"
+    )
+
+
+def _c_static(_facts: ElfFacts, goal: Goal) -> str:
+    return f"link statically against musl (`musl-gcc -static`, or `zig cc -target {zig_musl_target(goal.machine)}`)"
+
+
+C_STATIC_GLIBC_FIX = (
+    "link statically against musl (`musl-gcc -static`), or dynamically against glibc, "
+    "or avoid NSS (getaddrinfo, getpwnam...), iconv and dlopen in a static glibc program"
+)
+
+
+def _c_static_glibc(_facts: ElfFacts, _goal: Goal) -> str:
+    return C_STATIC_GLIBC_FIX
+
+
+def _c_runtime(_facts: ElfFacts, goal: Goal) -> str:
+    if goal.namespace in ("GLIBCXX", "CXXABI"):
+        return (
+            "build with the target's GCC (an image as old as the target), "
+            "or link the C++ runtime statically: `-static-libstdc++ -static-libgcc`"
+        )
+    if goal.namespace == "GCC":
+        return "build with the target's GCC, or link libgcc statically: `-static-libgcc`"
+    return f"build against the target's version of the library that defines {goal.namespace}, or link it statically"
+
+
+def _c_musl(_facts: ElfFacts, goal: Goal) -> str:
+    return (
+        f"build the artifact against musl (a musllinux image, `zig cc -target {zig_musl_target(goal.machine)}`), "
+        "or avoid the glibc-only functions"
+    )
+
+
+def _c_x86_level(_facts: ElfFacts, _goal: Goal) -> str:
+    return "compile for the baseline: `-march=x86-64 -mtune=generic`, in an image whose compiler defaults to it"
+
+
+# --- Rust ---------------------------------------------------------------------------------------
+
+
+def _rustc(facts: ElfFacts) -> str:
+    """`Rust 1.95.0` from `rustc version 1.95.0 (59807616e 2026-04-14)`."""
+    line = next((c for c in facts.comment or () if c.startswith("rustc version")), "")
+    words = line.split()
+    return f"Rust {words[2]}" if len(words) > 2 else "Rust"
+
+
+def _rust_musl_build(goal: Goal) -> str:
+    target = rust_target(goal.machine, musl=True)
+    return f"`rustup target add {target}` and `cargo build --release --target {target}` (static, no glibc)"
+
+
+def _rust_glibc(facts: ElfFacts, goal: Goal) -> str:
+    target, version = rust_target(goal.machine), goal.glibc_text
+    return (
+        f"{_rustc(facts)}: link against glibc {version}: `cargo zigbuild --release --target {target}.{version}` "
+        f"(cargo-zigbuild), or build for musl: {_rust_musl_build(goal)}"
+    )
+
+
+def _rust_static(facts: ElfFacts, goal: Goal) -> str:
+    return f"{_rustc(facts)}: build for musl: {_rust_musl_build(goal)}"
+
+
+def _rust_static_glibc(facts: ElfFacts, goal: Goal) -> str:
+    return (
+        f"{_rustc(facts)} linked statically against glibc (`-C target-feature=+crt-static`): "
+        f"build for musl instead: {_rust_musl_build(goal)}, or link glibc dynamically (drop `+crt-static`)"
+    )
+
+
+def _rust_runtime(facts: ElfFacts, goal: Goal) -> str:
+    target = rust_target(goal.machine) + (f".{goal.glibc_text}" if goal.glibc else "")
+    return (
+        f"{_rustc(facts)}: the C/C++ code of a -sys crate needs the newer runtime: build it with "
+        f"`cargo zigbuild --release --target {target}` (zig's C++ runtime is linked in), or link the "
+        "runtime statically (`-static-libstdc++ -static-libgcc` in the crate's build flags)"
+    )
+
+
+def _rust_x86_level(facts: ElfFacts, _goal: Goal) -> str:
+    return f"{_rustc(facts)}: compile for the baseline: `RUSTFLAGS='-C target-cpu=x86-64'` (no higher target-cpu)"
+
+
+# --- Go -----------------------------------------------------------------------------------------
 
 
 def uses_cgo(facts: ElfFacts) -> bool:
@@ -96,25 +251,93 @@ def uses_cgo(facts: ElfFacts) -> bool:
 
 def go_fix(facts: ElfFacts) -> str | None:
     """The Go remedies for a cgo program, naming the modules that call C; None for other programs."""
-    go = facts.go
-    if go is None or not uses_cgo(facts):
+    if facts.go is None or not uses_cgo(facts):
         return None
+    return _go_cgo(facts.go, Goal(facts.machine))
+
+
+def _built(go: GoBuildInfo) -> str:
+    version = go.version.split()[0].removeprefix("go") if go.known and go.version else ""
+    return f"Go {version} with cgo" if version else "Go with cgo"
+
+
+def _zig_cc(goal: Goal) -> str:
+    """Keep cgo and glibc, linked against the goal's glibc ("" when no glibc version is in question)."""
+    if goal.glibc is None:
+        return ""
+    version = goal.glibc_text
+    return f', or link against glibc {version}: `CC="zig cc -target {zig_target(goal.machine)}.{version}" go build`'
+
+
+def _go_cgo(go: GoBuildInfo, goal: Goal) -> str:
+    """The fixes of a cgo program: the pure-Go build tags, musl static, zig cc at the goal's glibc, no cgo."""
     modules, stdlib = cgo_callers(go)
-    built = f"Go {go.version.split()[0].removeprefix('go')} with cgo"
+    built, zig = _built(go), _zig_cc(goal)
     musl = f"link statically against musl: `{GO_MUSL}`"
+    if stdlib and not modules and set(stdlib) <= _NETGO_PACKAGES:
+        return (
+            f"{built} (only the standard library calls C: {', '.join(stdlib)}): `{GO_NETGO}` "
+            f"(Go's own resolver and user lookup, no C library), or drop cgo: `{GO_NO_CGO}`, or {musl}{zig}"
+        )
     if stdlib and not modules:
         return (
             f"{built} (only the standard library calls C: {', '.join(stdlib)}): drop cgo: "
-            f"`{GO_NO_CGO}` (the standard library then uses its pure-Go code), or {musl}"
+            f"`{GO_NO_CGO}` (the standard library then uses its pure-Go code), or {musl}{zig}"
         )
     if not modules:
-        return f"{built}: {musl}, or drop cgo: `{GO_NO_CGO}`"
+        return f"{built}: {musl}{zig}, or drop cgo: `{GO_NO_CGO}`"
     callers = short_list(_module_text(m) for m in modules)
     replacements = short_list(m.path for m in modules)
     return (
-        f"{built} (C calls in {callers}): {musl}, "
+        f"{built} (C calls in {callers}): {musl}{zig}, "
         f"or drop cgo: `{GO_NO_CGO}` (needs a pure-Go replacement for {replacements})"
     )
+
+
+def _go(other: Fix) -> Fix:
+    """The cgo fixes for a Go program that calls C; `other` (C's) for one that does not."""
+
+    def chosen(facts: ElfFacts, goal: Goal) -> str:
+        return _go_cgo(facts.go, goal) if facts.go is not None and uses_cgo(facts) else other(facts, goal)
+
+    return chosen
+
+
+GO_NSS_FIX = f"`{GO_NETGO}` (Go's own resolver and user lookup) or `{GO_NO_CGO}`, or `{GO_MUSL}`"
+GO_C_FIX = f"link the C code against musl: `{GO_MUSL}`"
+
+
+def _go_static_nss(_facts: ElfFacts, _goal: Goal) -> str:
+    return GO_NSS_FIX
+
+
+def _go_static_loads(_facts: ElfFacts, _goal: Goal) -> str:
+    return GO_C_FIX
+
+
+def _go_x86_level(facts: ElfFacts, _goal: Goal) -> str:
+    level = facts.go.goamd64 if facts.go is not None else None
+    built = f" (built with GOAMD64={level})" if level else ""
+    return f"Go{built}: `GOAMD64=v1 go build` (the baseline), and for cgo code `CGO_CFLAGS='-march=x86-64'`"
+
+
+FIXES: dict[Problem, dict[Toolchain, Fix]] = {
+    Problem.GLIBC: {Toolchain.GO: _go(_c_glibc), Toolchain.RUST: _rust_glibc, Toolchain.C: _c_glibc},
+    Problem.STATIC: {Toolchain.GO: _go(_c_static), Toolchain.RUST: _rust_static, Toolchain.C: _c_static},
+    Problem.STATIC_NSS: {
+        Toolchain.GO: _go_static_nss,
+        Toolchain.RUST: _rust_static_glibc,
+        Toolchain.C: _c_static_glibc,
+    },
+    Problem.STATIC_LOADS: {
+        Toolchain.GO: _go_static_loads,
+        Toolchain.RUST: _rust_static_glibc,
+        Toolchain.C: _c_static_glibc,
+    },
+    Problem.RUNTIME: {Toolchain.GO: _go(_c_runtime), Toolchain.RUST: _rust_runtime, Toolchain.C: _c_runtime},
+    Problem.MUSL: {Toolchain.GO: _go(_c_musl), Toolchain.RUST: _rust_static, Toolchain.C: _c_musl},
+    Problem.X86_LEVEL: {Toolchain.GO: _go_x86_level, Toolchain.RUST: _rust_x86_level, Toolchain.C: _c_x86_level},
+}
 
 
 def seen_through_upx(violation: Violation) -> Violation:

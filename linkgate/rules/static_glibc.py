@@ -15,11 +15,14 @@ dlopen and charset loader into every static program, so only a call to
 dlopen counts), and are a note saying they cannot be determined when the file
 is stripped. Each use is its own finding (subject `nss`, `iconv`, `dlopen`).
 
-The fix for Go: `go build -tags netgo,osusergo` (Go's own resolver and user
-lookup, no glibc NSS) or `CGO_ENABLED=0`, or link the C code against musl:
+The fix is chosen from how the program was built (rules/remedies.py). Go:
+`go build -tags netgo,osusergo` (Go's own resolver and user lookup, no glibc
+NSS) or `CGO_ENABLED=0`, or link the C code against musl:
 `CC=musl-gcc go build -tags musl -ldflags '-linkmode external -extldflags "-static"'`.
-For C: link statically against musl (`musl-gcc -static`), link dynamically
-against glibc, or avoid NSS, iconv and dlopen in the static program.
+Rust (rustc in `.comment`, `-C target-feature=+crt-static`): build for musl,
+`cargo build --release --target x86_64-unknown-linux-musl`, or link glibc
+dynamically. C: link statically against musl (`musl-gcc -static`), link
+dynamically against glibc, or avoid NSS, iconv and dlopen in the static program.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from linkgate.core.findings import Violation
 from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, Kind, Linkage
 from linkgate.rules.base import PolicyRule, same, short_list
-from linkgate.rules.remedies import GO_MUSL, GO_NO_CGO
+from linkgate.rules.remedies import Goal, Problem, fix
 
 _STATIC = (Linkage.STATIC, Linkage.STATIC_PIE)
 
@@ -44,12 +47,6 @@ def _with_static_glibc(path: str, facts: ElfFacts) -> ElfFacts:
     return with_static_glibc(path, facts)
 
 
-C_FIX = (
-    "link statically against musl (`musl-gcc -static`), or dynamically against glibc, "
-    "or avoid NSS (getaddrinfo, getpwnam...), iconv and dlopen in a static glibc program"
-)
-GO_NSS_FIX = f"`go build -tags netgo,osusergo` (Go's own resolver and user lookup) or `{GO_NO_CGO}`, or `{GO_MUSL}`"
-GO_C_FIX = f"link the C code against musl: `{GO_MUSL}`"
 WHY = "which must come from the glibc version it was built with: another server's glibc breaks it"
 
 
@@ -66,17 +63,17 @@ def check(facts: ElfFacts, enabled: bool, _site: Site) -> Iterator[Violation]:
         return
     if not found.glibc:
         return
-    go = facts.go is not None
+    goal = Goal(facts.machine)
     if found.nss:
         calls = f" ({short_list(found.nss_functions)})" if found.nss_functions else ""
         message = f"is a static glibc program that uses NSS{calls}: lookups dlopen() libnss_*.so.2, {WHY}"
-        yield Violation("nss", message, hint=GO_NSS_FIX if go else C_FIX, symbols=found.nss_functions)
+        yield Violation("nss", message, hint=fix(Problem.STATIC_NSS, facts, goal), symbols=found.nss_functions)
     if found.iconv:
         message = f"is a static glibc program that calls iconv_open: it loads gconv modules, {WHY}"
-        yield Violation("iconv", message, hint=GO_C_FIX if go else C_FIX, symbols=("iconv_open",))
+        yield Violation("iconv", message, hint=fix(Problem.STATIC_LOADS, facts, goal), symbols=("iconv_open",))
     if found.dlopen:
         message = f"is a static glibc program that calls dlopen: the static loader loads glibc's libraries, {WHY}"
-        yield Violation("dlopen", message, hint=GO_C_FIX if go else C_FIX, symbols=("dlopen",))
+        yield Violation("dlopen", message, hint=fix(Problem.STATIC_LOADS, facts, goal), symbols=("dlopen",))
     unknown = [name for name, value in (("iconv_open", found.iconv), ("dlopen", found.dlopen)) if value is None]
     if unknown:
         why = "stripped: no .symtab" if found.iconv is None else "calls are decoded on x86 only"

@@ -31,6 +31,13 @@ information available"). Not seen: LD_LIBRARY_PATH, libraries opened with
 dlopen(), and on glibc a symbol missing from a library whose version exists.
 docs/targets.md describes the loader model. UPX-packed files are judged
 by their payload; when the payload cannot be read the verdict fails closed.
+
+The fix names the target's own glibc and is chosen from how the artifact was
+built: a Go program with cgo gets `go build -tags netgo,osusergo` (when only
+net/os/user call C), musl static, `CC="zig cc -target x86_64-linux-gnu.2.31"
+go build` and `CGO_ENABLED=0` for debian-11; a Rust program (rustc in
+`.comment`) `cargo zigbuild --release --target x86_64-unknown-linux-gnu.2.31`
+or the musl target; C/C++ an image with that glibc, `zig cc`, or musl static.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from linkgate.core.site import LoadContext, Site
 from linkgate.elf.facts import ElfFacts
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules.base import short_list
+from linkgate.rules.remedies import Goal, Problem, fix
 from linkgate.rules.target_search import Found
 
 
@@ -43,8 +44,7 @@ def unbound_symbols(
         message=f"symbol not found: {short_list(names)} (musl binds every symbol by name and ignores versions; "
         f"no library mapped on {profile.name} exports {'it' if len(names) == 1 else 'them'}: "
         "'Error relocating ...: symbol not found')",
-        hint="build the artifact against musl (a musllinux image, `zig cc -target x86_64-linux-musl`), "
-        "or avoid the glibc-only functions",
+        hint=fix(Problem.MUSL, facts, Goal(facts.machine)),
         symbols=names,
     )
 

@@ -11,6 +11,7 @@ from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
+from linkgate.rules.remedies import glibc_fix, runtime_fix, static_fix
 from linkgate.rules.target_search import Found, requester, search_steps
 
 
@@ -44,7 +45,7 @@ def missing_interpreter(facts: ElfFacts, profile: TargetIndex) -> Violation | No
         message=f"interpreter {facts.interpreter} does not exist on {profile.name}: the kernel reports "
         "'No such file or directory' and nothing is loaded",
         hint="build against the target's C library (its loader is one of: "
-        f"{short_list(profile.interpreters, limit=2)}), or link statically",
+        f"{short_list(profile.interpreters, limit=2)}), or make it static: {static_fix(facts)}",
     )
 
 
@@ -116,7 +117,7 @@ def missing_versions(facts: ElfFacts, found: dict[str, Found], profile: TargetIn
             continue
         missing.setdefault(need.version, []).append((need, library))
     for token in sorted(missing, key=_newest_first):
-        yield _version_violation(token, missing[token], profile)
+        yield _version_violation(token, missing[token], profile, facts)
 
 
 def _newest_first(token: str) -> tuple[int, tuple[int, ...], str]:
@@ -124,7 +125,9 @@ def _newest_first(token: str) -> tuple[int, tuple[int, ...], str]:
     return (0, tuple(-part for part in parsed[1]), token) if parsed else (1, (), token)
 
 
-def _version_violation(token: str, needs: list[tuple[VersionNeed, Found]], profile: TargetIndex) -> Violation:
+def _version_violation(
+    token: str, needs: list[tuple[VersionNeed, Found]], profile: TargetIndex, facts: ElfFacts
+) -> Violation:
     parsed = split_version_token(token)
     namespace = parsed[0] if parsed else token.split("_", 1)[0]
     parts = [f"{need.library} ({_provider(namespace, library, profile)})" for need, library in needs]
@@ -136,7 +139,7 @@ def _version_violation(token: str, needs: list[tuple[VersionNeed, Found]], profi
     if why:
         message += f" (why: {'; '.join(why)})"
     shipped = [library.shipped_at for _, library in needs if library.shipped_at]
-    hint = _shipped_hint(token, shipped) if shipped else _hint(namespace, profile)
+    hint = _shipped_hint(token, shipped) if shipped else _hint(namespace, profile, facts)
     return Violation(subject=token, message=message, hint=hint, symbols=symbols)
 
 
@@ -163,16 +166,12 @@ def _symbols(token: str, needs: list[VersionNeed]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s.name for s in refs))
 
 
-def _hint(namespace: str, profile: TargetIndex) -> str:
-    version = profile.libc_version
-    if namespace == "GLIBC" and version:
-        return (
-            f"build against glibc {version} or older (a {profile.name} build image, or "
-            f"`zig cc -target x86_64-linux-gnu.{version}`), or link statically against musl"
-        )
-    if namespace in ("GLIBCXX", "CXXABI", "GCC"):
-        return (
-            "build with the target's compiler (or an older one), or link the C++ runtime statically "
-            "(-static-libstdc++ -static-libgcc)"
-        )
-    return "build against the library version the target has, or ship the newer library with the artifact"
+def _hint(namespace: str, profile: TargetIndex, facts: ElfFacts) -> str:
+    """The build-aware fix (rules/remedies.py), with the target's own glibc version in its commands."""
+    glibc = split_version_token(f"GLIBC_{profile.libc_version}") if profile.libc_version else None
+    release = glibc[1] if glibc else None
+    if namespace == "GLIBC" and release:
+        return glibc_fix(facts, release)
+    if namespace == "GLIBC":
+        return "build against the target's glibc, or link statically against musl"
+    return runtime_fix(facts, namespace, release)
