@@ -31,13 +31,16 @@ from linkgate.rules.remedies import kernel_fix
 from linkgate.rules.schema import Version, parse_version
 
 
-def kernel_violation(facts: ElfFacts, kernel: tuple[int, ...], on: str) -> Violation | None:
-    """The finding when the file refuses to start on `kernel`; `on` names the machine."""
+def kernel_violation(facts: ElfFacts, kernel: tuple[int, ...], on: str, skips_tagged: bool = True) -> Violation | None:
+    """The finding when the file refuses to start on `kernel`; `on` names the machine.
+
+    `skips_tagged`: the target's loader skips libraries tagged newer than its kernel (glibc <= 2.35).
+    """
     floor = effective_kernel_floor(facts)
     if (
         floor is None
         or _padded(floor.version) <= _padded(kernel)
-        or not _enforced(facts, floor.source, floor.startup_check)
+        or not _enforced(facts, floor.source, floor.startup_check, skips_tagged)
     ):
         return None
     running = ".".join(map(str, kernel))
@@ -62,8 +65,8 @@ def _padded(version: tuple[int, ...]) -> tuple[int, ...]:
     return version + (0,) * (3 - len(version))
 
 
-def _enforced(facts: ElfFacts, source: str, startup_check: bool) -> bool:
-    return source == "go-runtime" or startup_check or facts.kind is Kind.SHARED_LIBRARY
+def _enforced(facts: ElfFacts, source: str, startup_check: bool, skips_tagged: bool) -> bool:
+    return source == "go-runtime" or startup_check or (skips_tagged and facts.kind is Kind.SHARED_LIBRARY)
 
 
 def check(facts: ElfFacts, kernel: tuple[int, ...], _site: Site) -> Iterator[Violation]:

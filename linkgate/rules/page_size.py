@@ -45,14 +45,14 @@ def page_violation(facts: ElfFacts, page_size: int, on: str) -> Violation | None
         return None
     message = (
         f"has PT_LOAD segments aligned for {alignment.max_page_size}-byte pages: the loader refuses it on {on} "
-        f"with {page_size}-byte pages (ELF load command ... not page-aligned)"
+        "(ELF load command ... not page-aligned)"
     )
     return Violation(str(page_size), message, hint=page_size_fix(facts, page_size))
 
 
 def check(facts: ElfFacts, sizes: Mapping[str, int], _site: Site) -> Iterator[Violation]:
     page_size = sizes.get(facts.machine, sizes.get(ANY))
-    found = None if page_size is None else page_violation(facts, page_size, "a kernel")
+    found = None if page_size is None else page_violation(facts, page_size, f"a kernel with {page_size}-byte pages")
     if found is not None:
         yield found
 
