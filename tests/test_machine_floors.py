@@ -14,6 +14,7 @@ must refuse exactly what the oracle refuses.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -160,7 +161,7 @@ def test_min_kernel_refuses_what_the_static_glibc_refuses(static_programs: dict[
     assert _linkgate_fails(tmp_path, 'min-kernel: "2.6.32"', *static_programs.values()) == oracle
     rhel6 = _shipped("rhel-6")
     for path, refused in oracle.items():
-        assert ("3.2.0" in verdict(read_elf(path), rhel6, NOWHERE).missing) is refused
+        assert ("Linux 3.2.0" in verdict(read_elf(path), rhel6, NOWHERE).missing) is refused
 
 
 def test_go_runtime_kernel_floor_by_release(go119: dict[str, Path]) -> None:
@@ -243,9 +244,25 @@ def _fits(row: list[str], page: int) -> bool:
 
 def test_rhel9_aarch64_ships_a_64k_kernel(aarch64_programs: dict[int, Path]) -> None:
     rhel9 = _shipped("rhel-9")
-    assert "65536" in verdict(read_elf(aarch64_programs[4096]), rhel9, NOWHERE).missing
-    assert "65536" not in verdict(read_elf(aarch64_programs[65536]), rhel9, NOWHERE).missing
+    assert "65536-byte pages" in verdict(read_elf(aarch64_programs[4096]), rhel9, NOWHERE).missing
+    assert "65536-byte pages" not in verdict(read_elf(aarch64_programs[65536]), rhel9, NOWHERE).missing
 
 
 def _shipped(name: str) -> TargetIndex:
     return read_profile(REPO / "policies" / "profiles" / f"{name}.yml").index()
+
+
+def test_diff_fails_a_rising_floor(isa_binaries: dict[str, Path], static_programs: dict[str, Path]) -> None:
+    """diff-machine: baseline -> v3, and a static program whose glibc now checks the kernel, are worse."""
+    cases = (
+        (isa_binaries["unmarked"], isa_binaries["x86-64-v3"], 1),
+        (isa_binaries["x86-64-v3"], isa_binaries["unmarked"], 0),
+        (static_programs["host-glibc"], static_programs["glibc-2.31"], 1),
+    )
+    for old, new, expected in cases:
+        run = subprocess.run(
+            [sys.executable, "-m", "linkgate", "diff", "--format", "json", str(old), str(new)],
+            capture_output=True, text=True, check=False, env={"PYTHONPATH": str(REPO), "LINKGATE_NO_CACHE": "1"},
+        )  # fmt: skip
+        failing = [f for f in json.loads(run.stdout)["findings"] if f["rule"] == "diff-machine" and f["fails"]]
+        assert (run.returncode, bool(failing)) == (expected, bool(expected)), run.stdout

@@ -57,7 +57,7 @@ def kernel_violation(facts: ElfFacts, kernel: tuple[int, ...], on: str, skips_ta
             f"has ABI tag Linux {floor.text}: glibc <= 2.35 loaders skip it on {running} "
             "(cannot open shared object file)"
         )
-    return Violation(floor.text, message, hint=kernel_fix(facts, floor.source))
+    return Violation(f"Linux {floor.text}", message, hint=kernel_fix(facts, floor.source))
 
 
 def _padded(version: tuple[int, ...]) -> tuple[int, ...]:

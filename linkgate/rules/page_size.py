@@ -47,7 +47,7 @@ def page_violation(facts: ElfFacts, page_size: int, on: str) -> Violation | None
         f"has PT_LOAD segments aligned for {alignment.max_page_size}-byte pages: the loader refuses it on {on} "
         "(ELF load command ... not page-aligned)"
     )
-    return Violation(str(page_size), message, hint=page_size_fix(facts, page_size))
+    return Violation(f"{page_size}-byte pages", message, hint=page_size_fix(facts, page_size))
 
 
 def check(facts: ElfFacts, sizes: Mapping[str, int], _site: Site) -> Iterator[Violation]:
