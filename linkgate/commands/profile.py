@@ -11,6 +11,8 @@ from typing import Any
 from linkgate.core.exitcodes import ExitCode
 from linkgate.policy.locate import presets_dir
 
+ISA_CHOICES = ("x86-64-baseline", "x86-64-v2", "x86-64-v3", "x86-64-v4")
+
 
 def add_parser(commands: Any) -> None:
     """The `profile` command and its subcommands, on the main parser's subparsers."""
@@ -20,16 +22,22 @@ def add_parser(commands: Any) -> None:
     grab.add_argument("--root", default="/", metavar="DIR", help="the system's root directory (default /)")
     grab.add_argument("-o", "--output", metavar="FILE", help="write the profile to FILE (default stdout)")
     grab.add_argument("--name", help="profile name (default: ID-VERSION_ID from os-release)")
+    grab.add_argument("--kernel", help="the server's `uname -r` (read from this system when --root is /)")
+    grab.add_argument("--page-size", type=int, metavar="BYTES", help="the server's `getconf PAGESIZE`")
+    grab.add_argument("--isa", choices=ISA_CHOICES, help="the highest x86-64 level the server's loader supports")
+    grab.add_argument(
+        "--machine", default=None, help="the server's `uname -m` for --page-size/--isa (default: this one's)"
+    )
     actions.add_parser("list", help="the shipped profiles, usable as `target:` or `--policy`")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.profile_command == "list":
         return _list()
-    return _capture(args.root, args.output, args.name)
+    return _capture(args.root, args.output, args.name, args)
 
 
-def _capture(root: str, output: str | None, name: str | None) -> int:
+def _capture(root: str, output: str | None, name: str | None, args: argparse.Namespace) -> int:
     # Imported here: `check` parses this module's arguments on every run but never captures.
     from linkgate.profiles.capture import capture  # noqa: PLC0415
     from linkgate.profiles.files import profile_yaml  # noqa: PLC0415
@@ -37,7 +45,10 @@ def _capture(root: str, output: str | None, name: str | None) -> int:
     if not os.path.isdir(root):
         print(f"linkgate: no such directory: {root}", file=sys.stderr)
         return ExitCode.CANNOT_EVALUATE
-    profile = capture(root, name=name, today=datetime.date.today())
+    from linkgate.profiles.machine import machine_of  # noqa: PLC0415 - see above
+
+    machine = machine_of(args.kernel, args.page_size, args.isa, args.machine or os.uname().machine)
+    profile = capture(root, name=name, today=datetime.date.today(), machine=machine)
     text = profile_yaml(profile)
     if output is None:
         sys.stdout.write(text)
