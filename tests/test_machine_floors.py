@@ -20,11 +20,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from linkgate.core.site import NOWHERE
 from linkgate.elf.reader import read_elf
 from linkgate.profiles.files import read_profile
 from linkgate.profiles.index import TargetIndex
+from linkgate.rules.schema import parse_version
 from linkgate.rules.target import verdict
 from scripts import debian_roots
 from tests.binaries import SRC, Recipe, build
@@ -63,7 +65,8 @@ def isa_binaries() -> dict[str, Path]:
 def _linkgate_fails(tmp_path: Path, rule: str, *files: Path) -> dict[Path, bool]:
     """Whether `check` with only `rule` fails each file (one run per file: exit code per file)."""
     policy = tmp_path / "floors.yml"
-    policy.write_text(f"rules:\n  {rule}\n", encoding="utf-8")
+    # One rule (`max-isa: x86-64-v2`) or a flow mapping of several.
+    policy.write_text(f"rules: {rule}\n" if rule.startswith("{") else f"rules:\n  {rule}\n", encoding="utf-8")
     result = {}
     for path in files:
         run = subprocess.run(
@@ -266,3 +269,36 @@ def test_diff_fails_a_rising_floor(isa_binaries: dict[str, Path], static_program
         )  # fmt: skip
         failing = [f for f in json.loads(run.stdout)["findings"] if f["rule"] == "diff-machine" and f["fails"]]
         assert (run.returncode, bool(failing)) == (expected, bool(expected)), run.stdout
+
+
+def test_default_preset_floors_fit_the_machines_of_its_glibc() -> None:
+    """The default preset is portable to the glibc 2.28 generation: its floors reach down to the
+    lowest CPU, oldest kernel and largest page size of every shipped profile of that glibc."""
+    rules = yaml.safe_load((REPO / "policies" / "default.yml").read_text(encoding="utf-8"))["rules"]
+    profiles = [read_profile(p) for p in sorted((REPO / "policies" / "profiles").glob("*.yml"))
+                if p.name != "aliases.yml"]  # fmt: skip
+    described = [p for p in profiles if p.libc and p.libc.version == rules["max-glibc"] and p.machine]
+    assert described, "no shipped profile describes the default preset's machines"
+    pages = rules["page-size"]
+    for profile in described:
+        machine = profile.machine
+        assert machine is not None and machine.kernel is not None
+        assert parse_version(rules["min-kernel"]) <= parse_version(machine.kernel), profile.name
+        assert all(ISA_LEVELS.index(rules["max-isa"]) <= ISA_LEVELS.index(level) for level in machine.isa.values())
+        for arch, sizes in machine.page_sizes.items():
+            assert pages.get(arch, pages["any"]) >= max(sizes), (profile.name, arch)
+
+
+def test_default_preset_floors_on_real_binaries(
+    isa_binaries: dict[str, Path], aarch64_programs: dict[int, Path], aarch64_glibc: Path, tmp_path: Path
+) -> None:
+    """What the default's floors refuse, the oracles refuse on RHEL 8's machines (baseline CPUs,
+    64 KiB pages on aarch64), and what they accept the oracles run."""
+    rules = yaml.safe_load((REPO / "policies" / "default.yml").read_text(encoding="utf-8"))["rules"]
+    floors = json.dumps({key: rules[key] for key in ("max-isa", "min-kernel", "page-size")})  # YAML flow style
+    x86 = list(isa_binaries.values())
+    verdicts = _linkgate_fails(tmp_path, floors, *x86, *aarch64_programs.values())
+    for path in x86:
+        assert verdicts[path] is _qemu_refuses_cpu("qemu64", path)
+    for path in aarch64_programs.values():
+        assert verdicts[path] is _loader_refuses_pages(aarch64_glibc, 65536, path)
