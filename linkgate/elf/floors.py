@@ -16,9 +16,10 @@ from linkgate.elf import gobuild, upx
 from linkgate.elf.facts import ISA_LEVELS, ElfFacts, Isa, KernelFloor, LoadAlignment
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, NT_GO_BUILDID, PT_INTERP, PT_LOAD
-from linkgate.elf.notes import PT_NOTE, gnu_notes, gnu_properties
+from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, gnu_notes, gnu_properties
 
 EM_AARCH64 = 183
+_NOTE_TYPES = (PT_NOTE, PT_GNU_PROPERTY)
 # binutils include/elf/common.h: GNU_PROPERTY_X86_UINT32_OR_LO + 2, GNU_PROPERTY_X86_UINT32_OR_AND_LO + 2.
 X86_ISA_1_NEEDED, X86_ISA_1_USED = 0xC0008002, 0xC0010002
 X86_FEATURE_1_AND, AARCH64_FEATURE_1_AND = 0xC0000002, 0xC0000000
@@ -44,10 +45,19 @@ Floors = tuple[Isa | None, KernelFloor | None, LoadAlignment | None, bool]
 
 
 def read_floors(image: Image, segments: tuple[Segment, ...], e_machine: int) -> Floors:
-    """The floor facts of an image."""
-    notes = [s for s in segments if s.p_type == PT_NOTE]
+    """The floor facts of an image.
+
+    Note segments that lie outside the file are passed over (the reader's view of the
+    loader does not depend on them; hostile offsets past 2**63 must not stop the read).
+    """
+    readable = tuple(s for s in segments if s.p_type not in _NOTE_TYPES or _within(image, s))
+    notes = [s for s in readable if s.p_type == PT_NOTE]
     go_note = any(gnu_notes(image, s, NT_GO_BUILDID, b"Go\x00\x00") for s in notes)
-    return _isa(image, segments, e_machine), _abi_tag(image, segments, notes), load_alignment(segments), go_note
+    return _isa(image, readable, e_machine), _abi_tag(image, readable, notes), load_alignment(segments), go_note
+
+
+def _within(image: Image, segment: Segment) -> bool:
+    return segment.p_offset + segment.p_filesz <= image.size
 
 
 def _isa(image: Image, segments: tuple[Segment, ...], e_machine: int) -> Isa | None:
