@@ -71,7 +71,7 @@ def debian_root(release: str, cache: Path = CACHE) -> DebianRoot:
     return DebianRoot(release, suite, base / "root", packages)
 
 
-def fetch_packages(suite: str, packages: tuple[str, ...], base: Path) -> Path:
+def fetch_packages(suite: str, packages: tuple[str, ...], base: Path, architecture: str | None = None) -> Path:
     """`packages` of `suite` downloaded with `apt-get download` and extracted into `base`/root.
 
     Only those packages (no dependency closure); `name/suite` makes apt take
@@ -86,6 +86,8 @@ def fetch_packages(suite: str, packages: tuple[str, ...], base: Path) -> Path:
             shutil.rmtree(debs, ignore_errors=True)
             debs.mkdir(parents=True)
             options = _apt_options(base, suite)
+            if architecture is not None:  # another architecture's packages (arm64 libc6 for qemu-user)
+                options += ["-o", f"APT::Architecture={architecture}", "-o", f"APT::Architectures={architecture}"]
             _run(["apt-get", *options, "update"], base)
             _run(["apt-get", *options, "download", *(f"{p}/{suite}" for p in packages)], debs)
             for deb in sorted(debs.glob("*.deb")):

@@ -17,11 +17,19 @@ from __future__ import annotations
 import sys
 
 from linkgate.profiles.capture import capture
-from linkgate.profiles.model import Profile, Provenance
+from linkgate.profiles.model import Machine, Profile, Provenance
 from scripts.debian_roots import SELECTION, SUITES, DebianRoot, debian_root
 from scripts.profile_output import write_alias_index, write_profile
 
 GENERATOR = "scripts/gen_debian_profiles.py"
+# The kernel each release ships (docs/machine-floors.md); amd64 is built for the x86-64 baseline, 4 KiB pages.
+KERNELS = {"11": "5.10", "12": "6.1", "13": "6.12"}
+
+
+def debian_machine(release: str) -> Machine:
+    return Machine.model_validate(
+        {"kernel": KERNELS[release], "isa": {"x86_64": "x86-64-baseline"}, "page-sizes": {"x86_64": [4096]}}
+    )
 
 
 def debian_profile(root: DebianRoot) -> Profile:
@@ -32,7 +40,8 @@ def debian_profile(root: DebianRoot) -> Profile:
         packages=root.packages,
         note=f"suite {root.suite}, amd64: {SELECTION}",
     )
-    return captured.model_copy(update={"source": source, "aliases": (root.suite,)})
+    update = {"source": source, "aliases": (root.suite,), "machine": debian_machine(root.release)}
+    return captured.model_copy(update=update)
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ dependencies, only its data is read) into a throw-away virtual environment at
 generation time, and its version is recorded in each profile.
 
     python -m scripts.gen_version_profiles   # from the repository root
+    python -m scripts.gen_version_profiles --distros   # only the release tables
 
 The distribution tables know a few libraries of a whole release, so those
 profiles say `complete: false` (an unlisted library is unknown, not missing);
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from linkgate.elf.facts import split_version_token
-from linkgate.profiles.model import ANY_MACHINE, Libc, LibraryDefs, Profile, Provenance
+from linkgate.profiles.model import ANY_MACHINE, Libc, LibraryDefs, Machine, Profile, Provenance
 from scripts.gen_musllinux_profiles import musl_exports, musl_libraries, package_version
 from scripts.profile_output import write_alias_index, write_profile
 from scripts.version_tables import (
@@ -64,7 +65,16 @@ def distro_profile(distro: Distro) -> Profile:
         interpreters=tuple(GLIBC_LOADERS[m] for m in distro.architectures),
         # A few libraries of a whole distribution: any other is unknown there, not missing.
         complete=False,
+        machine=distro_machine(distro),
         libraries={ANY_MACHINE: dict(sorted(libraries.items()))},
+    )
+
+
+def distro_machine(distro: Distro) -> Machine:
+    """The kernel, CPU baseline and page sizes of a release (scripts/version_tables.py)."""
+    x86 = [m for m in distro.architectures if m in ("x86_64", "i386")]
+    return Machine.model_validate(
+        {"kernel": distro.kernel, "isa": dict.fromkeys(x86, distro.isa), "page-sizes": distro.page_sizes()}
     )
 
 
@@ -158,13 +168,21 @@ def auditwheel_policies() -> tuple[list[dict[str, Any]], str]:
 
 
 def main() -> int:
-    profiles = [distro_profile(d) for d in DISTROS] + [alpine_profile()]
+    profiles = [distro_profile(d) for d in DISTROS]
+    if sys.argv[1:] == ["--distros"]:  # only the release tables: no PyPI download, no musl capture
+        _write(profiles)
+        return 0
+    profiles.append(alpine_profile())
     policies, auditwheel = auditwheel_policies()
     profiles += [manylinux_profile(p, auditwheel) for p in policies if p["name"].startswith("manylinux_")]
+    _write(profiles)
+    return 0
+
+
+def _write(profiles: list[Profile]) -> None:
     for profile in profiles:
         print(f"wrote {write_profile(profile, GENERATOR)}")
     write_alias_index()
-    return 0
 
 
 if __name__ == "__main__":

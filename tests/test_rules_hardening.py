@@ -166,7 +166,8 @@ def test_facts_are_read_only_when_the_rule_is_configured(tmp_path: Path) -> None
     names = {
         p: [r.__name__ for r in fact_readers(load_policy(p, tmp_path).rules_for("a"))] for p in ("default", "hardened")
     }
-    assert names == {"default": ["_with_static_glibc"], "hardened": ["_with_hardening"]}
+    # The default preset's floor rules (max-isa, min-kernel) read a Go-linked file's build info up front.
+    assert names == {"default": ["_with_static_glibc", "with_go_build_info"], "hardened": ["_with_hardening"]}
     require_tool("musl-gcc")
     src = tmp_path / "musl.c"
     src.write_text(PROGRAM)

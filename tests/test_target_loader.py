@@ -29,6 +29,7 @@ from linkgate.policy.targets import profiles_dir
 from linkgate.profiles.capture import capture
 from linkgate.profiles.files import read_profile
 from scripts.debian_roots import DebianRoot, debian_root
+from scripts.gen_debian_profiles import debian_machine
 from tests.support import require, require_tool, unavailable
 from tests.target_cases import CASES, assemble
 from tests.upx_tools import PackerUnavailableError
@@ -162,7 +163,9 @@ def test_the_loader_says_what_the_scenario_expects(
 def test_capture_of_the_root_equals_the_shipped_profile(roots: dict[str, DebianRoot], release: str) -> None:
     captured = capture(str(roots[release].path), name=f"debian-{release}")
     shipped = read_profile(profiles_dir(presets_dir()) / f"debian-{release}.yml")
-    provenance = {"source": None, "aliases": ()}
+    provenance = {"source": None, "aliases": (), "machine": None}
+    # The machine is the release's (scripts/gen_debian_profiles.py), not something a root holds.
+    assert shipped.machine == debian_machine(release)
     assert captured.model_copy(update=provenance) == shipped.model_copy(update=provenance), (
         "Debian's packages changed: regenerate with `python -m scripts.gen_debian_profiles`"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linkgate.diff import artifacts, floor, go, hardening, linkage, needed, packing, search_path, targets
+from linkgate.diff import artifacts, floor, go, hardening, linkage, machine, needed, packing, search_path, targets
 from linkgate.diff.change import Comparison
 from linkgate.rules.base import Rule
 
@@ -15,12 +15,14 @@ COMPARISONS: tuple[tuple[str, Comparison], ...] = (
     (packing.RULE.id, packing.compare),
     (targets.RULE.id, targets.compare),
     (go.RULE.id, go.compare),
+    (machine.RULE.id, machine.compare),
     # EXTENSION POINT (hardening): compares nothing until ElfFacts.hardening exists; see hardening.py.
     ("diff-hardening", hardening.compare),
 )
 
 DIFF_RULES: tuple[Rule, ...] = (
     linkage.RULE, floor.RULE, needed.RULE, search_path.RULE, packing.RULE, targets.RULE, go.RULE, artifacts.RULE,
+    machine.RULE,
 )  # fmt: skip
 DIFF_RULES_BY_ID = {rule.id: rule for rule in DIFF_RULES}
 

@@ -188,6 +188,58 @@ class StaticGlibc:
     dlopen: bool | None = None
 
 
+# x86 ISA levels as GNU_PROPERTY_X86_ISA_1_* name them, lowest first (bit i is level i).
+ISA_LEVELS = ("x86-64-baseline", "x86-64-v2", "x86-64-v3", "x86-64-v4")
+
+
+@record
+class Isa:
+    """What the GNU property note says the code needs of the CPU (docs/machine-floors.md).
+
+    `needed` (GNU_PROPERTY_X86_ISA_1_NEEDED) is what glibc >= 2.33's loader
+    enforces; `used` is informational. `features`: x86 IBT/SHSTK, AArch64
+    BTI/PAC/GCS bits, notes only.
+    """
+
+    needed: tuple[str, ...] = ()
+    used: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> str | None:
+        """The highest needed x86 level, None when nothing is needed."""
+        return max(self.needed, key=ISA_LEVELS.index, default=None)
+
+
+@record
+class KernelFloor:
+    """The oldest Linux kernel the file says it runs on, and where that comes from."""
+
+    version: tuple[int, ...]
+    # "abi-tag" (NT_GNU_ABI_TAG, the C library's floor) or "go-runtime" (the Go release's minimum).
+    source: str
+    # A static glibc <= 2.35 program checks the kernel itself at start-up ("FATAL: kernel too old").
+    startup_check: bool = False
+
+    @property
+    def text(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+@record
+class LoadAlignment:
+    """The PT_LOAD alignments, and so the kernel page sizes glibc's loader maps the file on."""
+
+    # The smallest PT_LOAD p_align.
+    smallest: int
+    # The largest page size every PT_LOAD's p_align and p_vaddr - p_offset are multiples of
+    # (None: nothing asked).
+    max_page_size: int | None
+
+    def runs_on(self, page_size: int) -> bool:
+        return self.max_page_size is None or self.max_page_size % page_size == 0
+
+
 @record
 class ElfFacts:
     """The loader's view of one ELF file (see docs/elf-reader.md)."""
@@ -218,6 +270,12 @@ class ElfFacts:
     hardening: Hardening | None = None
     # Filled only when asked for (static_glibc.with_static_glibc), for static programs: it scans their bytes.
     static_glibc: StaticGlibc | None = None
+    # The machine floors (docs/machine-floors.md): CPU level, kernel, page size.
+    isa: Isa | None = None
+    kernel_floor: KernelFloor | None = None
+    load_alignment: LoadAlignment | None = None
+    # A Go build-ID note: linked by Go's linker (its build info says GOAMD64 and the Go release).
+    go_note: bool = False
     payload: ElfFacts | None = field(default=None, repr=False)
 
     def needs_by_library(self) -> dict[str, list[str]]:

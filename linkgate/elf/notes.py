@@ -33,7 +33,12 @@ def gnu_property(image: Image, segments: tuple[Segment, ...], pr_type: int) -> i
 
 
 def _property_notes(image: Image, segment: Segment) -> list[bytes]:
-    """The descriptors of the GNU property notes in one segment.
+    """The descriptors of the GNU property notes in one segment."""
+    return gnu_notes(image, segment, NT_GNU_PROPERTY_TYPE_0)
+
+
+def gnu_notes(image: Image, segment: Segment, wanted: int, owner: bytes = b"GNU\x00") -> list[bytes]:
+    """The descriptors of the notes of type `wanted` and owner `owner` in one note segment.
 
     Notes are walked with 4-byte alignment: a property note's header plus
     "GNU\\0" is 16 bytes and its descriptor a multiple of the word size, so an
@@ -50,9 +55,32 @@ def _property_notes(image: Image, segment: Segment) -> list[bytes]:
         end = desc_at + _align(descsz, 4)
         if end > len(raw):
             raise ElfFormatError(f"note at {segment.p_offset + at:#x} runs past its segment")
-        if note_type == NT_GNU_PROPERTY_TYPE_0 and raw[name_at : name_at + namesz] == b"GNU\x00":
+        if note_type == wanted and raw[name_at : name_at + namesz] == owner:
             found.append(raw[desc_at : desc_at + descsz])
         at = end
+    return found
+
+
+def gnu_properties(image: Image, segments: tuple[Segment, ...]) -> dict[int, int]:
+    """Every u32 property of the GNU property note (pr_type -> value), read as ld.so reads it."""
+    preferred = [s for s in segments if s.p_type == PT_GNU_PROPERTY]
+    found: dict[int, int] = {}
+    for segment in preferred or [s for s in segments if s.p_type == PT_NOTE]:
+        for desc in _property_notes(image, segment):
+            for kind, value in _properties(desc, image):
+                found.setdefault(kind, value)
+    return found
+
+
+def _properties(desc: bytes, image: Image) -> list[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
+    at = 0
+    while at + 8 <= len(desc):
+        kind, datasz = _u32_pair(desc, at, image)
+        data_at = at + 8
+        if datasz >= 4 and data_at + 4 <= len(desc):
+            found.append((kind, struct.unpack_from(image.endian + "I", desc, data_at)[0]))
+        at = data_at + _align(datasz, image.word_size)
     return found
 
 

@@ -11,7 +11,7 @@ from functools import partial
 
 from linkgate.core.records import replace
 from linkgate.elf import dynamic as dt
-from linkgate.elf import gobuild, upx
+from linkgate.elf import floors, gobuild, upx
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
 from linkgate.elf.comment import read_comment
 from linkgate.elf.facts import ElfFacts
@@ -122,6 +122,7 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
     )  # fmt: skip
     kind, linkage = classify(shape)
     versions = VersionReader(image, table, addresses)
+    isa, kernel_floor, load_alignment, go_note = floors.read_floors(image, segments, header.e_machine)
     facts = ElfFacts(
         elf_class=32 if header.elf_class == 1 else 64,
         byte_order=header.byte_order,
@@ -142,6 +143,10 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
         has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
         go=None if defer_go else gobuild.read_build_info(image, segments, addresses),
         comment=None if defer_go else read_comment(image),
+        isa=isa,
+        kernel_floor=kernel_floor,
+        load_alignment=load_alignment,
+        go_note=go_note,
     )
     return facts, partial(_with_build_info, image, segments, addresses) if defer_go else None
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from linkgate.core.findings import ArtifactResult, Finding, Report, Severity, finding_fails
 from linkgate.elf.facts import ElfFacts, GoBuildInfo, GoModule, Hardening, UpxFacts
+from linkgate.elf.floors import effective_isa, effective_kernel_floor
 
 
 def render(report: Report) -> str:
@@ -100,8 +101,31 @@ def facts_json(path: str, facts: ElfFacts, extra: dict[str, Any] | None = None) 
     document["upx"] = _upx_json(facts.upx)
     document["go"] = go_json(judged.go)
     document["hardening"] = hardening_json(judged.hardening)
+    document.update(floors_json(judged))
     document.update(extra or {})
     return document
+
+
+def floors_json(facts: ElfFacts) -> dict[str, Any]:
+    """The machine floors (docs/machine-floors.md): CPU level, kernel and page sizes, Go's included."""
+    isa, level, kernel, alignment = facts.isa, effective_isa(facts), effective_kernel_floor(facts), facts.load_alignment
+    return {
+        "isa": None
+        if isa is None
+        else {
+            "needed": list(isa.needed),
+            "used": list(isa.used),
+            "features": list(isa.features),
+            "level": None if level is None else level[0],
+            "source": None if level is None else level[1],
+        },
+        "kernel_floor": None
+        if kernel is None
+        else {"version": kernel.text, "source": kernel.source, "startup_check": kernel.startup_check},
+        "load_alignment": None
+        if alignment is None
+        else {"smallest": alignment.smallest, "max_page_size": alignment.max_page_size},
+    }
 
 
 def go_json(go: GoBuildInfo | None) -> dict[str, Any] | None:

@@ -43,8 +43,25 @@ def _artifact(item: dict[str, Any]) -> str:
         lines.append("  executable stack")
     if "hardening" in item:
         lines.append(f"  hardening: {hardening_summary(item['hardening'], item['kind'])}")
+    lines.extend(f"  floors: {floors}" for floors in (floors_summary(item),) if floors)
     lines.extend(compat_lines(item.get("compatibility") or {}))
     return "\n".join(lines) + "\n\n"
+
+
+def floors_summary(item: dict[str, Any]) -> str:
+    """`x86-64-v3 (GNU property note), kernel >= 3.2.0 (abi-tag, checked at start-up), pages <= 4096`."""
+    parts = []
+    isa, kernel, alignment = item.get("isa"), item.get("kernel_floor"), item.get("load_alignment")
+    if isa and isa["level"]:
+        parts.append(f"needs {isa['level']} ({isa['source']})")
+    if isa and isa["features"]:
+        parts.append("features " + "+".join(f.upper() for f in isa["features"]))
+    if kernel:
+        checked = ", checked at start-up" if kernel["startup_check"] else ""
+        parts.append(f"kernel >= {kernel['version']} ({kernel['source']}{checked})")
+    if alignment and alignment["max_page_size"]:
+        parts.append(f"pages <= {alignment['max_page_size']} bytes (smallest p_align {alignment['smallest']:#x})")
+    return ", ".join(parts)
 
 
 def version_order(token: str) -> tuple[int, str, tuple[int, ...], str]:

@@ -36,6 +36,7 @@ DIFF_CHANGES = (
     "targets-lost",  # a target profile it ran on no longer runs it
     "go-cgo",  # a Go program newly calls C
     "artifact-removed",  # an ELF file of OLD has no counterpart in NEW
+    "machine-floor",  # the x86 level, enforced kernel floor or page-size floor rose
     # EXTENSION POINT (hardening): add "hardening-lost" here with linkgate/diff/hardening.py.
 )
 

@@ -19,7 +19,8 @@ from linkgate.elf.banner import glibc_release
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.reader import read_elf
-from linkgate.profiles.model import Libc, LibraryDefs, Profile, Provenance
+from linkgate.profiles.machine import live_machine
+from linkgate.profiles.model import Libc, LibraryDefs, Machine, Profile, Provenance
 from linkgate.profiles.rootfs import RootFs
 from linkgate.profiles.searchpath import multiarch_dirs, search_dirs
 
@@ -29,8 +30,11 @@ _OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
 Libraries = dict[str, dict[str, LibraryDefs]]
 
 
-def capture(root: str = "/", name: str | None = None, today: datetime.date | None = None) -> Profile:
-    """The profile of the system whose `/` is `root`."""
+def capture(
+    root: str = "/", name: str | None = None, today: datetime.date | None = None, machine: Machine | None = None
+) -> Profile:
+    """The profile of the system whose `/` is `root`; `machine` its kernel, page size and CPU level
+    (for the live system, read from it when not given)."""
     fs = RootFs(root)
     libraries = find_libraries(fs, search_dirs(fs))
     interpreters = find_interpreters(fs)
@@ -42,6 +46,7 @@ def capture(root: str = "/", name: str | None = None, today: datetime.date | Non
         libc=_libc(fs, interpreters, libraries),
         architectures=tuple(sorted(set(interpreters.values()))),
         interpreters=tuple(sorted(interpreters)),
+        machine=machine if machine is not None or root != "/" else live_machine(interpreters),
         libraries=libraries,
     )
 

@@ -74,6 +74,12 @@ class TargetIndex:
     # False when the profile lists only some of the system's libraries (version-level tables):
     # a library it does not list may or may not be there, and is reported as unknown.
     complete: bool = True
+    # The machine floors the target allows (docs/machine-floors.md); empty or None: not known.
+    kernel: tuple[int, ...] | None = None
+    # machine -> the lowest x86 level the target runs on
+    isa: Mapping[str, str] = field(default_factory=dict)
+    # machine -> the page sizes of the kernels the target ships
+    page_sizes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def runs_machine(self, machine: str) -> bool:
         """Whether the target's kernel executes code for `machine` (unknown: assume yes)."""

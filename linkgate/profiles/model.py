@@ -41,7 +41,7 @@ def _pattern(regex: str, what: str) -> AfterValidator:
 Version = Annotated[str, StringConstraints(max_length=32), _pattern(r"^\d+(\.\d+)*$", 'a version like "2.31"')]
 Namespace = Annotated[str, _pattern(r"^[A-Za-z][A-Za-z0-9]*$", "a version namespace like GLIBCXX")]
 
-__all__ = ["ANY_MACHINE", "Libc", "LibraryDefs", "Profile", "Provenance"]
+__all__ = ["ANY_MACHINE", "Libc", "LibraryDefs", "Machine", "Profile", "Provenance"]
 
 
 class _Strict(BaseModel):
@@ -95,6 +95,24 @@ class Provenance(_Strict):
     note: str | None = None
 
 
+IsaLevel = Literal["x86-64-baseline", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
+# A kernel page size in bytes: a power of two from 1 KiB to 1 MiB.
+PageSize = Literal[1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576]
+
+
+class Machine(_Strict):
+    """What the system's kernels and CPUs allow besides libraries (docs/machine-floors.md).
+
+    `isa`: per machine, the lowest x86 level the system runs on (its CPU baseline,
+    or a captured host's CPU). `page-sizes`: per machine, the page size of every
+    kernel the system ships (an aarch64 64 KiB variant too): a file must load on each.
+    """
+
+    kernel: Version | None = None
+    isa: dict[str, IsaLevel] = Field(default_factory=dict)
+    page_sizes: dict[str, tuple[PageSize, ...]] = Field(default_factory=dict, alias="page-sizes")
+
+
 class Profile(_Strict):
     """One target system as its dynamic loader sees it."""
 
@@ -107,6 +125,8 @@ class Profile(_Strict):
     interpreters: tuple[str, ...] = ()
     # False: `libraries` is a sample of the system's, so an unlisted library is unknown, not missing.
     complete: bool = True
+    # The kernel version, CPU baseline and page sizes (None: not known, not judged).
+    machine: Machine | None = None
     # machine (or "any") -> library name as the loader looks it up (or a glob) -> definitions
     libraries: dict[str, dict[str, LibraryDefs]] = Field(default_factory=dict)
 
@@ -152,7 +172,14 @@ class Profile(_Strict):
             by_path=by_path,
             named={name: tuple(found) for name, found in named.items()},
             complete=self.complete,
+            kernel=None if self.machine is None or self.machine.kernel is None else _numbers(self.machine.kernel),
+            isa={} if self.machine is None else dict(self.machine.isa),
+            page_sizes={} if self.machine is None else {m: tuple(s) for m, s in self.machine.page_sizes.items()},
         )
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _resolved(table: dict[str, LibraryDefs], defs: LibraryDefs) -> LibraryDefs:

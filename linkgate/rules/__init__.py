@@ -15,7 +15,10 @@ from linkgate.rules import (
     interpreters,
     linkage,
     max_glibc,
+    max_isa,
     max_versions,
+    min_kernel,
+    page_size,
     runpath,
     static_glibc,
     target,
@@ -37,6 +40,9 @@ _CONFIGURABLE = (
     static_glibc.RULE,
     runpath.RULE,
     hardening.RULE,
+    max_isa.RULE,
+    min_kernel.RULE,
+    page_size.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
 ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE)

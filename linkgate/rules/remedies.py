@@ -358,3 +358,33 @@ def cgo_callers(go: GoBuildInfo) -> tuple[list[GoModule], list[str]]:
 def _module_text(module: GoModule) -> str:
     version = module.version if module.version != "(devel)" else ""
     return f"{module.path} {version}".strip()
+
+
+def isa_fix(facts: ElfFacts, limit: str) -> str:
+    """How to need no more than x86 level `limit` (a Go program: GOAMD64; C: -march; a stamped crt1.o: the image)."""
+    goamd64 = "v1" if limit == "x86-64-baseline" else limit.removeprefix("x86-64-")
+    if facts.go is not None:
+        return f'build with `GOAMD64={goamd64} go build` (and `CGO_CFLAGS="-march=x86-64 -mtune=generic"` for cgo)'
+    return (
+        "compile with `-march=x86-64 -mtune=generic` (no -march=native), build in a vanilla image "
+        "(a distribution built for a higher level stamps its crt1.o), "
+        "and check the note with `readelf -n FILE | grep 'x86 ISA needed'`"
+    )
+
+
+def kernel_fix(facts: ElfFacts, source: str) -> str:
+    """How to run on an older kernel: the Go release, or the static glibc's start-up check."""
+    if source == "go-runtime":
+        return "build with an older Go release (Go 1.23 runs on 2.6.32, Go 1.18 on 2.6.23)"
+    go = facts.go is not None
+    musl = f"`{GO_MUSL}`" if go else "`musl-gcc -static` (musl has no kernel check)"
+    no_cgo = f", or `{GO_NO_CGO}`" if go else ""
+    return f"link statically against musl: {musl}{no_cgo}, or link dynamically against the target's glibc"
+
+
+def page_size_fix(facts: ElfFacts, page_size: int) -> str:
+    """How to align every PT_LOAD for `page_size`-byte pages."""
+    flag = f"-Wl,-z,max-page-size={max(page_size, 65536 if facts.machine == 'aarch64' else page_size)}"
+    if facts.go is not None:
+        return f"`go build -ldflags=-extldflags={flag}` for cgo, or Go's linker `-ldflags=-R{page_size}`"
+    return f"link with `{flag}` (gcc, clang, zig cc, lld)"

@@ -20,6 +20,10 @@ as the loader would name it:
    non-weak symbol the artifact imports under a version must be exported by a
    library the loader maps (`symbol not found`), e.g. glibc-only
    `__register_atfork`, `gnu_get_libc_version`, `__rawmemchr`, `mallinfo`.
+5. the target's machines: its CPU baseline, kernel and page sizes, judged as
+   `max-isa`, `min-kernel` and `page-size` judge them (`CPU ISA level is lower
+   than required`, `FATAL: kernel too old`, `ELF load command ... not
+   page-aligned`); every one that refuses is named.
 The RHEL, Ubuntu and Amazon Linux profiles list only glibc, libstdc++, libgcc_s
 and zlib (`complete: false`): a library they do not list is reported as unknown,
 one severity lower (a warning, which fails only with --strict), since the
@@ -49,11 +53,13 @@ from linkgate.core.findings import Violation
 from linkgate.core.records import record
 from linkgate.core.site import LoadContext, Site
 from linkgate.elf.facts import ElfFacts
+from linkgate.elf.floors import with_go_build_info
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import target_binding as binding
 from linkgate.rules import target_findings as failure
 from linkgate.rules.base import CompileContext, PolicyRule
 from linkgate.rules.schema import Checked, keywords
+from linkgate.rules.target_machine import machine_violations
 from linkgate.rules.target_search import Found, find_library
 
 
@@ -90,6 +96,7 @@ def judge(facts: ElfFacts, profile: TargetIndex, site: Site) -> Iterator[Violati
             if violation.subject not in reported:
                 reported.add(violation.subject)
                 yield violation
+    yield from machine_violations(facts, profile)
 
 
 def _judge_loaded(facts: ElfFacts, profile: TargetIndex, site: Site, context: LoadContext) -> Iterator[Violation]:
@@ -163,4 +170,5 @@ RULE = PolicyRule(
     compile=_compile,
     check=check,
     rejects_version=rejects_need,
+    reads=(with_go_build_info,),
 )
