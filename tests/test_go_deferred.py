@@ -39,6 +39,9 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         "{pie: true, relro: full, bind_now: true, nx: true, canary: true, fortify: true, cet: true,"
         " textrel: false, rwx: false}",
     ),
+    "android-api": ("36",),
+    "android-linker": ("36",),
+    "android-page-size": ("65536",),
 }
 CASES = [(rule, setting) for rule, settings in SETTINGS.items() for setting in settings]
 

@@ -6,6 +6,9 @@ from collections.abc import Iterable
 
 from linkgate.rules import (
     allowed_needed,
+    android_api,
+    android_linker,
+    android_page_size,
     architectures,
     archive_format,
     elf_format,
@@ -37,6 +40,9 @@ _CONFIGURABLE = (
     static_glibc.RULE,
     runpath.RULE,
     hardening.RULE,
+    android_api.RULE,
+    android_linker.RULE,
+    android_page_size.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
 ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE)
