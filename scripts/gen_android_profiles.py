@@ -86,8 +86,11 @@ def _level(tags: list[str], key: str) -> int | None:
     return int(value) if value.isdigit() and int(value) <= NEWEST_API else -1
 
 
-def parse_map(text: str) -> tuple[dict[str, dict[str, int | None]], dict[str, dict[str, int | None]]]:
-    """(version node -> arch levels, symbol -> (arch levels)) of one map file, as the NDK sees it."""
+Levels = dict[str, int | None]
+
+
+def parse_map(text: str) -> tuple[dict[str, Levels], dict[str, Levels], dict[str, str]]:
+    """(version node -> arch levels, symbol -> arch levels, symbol -> node) of one map file, as the NDK sees it."""
     nodes: dict[str, dict[str, int | None]] = {}
     symbols: dict[str, dict[str, int | None]] = {}
     block: dict[str, int | None] | None = None
@@ -110,25 +113,28 @@ def parse_map(text: str) -> tuple[dict[str, dict[str, int | None]], dict[str, di
     # A node appears with its first symbol: LIBC_O has no level of its own, its symbols say 26.
     for name, names in members.items():
         nodes[name] = {a: min((v for n in names if (v := symbols[n][a]) is not None), default=None) for a in _ARCHES}
-    return nodes, symbols
+    return nodes, symbols, {name: node for node, names in members.items() for name in names}
 
 
 def _later(first: int | None, second: int | None) -> int | None:
     return None if first is None or second is None else max(first, second)
 
 
-def grouped(symbols: dict[str, dict[str, int | None]]) -> dict[str, str]:
-    """`"LEVEL"` or `"LEVEL abi abi"` -> the symbols appearing at that level on those ABIs."""
-    groups: dict[tuple[int, tuple[str, ...]], list[str]] = defaultdict(list)
+def grouped(symbols: dict[str, Levels], nodes: dict[str, str]) -> dict[str, str]:
+    """`"LEVEL NODE"` or `"LEVEL NODE abi abi"` -> the symbols of version NODE appearing at LEVEL on those ABIs."""
+    groups: dict[tuple[int, str, tuple[str, ...]], list[str]] = defaultdict(list)
     for name, by_arch in symbols.items():
         per_abi = {abi: by_arch[arch] for abi, arch in ABIS.items()}
         for level in sorted({v for v in per_abi.values() if v is not None}):
             abis = tuple(abi for abi, v in per_abi.items() if v == level)
-            groups[(level, () if len(abis) == len(ABIS) else abis)].append(name)
-    return {" ".join([str(level), *abis]): " ".join(sorted(names)) for (level, abis), names in sorted(groups.items())}
+            groups[(level, nodes[name], () if len(abis) == len(ABIS) else abis)].append(name)
+    return {
+        " ".join([str(level), node, *abis]): " ".join(sorted(names))
+        for (level, node, abis), names in sorted(groups.items())
+    }
 
 
-def node_levels(nodes: dict[str, dict[str, int | None]]) -> dict[str, Any]:
+def node_levels(nodes: dict[str, Levels]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, by_arch in nodes.items():
         per_abi = {abi: by_arch[arch] for abi, arch in ABIS.items() if by_arch[arch] is not None}
@@ -150,9 +156,9 @@ def table(git_dir: str, commit: str) -> dict[str, Any]:
     versions: dict[str, Any] = {}
     symbols: dict[str, Any] = {}
     for library, path in MAPS.items():
-        nodes, names = parse_map(git_show(git_dir, full, path))
+        nodes, names, node_of = parse_map(git_show(git_dir, full, path))
         versions[library] = node_levels(nodes)
-        symbols[library] = grouped(names)
+        symbols[library] = grouped(names, node_of)
     return {
         "source": {
             "generator": GENERATOR,

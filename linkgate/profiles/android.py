@@ -39,16 +39,13 @@ class AndroidTable:
     libraries: Mapping[str, int]
     # (abi, library, version node) -> the API level it appeared at on that ABI.
     versions: Mapping[tuple[str, str, str], int]
-    # abi -> symbol -> ((library, API level), ...)
-    symbols: Mapping[str, Mapping[str, tuple[tuple[str, int], ...]]]
+    # abi -> symbol -> ((library, API level, version node), ...)
+    symbols: Mapping[str, Mapping[str, tuple[tuple[str, int, str], ...]]]
 
-    def symbol_level(self, abi: str, name: str, needed: tuple[str, ...]) -> tuple[str, int] | None:
-        """The library among `needed` that exports `name` on `abi` earliest, with that level."""
-        offers = [(level, library) for library, level in self.symbols.get(abi, {}).get(name, ()) if library in needed]
-        if not offers:
-            return None
-        level, library = min(offers)
-        return library, level
+    def symbol_level(self, abi: str, name: str, needed: tuple[str, ...]) -> tuple[str, int, str] | None:
+        """(library, API level, version node) of the library among `needed` that exports `name` on `abi` earliest."""
+        offers = [offer for offer in self.symbols.get(abi, {}).get(name, ()) if offer[0] in needed]
+        return min(offers, key=lambda offer: offer[1]) if offers else None
 
 
 def table_file() -> Path:
@@ -103,13 +100,14 @@ def _versions(data: Mapping[str, Mapping[str, Any]], abis: tuple[str, ...]) -> d
 
 
 def _symbols(data: Mapping[str, Mapping[str, str]], abis: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """`"LEVEL [ABI...]": "names"` groups, inverted into abi -> name -> ((library, level), ...)."""
+    """`"LEVEL NODE [ABI...]": "names"` groups, inverted into abi -> name -> ((library, level, node), ...)."""
     result: dict[str, dict[str, Any]] = {abi: {} for abi in abis}
     for library, groups in data.items():
         for key, names in groups.items():
-            level, *only = str(key).split()
+            level, node, *only = str(key).split()
+            offer = (str(library), int(level), node)
             for abi in only or abis:
                 table = result[abi]
                 for name in str(names).split():
-                    table[name] = (*table.get(name, ()), (str(library), int(level)))
+                    table[name] = (*table.get(name, ()), offer)
     return result

@@ -109,17 +109,17 @@ def _symbols(facts: ElfFacts, setting: ApiSetting, abi: str) -> Iterator[Violati
     android = facts.android
     if android is None:
         return
-    late: dict[tuple[int, str], list[str]] = {}
+    late: dict[tuple[int, str, str], list[str]] = {}
     for name, weak in android.imports:
         found = setting.table.symbol_level(abi, name, facts.needed)
         if found is not None and found[1] > setting.min_sdk and not weak:
-            late.setdefault((found[1], found[0]), []).append(name)
+            late.setdefault((found[1], found[0], found[2]), []).append(name)
     me = facts.soname or "this library"
-    for (level, library), names in sorted(late.items()):
+    for (level, library, node), names in sorted(late.items()):
         yield Violation(
             subject=f"API {level}",
             message=f'cannot locate symbol "{names[0]}" referenced by "{me}" on API {setting.min_sdk}-{level - 1}: '
-            f"{short_list(names)} {'is' if len(names) == 1 else 'are'} in {library} from API {level} on {abi}",
+            f"{short_list(names)} {'is' if len(names) == 1 else 'are'} in {library} ({node}) from API {level} on {abi}",
             hint=ANDROID_SYMBOL_FIX.format(level=level),
             symbols=tuple(names),
         )
