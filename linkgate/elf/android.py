@@ -19,9 +19,13 @@ from linkgate.elf.facts import AndroidFacts, ElfFacts, LoadAlignment, VersionNee
 from linkgate.elf.image import AddressMap, ElfFormatError, Header, Image, Segment
 from linkgate.elf.layouts import (
     DF_TEXTREL,
+    DT_ANDROID_REL,
+    DT_ANDROID_RELA,
+    DT_ANDROID_RELR,
     DT_FLAGS,
     DT_GNU_HASH,
     DT_HASH,
+    DT_RELR,
     DT_SYMENT,
     DT_SYMTAB,
     DT_TEXTREL,
@@ -46,10 +50,10 @@ _NOTE_OWNER = b"Android\x00"
 _MAX_NOTES = 1 << 16
 # Relocation formats by the tag that announces them (bionic's elf.h; DT_RELR is the generic ABI's).
 RELOCATION_TAGS = {
-    0x6000000F: "DT_ANDROID_REL",
-    0x60000011: "DT_ANDROID_RELA",
-    0x6FFFE000: "DT_ANDROID_RELR",
-    36: "DT_RELR",
+    DT_ANDROID_REL: "DT_ANDROID_REL",
+    DT_ANDROID_RELA: "DT_ANDROID_RELA",
+    DT_ANDROID_RELR: "DT_ANDROID_RELR",
+    DT_RELR: "DT_RELR",
 }
 # Libraries only Android has: a file needing one of them is bionic whatever else it needs.
 _ANDROID_ONLY = frozenset({"liblog.so", "libandroid.so", "libc++_shared.so", "libEGL.so", "libGLESv2.so"})

@@ -114,11 +114,11 @@ def _symbols(facts: ElfFacts, setting: ApiSetting, abi: str) -> Iterator[Violati
         found = setting.table.symbol_level(abi, name, facts.needed)
         if found is not None and found[1] > setting.min_sdk and not weak:
             late.setdefault((found[1], found[0], found[2]), []).append(name)
-    me = facts.soname or "this library"
+    me = f'"{facts.soname}"' if facts.soname else "this library"
     for (level, library, node), names in sorted(late.items()):
         yield Violation(
             subject=f"API {level}",
-            message=f'cannot locate symbol "{names[0]}" referenced by "{me}" on API {setting.min_sdk}-{level - 1}: '
+            message=f'cannot locate symbol "{names[0]}" referenced by {me} on API {setting.min_sdk}-{level - 1}: '
             f"{short_list(names)} {'is' if len(names) == 1 else 'are'} in {library} ({node}) from API {level} on {abi}",
             hint=ANDROID_SYMBOL_FIX.format(level=level),
             symbols=tuple(names),
