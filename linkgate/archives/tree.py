@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Iterator
 from enum import Enum
 
+from linkgate.archives.android import Placement
 from linkgate.elf.facts import ElfFacts
 
 
@@ -57,6 +58,7 @@ class Unit:
         self.nodes: dict[str, Node] = {}
         self.problems: list[tuple[str, str]] = []  # (member name or "", reason)
         self.texts: dict[str, str] = {}  # small metadata members (a wheel's WHEEL file)
+        self.placements: dict[str, Placement] = {}  # how a zip stores its Android native libraries
         # A container layer's `.wh.NAME` entries (NAME is deleted from the layers below) and
         # `.wh..wh..opq` directories (their contents in the layers below are deleted).
         self.whiteouts: list[str] = []

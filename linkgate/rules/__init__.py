@@ -8,6 +8,7 @@ from linkgate.rules import (
     allowed_needed,
     android_api,
     android_linker,
+    android_package,
     android_page_size,
     architectures,
     archive_format,
@@ -45,7 +46,9 @@ _CONFIGURABLE = (
     android_page_size.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
-ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE)
+ALL_RULES: tuple[Rule, ...] = (
+    elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE, android_package.RULE
+)  # fmt: skip
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}
 
 
