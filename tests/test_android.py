@@ -174,3 +174,18 @@ def test_stripped_section_headers_are_refused_from_api_24(tmp_path: Path) -> Non
     assert "Number of section headers:         0" in headers
     _, findings = check("--policy", "android-24", str(stripped))
     assert any(f["subject"] == "section headers" and f["severity"] == "error" for f in findings), findings
+
+
+def test_inspect_tells_the_api_level_and_no_linux_target_runs_it(tmp_path: Path) -> None:
+    library = build_library(tmp_path, "arm64-v8a", 28, GETRANDOM, page=4096)
+    result = run_linkgate("inspect", "--format", "json", str(library), env=HERMETIC)
+    (item,) = json.loads(result.stdout)
+    android = item["android"]
+    assert android["abi"] == "arm64-v8a" and android["built_for"] == 28
+    assert android["loads_from"] == 28 and android["needs_api"] == {"getrandom": 28}
+    assert android["page_size_16k"] is False
+    # libc.so is musl's soname too: no musl (or glibc) target may claim to run it.
+    assert item["compatibility"]["musllinux_1_2"]["runs"] is False
+    assert item["compatibility"]["alpine"]["missing"] == ["Android"]
+    text = run_linkgate("inspect", str(library), env=HERMETIC).stdout
+    assert "android: arm64-v8a, built for API 28, loads from API 28 (getrandom 28), 16 KB pages: no" in text
