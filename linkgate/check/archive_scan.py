@@ -14,6 +14,7 @@ import datetime
 import os
 from collections.abc import Callable, Container, Iterator, Sequence
 
+from linkgate.archives.foreign import unjudged
 from linkgate.archives.limits import ArchiveError, Limits
 from linkgate.archives.magic import Format, archive_kind
 from linkgate.archives.read import Reading, read_file, read_layout
@@ -24,7 +25,7 @@ from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, always_on, evaluate, unreadable
 from linkgate.check.wheel_promise import WheelJudgement, judgement_for
 from linkgate.core.findings import ArtifactResult, Finding
-from linkgate.core.records import field, record
+from linkgate.core.records import field, record, replace
 from linkgate.core.site import Site
 from linkgate.core.sourcefile import open_regular
 from linkgate.elf.android import with_android
@@ -119,7 +120,15 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
         rules = wheel.settle(unit, candidate.display, results.add_wheel_finding, options.policy, options.today)
     rules = rules or _android(unit, name, candidate.display, options, results)
     _judge(unit, candidate.display, options, rules, results)
-    return results.done()
+    return _counting_unjudged(results.done(), unjudged(unit))
+
+
+def _counting_unjudged(found: tuple[ArtifactResult, ...], counts: dict[str, int]) -> tuple[ArtifactResult, ...]:
+    """The archive's first result carries the count of its Mach-O and PE members (an archive without any
+    ELF member has no result: it is one skipped file, as before)."""
+    if not found or not counts:
+        return found
+    return (replace(found[0], unjudged=tuple(counts.items())), *found[1:])
 
 
 class _Results:
