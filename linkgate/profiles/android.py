@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkgate.core.records import record
-from linkgate.core.sourcefile import PROFILE_LIMIT, SourceFileError, read_source
-from linkgate.core.yamlsource import YamlError, load_yaml
 from linkgate.profiles.errors import ProfileError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TABLE_PATH = ("android", "ndk-api.yml")
 # The API levels the table covers (scripts/gen_android_profiles.py writes the same).
@@ -51,6 +51,7 @@ class AndroidTable:
 def table_file() -> Path:
     """policies/android/ndk-api.yml: package data after `pip install`, the checkout's otherwise."""
     import importlib.resources  # noqa: PLC0415 - only runs that judge Android files pay for it
+    from pathlib import Path  # noqa: PLC0415 - nor pathlib: a cached policy never reads the table
 
     try:
         base = Path(str(importlib.resources.files("linkgate.policies")))
@@ -62,6 +63,10 @@ def table_file() -> Path:
 @functools.lru_cache(maxsize=1)
 def load_table() -> AndroidTable:
     """The shipped table; ProfileError names the file and line of a broken one."""
+    # Imported here: a run whose compiled policy is cached imports no YAML reader (the table is in it).
+    from linkgate.core.sourcefile import PROFILE_LIMIT, SourceFileError, read_source  # noqa: PLC0415
+    from linkgate.core.yamlsource import YamlError, load_yaml  # noqa: PLC0415
+
     path = table_file()
     try:
         data = load_yaml(read_source(path, PROFILE_LIMIT)).data
