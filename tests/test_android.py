@@ -149,7 +149,8 @@ def test_text_relocations_are_refused_from_api_23(tmp_path: Path) -> None:
 def test_missing_soname_path_needed_relr_and_tls(tmp_path: Path) -> None:
     nameless = build_library(tmp_path / "a", "arm64-v8a", 21, PLAIN, soname=False)
     _, findings = check("--policy", "android-23", str(nameless))
-    assert any(f["subject"] == "DT_SONAME" and f["severity"] == "error" for f in findings)
+    # linker.cpp: from target 23 a library without soname is not found by DT_NEEDED; loadLibrary still works.
+    assert [f["severity"] for f in findings if f["subject"] == "DT_SONAME"] == ["warning"]
     relr = build_library(tmp_path / "b", "arm64-v8a", 21, RELATIVE, flags=("-Wl,--pack-dyn-relocs=relr",))
     dynamic = readelf("-dW", str(relr))
     assert "RELR" in dynamic

@@ -175,20 +175,40 @@ def test_an_aab_and_an_aar_are_read_at_their_own_layout(tmp_path: Path) -> None:
         assert code == 1
 
 
-def jsc_android() -> Path:
-    """The jsc-android npm package, packed once with npm into tests/.build/npm."""
+def npm_package(spec: str) -> Path:
+    """The npm package `spec` (`name@version`), packed once with npm's own client into tests/.build/npm."""
+    name, version = spec.rsplit("@", 1)
     directory = BUILD_DIR / "npm"
-    found = sorted(directory.glob("jsc-android-*.tgz"))
-    if found:
-        return found[0]
+    file_name = f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if (directory / file_name).is_file():
+        return directory / file_name
     directory.mkdir(parents=True, exist_ok=True)
     npm = require_tool("npm")
-    result = subprocess.run([npm, "pack", JSC], cwd=directory, capture_output=True, text=True, timeout=600,
+    result = subprocess.run([npm, "pack", spec], cwd=directory, capture_output=True, text=True, timeout=600,
                             check=False)  # fmt: skip
-    found = sorted(directory.glob("jsc-android-*.tgz"))
-    if result.returncode != 0 or not found:
-        unavailable(f"npm pack {JSC} failed: {result.stderr[-500:]}")
-    return found[0]
+    if result.returncode != 0 or not (directory / file_name).is_file():
+        unavailable(f"npm pack {spec} failed: {result.stderr[-500:]}")
+    return directory / file_name
+
+
+def jsc_android() -> Path:
+    return npm_package(JSC)
+
+
+def test_real_node_addons_for_android_old_4k_and_new_16k(tmp_path: Path) -> None:
+    """rollup's Android addon: 4.0.0 was linked by NDK r26 at 4 KiB, 4.69.3 by r30 at 16 KiB (both API 24)."""
+    for version, aligned in (("4.0.0", False), ("4.69.3", True)):
+        tarball = npm_package(f"@rollup/rollup-android-arm64@{version}")
+        with tarfile.open(tarball) as archive:
+            held = archive.extractfile("package/rollup.android-arm64.node")
+            assert held is not None
+            addon = tmp_path / f"{version}.node"
+            addon.write_bytes(held.read())
+        assert (min(load_aligns(addon)) >= 16384) == aligned
+        result = run_linkgate("check", "--format", "json", "--policy", "android-24", str(tarball), env=HERMETIC)
+        findings = json.loads(result.stdout)["findings"]
+        assert bool(by_rule(findings, "android-page-size")) != aligned, findings
+        assert result.returncode == (0 if aligned else 1), findings
 
 
 def test_a_real_npm_package_with_a_4k_aar_fails_without_a_policy(tmp_path: Path) -> None:

@@ -129,6 +129,7 @@ def read_android(image: Image) -> AndroidFacts:
     table = dt.read_dynamic(image, segments, addresses)
     loads = [(i, s) for i, s in enumerate(segments) if s.p_type == PT_LOAD]
     tls = next((s for s in segments if s.p_type == PT_TLS), None)
+    problem, since = section_header_problem(image, header, segments)
     return AndroidFacts(
         api_level=api_level(image, segments),
         loads=tuple(LoadAlignment(i, s.p_align) for i, s in loads),
@@ -136,25 +137,29 @@ def read_android(image: Image) -> AndroidFacts:
         textrel=table.get(DT_TEXTREL) is not None or bool((table.get(DT_FLAGS) or 0) & DF_TEXTREL),
         relocation_formats=tuple(name for tag, name in RELOCATION_TAGS.items() if table.get(tag) is not None),
         gnu_hash_only=table.get(DT_GNU_HASH) is not None and table.get(DT_HASH) is None,
-        section_headers=section_header_problem(image, header, segments),
+        section_headers=problem,
+        section_headers_since=since,
         write_exec_loads=tuple(i for i, s in loads if s.p_flags & PF_W and s.p_flags & PF_X),
         imports=_imports(image, table, addresses),
     )
 
 
-def section_header_problem(image: Image, header: Header, segments: tuple[Segment, ...]) -> str:
-    """Why bionic's ElfReader refuses the section headers (linker_phdr.cpp), "" when it does not."""
+def section_header_problem(image: Image, header: Header, segments: tuple[Segment, ...]) -> tuple[str, int]:
+    """Why bionic's ElfReader refuses the section headers (linker_phdr.cpp), and from which API level:
+    (problem, 24) on every device from API 24, (problem, 26) for apps targeting 26; ("", 0) when sound."""
     if header.e_shnum == 0 or header.e_shoff == 0:
-        return MISSING_SECTION_HEADERS
+        return MISSING_SECTION_HEADERS, 24
     entry = SHDR.size(image)
-    if header.e_shentsize != entry:
-        return f"unsupported e_shentsize: {header.e_shentsize:#x} (expected {entry:#x})"
     end = header.e_shoff + header.e_shnum * entry
     if end > image.size:
-        return f"section headers at {header.e_shoff:#x} run past the end of the file ({end:#x} > {image.size:#x})"
+        return f"section headers at {header.e_shoff:#x} run past the end of the file ({end:#x} > {image.size:#x})", 24
+    if header.e_shentsize != entry:
+        return f"unsupported e_shentsize: {header.e_shentsize:#x} (expected {entry:#x})", 26
     if any(s.p_type == PT_DYNAMIC for s in segments) and not _has_dynamic_section(image, header, entry):
-        return ".dynamic section header was not found"
-    return ""
+        return ".dynamic section header was not found", 24
+    if header.e_shstrndx == 0:
+        return "invalid e_shstrndx", 26
+    return "", 0
 
 
 def _has_dynamic_section(image: Image, header: Header, entry: int) -> bool:

@@ -200,8 +200,10 @@ class AndroidFacts:
     relocation_formats: tuple[str, ...] = ()
     # Only DT_GNU_HASH, no DT_HASH: linkers before API 23 cannot look symbols up.
     gnu_hash_only: bool = False
-    # Why the section header table is refused ("" when it is sound).
+    # Why bionic's linker refuses the section header table ("" when it is sound), and from which
+    # API level: 24 on every device whatever the app targets, 26 for apps targeting 26+.
     section_headers: str = ""
+    section_headers_since: int = 0
     # PT_LOAD indexes mapped writable and executable at once.
     write_exec_loads: tuple[int, ...] = ()
     # Undefined dynamic symbols: (name, weak).

@@ -7,9 +7,11 @@ targets. Set it to the app's minSdk to judge both: a refusal at or below that le
 one above it a warning, since it starts when the app raises its target.
 - text relocations: refused from API 23 (`-fPIC`, no `-Wl,-z,notext`);
 - DT_NEEDED given as a path (`/home/me/libfoo.so`): refused from 23;
-- a shared library without DT_SONAME: refused from 23;
-- section headers missing (stripped with `sstrip` or obfuscators): refused from 24; invalid
-  (wrong `e_shentsize`, past the end of the file, no `.dynamic` section header): from 26;
+- section headers missing (stripped with `sstrip` or obfuscators), past the end of the file or
+  without a `.dynamic` section header: refused by every device from API 24, whatever the app
+  targets; a wrong `e_shentsize` or `e_shstrndx`: from 26;
+- a shared library without DT_SONAME is a warning: from 23 another library's DT_NEEDED no longer
+  finds it by file name (System.loadLibrary and dlopen by path still load it);
 - a PT_LOAD writable and executable at once: refused from 26;
 - formats older linkers cannot apply: packed relocations (DT_ANDROID_REL/RELA) need API 23,
   only a GNU hash table (no DT_HASH) needs 23, DT_ANDROID_RELR needs 28, DT_RELR needs 30, ELF TLS
@@ -59,16 +61,41 @@ def _refusals(facts: ElfFacts, android: AndroidFacts, level: int) -> Iterator[Vi
         if "/" in name:
             yield _refusal(23, level, name, f"DT_NEEDED {name} is a path", "link the library by name (-lfoo)")
     if facts.kind is Kind.SHARED_LIBRARY and facts.soname is None:
-        yield _refusal(23, level, "DT_SONAME", "has no DT_SONAME", "link with -Wl,-soname,libfoo.so")
-    if android.section_headers == MISSING_SECTION_HEADERS:
-        hint = "do not strip the section headers (sstrip, obfuscators); `llvm-strip` keeps them"
-        yield _refusal(24, level, "section headers", "has no section headers", hint)
-    elif android.section_headers:
-        hint = "rebuild with the NDK toolchain; the tool that rewrote the file broke its headers"
-        yield _refusal(26, level, "section headers", f"invalid section headers: {android.section_headers}", hint)
+        yield _no_soname()
+    yield from _section_headers(android, level)
     for index in android.write_exec_loads:
         hint = "do not link with -Wl,--omagic or -z execstack-like options that merge segments"
         yield _refusal(26, level, f"PT_LOAD #{index}", f"PT_LOAD #{index} is writable and executable", hint)
+
+
+def _no_soname() -> Violation:
+    """linker.cpp: below target 23 the basename stands in (with a warning); from 23 nothing does."""
+    return Violation(
+        subject="DT_SONAME",
+        message="has no DT_SONAME: for apps targeting API 23+ another library's DT_NEEDED cannot find it "
+        "(only System.loadLibrary or dlopen by path load it); below 23 the linker warns and uses the file name",
+        hint="link with -Wl,-soname,libfoo.so (the NDK's build systems do)",
+        advisory=True,
+    )
+
+
+def _section_headers(android: AndroidFacts, level: int) -> Iterator[Violation]:
+    if not android.section_headers:
+        return
+    if android.section_headers == MISSING_SECTION_HEADERS:
+        what = "has no section headers"
+        hint = "do not strip the section headers (sstrip, obfuscators); `llvm-strip` keeps them"
+    else:
+        what = f"invalid section headers: {android.section_headers}"
+        hint = "rebuild with the NDK toolchain; the tool that rewrote the file broke its headers"
+    if android.section_headers_since == 26:
+        yield _refusal(26, level, "section headers", what, hint)
+        return
+    yield Violation(
+        subject="section headers",
+        message=f"{what}: the linker of every device from API 24 refuses it, whatever the app targets",
+        hint=hint,
+    )
 
 
 def _needs(level: int, since: int, subject: str, what: str, hint: str) -> Iterator[Violation]:
