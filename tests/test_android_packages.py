@@ -229,3 +229,17 @@ def test_a_real_npm_package_with_a_4k_aar_fails_without_a_policy(tmp_path: Path)
     result = run_linkgate("inspect", "--format", "json", str(library), env=HERMETIC)
     (item,) = json.loads(result.stdout)
     assert item["libc"] == "bionic"
+
+
+def test_libcxx_shared_is_found_in_the_same_abi_directory_of_the_apk(tmp_path: Path) -> None:
+    abi_dir = tmp_path / "build"
+    cxx = build_library(abi_dir, "arm64-v8a", 21, "void cxx(void){}\n", name="libc++_shared.so")
+    user = build_library(abi_dir, "arm64-v8a", 21, "void cxx(void);\nvoid f(void){cxx();}\n",
+                         libs=("c", ":libc++_shared.so"))  # fmt: skip
+    shipped = apk(tmp_path, {"lib/arm64-v8a/libfoo.so": user, "lib/arm64-v8a/libc++_shared.so": cxx}, align16=True)
+    code, findings = no_policy_check(shipped)
+    assert code == 0, findings
+    lonely = apk(tmp_path, {"lib/arm64-v8a/libfoo.so": user}, name="lonely.apk", align16=True)
+    code, findings = no_policy_check(lonely)
+    (finding,) = [f for f in findings if f["subject"] == "libc++_shared.so"]
+    assert finding["path"] == "lonely.apk!lib/arm64-v8a/libfoo.so" and code == 1
