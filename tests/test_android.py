@@ -163,6 +163,23 @@ def test_missing_soname_path_needed_relr_and_tls(tmp_path: Path) -> None:
     assert any(f["subject"] == "PT_TLS" and "API 29" in str(f["message"]) for f in findings), findings
 
 
+def test_packed_relocations_need_api_23_and_an_executable_tls_64_bytes(tmp_path: Path) -> None:
+    many = "static int x[64];\nint *p[64] = {" + ", ".join(f"x + {i}" for i in range(64)) + "};\n"
+    packed = build_library(tmp_path / "a", "arm64-v8a", 21, many, flags=("-Wl,--pack-dyn-relocs=android",))
+    assert "0x0000000060000011" in readelf("-dW", str(packed))  # DT_ANDROID_RELA, as readelf prints it
+    _, findings = check("--policy", "android-21", str(packed))
+    (finding,) = [f for f in findings if f["subject"] == "DT_ANDROID_RELA"]
+    assert "needs API 23" in str(finding["message"]) and finding["severity"] == "error"
+    assert not [f for f in check("--policy", "android-23", str(packed))[1] if f["rule"] == "android-linker"]
+    tls = "__thread char c;\nint main(void){return c;}\n"
+    program = build_library(tmp_path / "b", "arm64-v8a", 29, tls, name="prog", flags=("-fno-emulated-tls",),
+                            executable=True)  # fmt: skip
+    tls_line = next(line for line in readelf("-lW", str(program)).splitlines() if line.strip().startswith("TLS"))
+    assert tls_line.split()[-1] == "0x1"
+    _, findings = check("--policy", "android-29", str(program))
+    assert any("TLS segment is underaligned: alignment is 1" in str(f["message"]) for f in findings), findings
+
+
 def test_stripped_section_headers_are_refused_from_api_24(tmp_path: Path) -> None:
     library = build_library(tmp_path, "arm64-v8a", 21, PLAIN)
     data = bytearray(library.read_bytes())

@@ -63,11 +63,14 @@ def _build_stub(directory: Path, library: str, abi: str, api: int) -> None:
     link(directory / library, abi, api, [source], [f"-Wl,--version-script={script}", f"-Wl,-soname,{library}"])
 
 
-def link(output: Path, abi: str, api: int, sources: list[Path], flags: list[str]) -> Path:
-    """A shared library linked with Debian's clang and lld for the Android target; AssertionError on failure."""
+def link(output: Path, abi: str, api: int, sources: list[Path], flags: list[str], *, executable: bool = False) -> Path:
+    """A shared library (or a PIE) linked with Debian's clang and lld for the Android target; AssertionError
+    on failure."""
     clang = require_tool("clang")
     require_tool("ld.lld")
-    command = [clang, target(abi, api), "-fuse-ld=lld", "-fPIC", "-shared", "-nostdlib", "-o", str(output),
+    kind = ["-fPIE", "-pie", "-Wl,-e,main", "-Wl,--dynamic-linker=/system/bin/linker64"] if executable else [
+        "-fPIC", "-shared"]  # fmt: skip
+    command = [clang, target(abi, api), "-fuse-ld=lld", *kind, "-nostdlib", "-o", str(output),
                *map(str, sources), *flags]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
@@ -86,6 +89,7 @@ def build_library(
     page: int = 16384,
     note: bool = True,
     soname: bool = True,
+    executable: bool = False,
 ) -> Path:
     """`code` linked into `directory/name` against the stubs of `api`, with the Android note and `page` alignment."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -93,8 +97,8 @@ def build_library(
     source.write_text((ident_note(abi, api) if note else "") + code)
     stubs = stub_dir(abi, api)
     options = [f"-L{stubs}", f"-L{directory}", *(f"-l{lib}" for lib in libs), f"-Wl,-z,max-page-size={page}"]
-    options += [f"-Wl,-soname,{name}"] if soname else []
-    return link(directory / name, abi, api, [source], [*options, *flags])
+    options += [f"-Wl,-soname,{name}"] if soname and not executable else []
+    return link(directory / name, abi, api, [source], [*options, *flags], executable=executable)
 
 
 def readelf(*args: str) -> str:
