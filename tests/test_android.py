@@ -207,3 +207,17 @@ def test_inspect_tells_the_api_level_and_no_linux_target_runs_it(tmp_path: Path)
     assert item["compatibility"]["alpine"]["missing"] == ["Android"]
     text = run_linkgate("inspect", str(library), env=HERMETIC).stdout
     assert "android: arm64-v8a, built for API 28, loads from API 28 (getrandom 28), 16 KB pages: no" in text
+
+
+def test_without_a_policy_a_loose_android_library_gets_the_android_preset(tmp_path: Path) -> None:
+    jni = tmp_path / "jniLibs" / "arm64-v8a"
+    build_library(jni, "arm64-v8a", 21, "void cxx(void){}\n", name="libc++_shared.so", page=4096)
+    build_library(jni, "arm64-v8a", 21, "void cxx(void);\nvoid f(void){cxx();}\n", libs=("c", ":libc++_shared.so"),
+                  page=4096)  # fmt: skip
+    result = run_linkgate("check", "--format", "json", str(tmp_path / "jniLibs"), cwd=tmp_path, env=HERMETIC)
+    findings = json.loads(result.stdout)["findings"]
+    assert sorted(f["path"] for f in findings if f["rule"] == "android-page-size") == [
+        "jniLibs/arm64-v8a/libc++_shared.so", "jniLibs/arm64-v8a/libfoo.so"]  # fmt: skip
+    # Judged without the files beside it, a library the app may ship is a note, not an error.
+    assert [f["severity"] for f in findings if f["subject"] == "libc++_shared.so"] == ["note"]
+    assert result.returncode == 1

@@ -82,7 +82,16 @@ def _shipped_beside(facts: ElfFacts, name: str, site: Site) -> bool:
 
 
 def _not_available(name: str, setting: ApiSetting, site: Site) -> Violation:
-    where = "in the same ABI directory" if site.origin is not None else "beside it (judged alone: nothing is)"
+    if site.origin is None:  # judged without the files beside it (no pre-pass: no policy asked for one)
+        private = " (a private platform library: the app must ship its own)" if name in PRIVATE_LIBRARIES else ""
+        return Violation(
+            subject=name,
+            message=f"needs {name}, which is not an NDK library{private}: whether the app ships it cannot be "
+            "told from this file alone",
+            hint="check the APK/AAR, or the ABI directory with a policy that sets android-api",
+            undetermined=True,
+        )
+    where = "in the same ABI directory"
     if name == CXX_SHARED:
         return Violation(
             subject=name,
