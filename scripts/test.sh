@@ -5,8 +5,11 @@
 set -euo pipefail
 
 APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils file checksec devscripts
-              tar zip unzip xz-utils zstd bzip2 dpkg rpm umoci skopeo
-              qemu-user)  # machine floors: qemu-x86_64 -cpu, qemu-aarch64 -p (tests/test_machine_floors.py)
+              tar zip unzip xz-utils zstd bzip2 dpkg rpm umoci skopeo)
+# Machine floors: qemu-x86_64 -cpu, qemu-aarch64 -p (tests/test_machine_floors.py).
+APT_PACKAGES+=(qemu-user)
+# Android: libraries linked for <abi>-linux-android<api>, APKs aligned and signed with the real tools.
+APT_PACKAGES+=(clang lld zipalign apksigner)
 
 # Installs the missing ones when root; otherwise names them and stops (exit 2).
 install_system_packages() {

@@ -42,6 +42,9 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     "max-isa": ("x86-64-baseline",),
     "min-kernel": ('"2.6.0"',),
     "page-size": ("65536",),
+    "android-api": ("36",),
+    "android-linker": ("36",),
+    "android-page-size": ("65536",),
 }
 CASES = [(rule, setting) for rule, settings in SETTINGS.items() for setting in settings]
 

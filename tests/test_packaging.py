@@ -71,6 +71,14 @@ def test_target_profiles_ship_and_work_as_presets(installed: Path) -> None:
     assert "rhel-8" in listed.stdout
 
 
+def test_the_android_table_ships_and_the_android_presets_work(installed: Path) -> None:
+    """policies/android/ is package data: the android-NN presets compile their table from the installed copy."""
+    assert (installed / "linkgate" / "policies" / "android" / "ndk-api.yml").is_file()
+    result = run_installed(installed, "-m", "linkgate", "check", "--policy", "android-24", sys.executable)
+    assert result.returncode in (0, 1), result.stderr
+    assert "policy android-24;" in result.stderr
+
+
 # --- the build itself -------------------------------------------------------------------------------
 
 # pip's own complaint about this machine's pip configuration (an extra index directory that is not
@@ -130,5 +138,6 @@ def test_wheel_builds_without_a_warning(tmp_path: Path, backend: str) -> None:
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "linkgate/policies/profiles/debian-11.yml" in names
     assert "linkgate/policies/profiles/aliases.yml" in names
+    assert "linkgate/policies/android/ndk-api.yml" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in metadata.splitlines()

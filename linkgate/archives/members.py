@@ -10,6 +10,7 @@ import io
 from typing import BinaryIO
 
 from linkgate.archives.context import Context
+from linkgate.archives.foreign import native_kind
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.magic import Format, sniff
 from linkgate.archives.streams import read_capped, read_head
@@ -33,6 +34,8 @@ def take(unit: Unit, context: Context, name: str, stream: BinaryIO, size: int | 
         _read_elf(node, context, unit.shown(name), stream, size)
     elif kind is not None:
         node.nested = _read_nested(unit, context, name, kind, stream)
+    else:
+        node.foreign = native_kind(head)
 
 
 def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: int | None) -> None:

@@ -12,6 +12,7 @@ import posixpath
 from collections.abc import Iterator
 from enum import Enum
 
+from linkgate.archives.android import Placement
 from linkgate.elf.facts import ElfFacts
 
 
@@ -25,7 +26,7 @@ class Entry(str, Enum):
 class Node:
     """One member; what reading it found is filled in as it is read."""
 
-    __slots__ = ("error", "exports", "facts", "kind", "link", "nested")
+    __slots__ = ("error", "exports", "facts", "foreign", "kind", "link", "nested")
 
     def __init__(self, kind: Entry, link: str = "", nested: Unit | None = None) -> None:
         self.kind = kind
@@ -34,11 +35,12 @@ class Node:
         self.error: str | None = None  # an ELF member that cannot be read, and why
         self.nested = nested  # an archive inside the archive, read as its own unit
         self.exports: frozenset[str] | None = None  # a shared library's defined dynamic symbols, when asked for
+        self.foreign: str | None = None  # native code of another format (Mach-O, PE): counted, not judged
 
     def copy(self) -> Node:
         """Another name for the same member (a hard link): what was read about it, shared."""
         twin = Node(self.kind, self.link, self.nested)
-        twin.facts, twin.error, twin.exports = self.facts, self.error, self.exports
+        twin.facts, twin.error, twin.exports, twin.foreign = self.facts, self.error, self.exports, self.foreign
         return twin
 
 
@@ -57,6 +59,7 @@ class Unit:
         self.nodes: dict[str, Node] = {}
         self.problems: list[tuple[str, str]] = []  # (member name or "", reason)
         self.texts: dict[str, str] = {}  # small metadata members (a wheel's WHEEL file)
+        self.placements: dict[str, Placement] = {}  # how a zip stores its Android native libraries
         # A container layer's `.wh.NAME` entries (NAME is deleted from the layers below) and
         # `.wh..wh..opq` directories (their contents in the layers below are deleted).
         self.whiteouts: list[str] = []

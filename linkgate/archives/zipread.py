@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from typing import BinaryIO
 
+from linkgate.archives import android
 from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import take
@@ -38,6 +39,7 @@ def read_zip(stream: BinaryIO, unit: Unit, context: Context) -> Unit:
                 unit.problems.append((printable_name(info.filename), refused))
             elif name is not None:
                 _member(archive, info, name, unit, context)
+        unit.placements = android.placements(stream, archive)
     return unit
 
 

@@ -14,18 +14,21 @@ import datetime
 import os
 from collections.abc import Callable, Container, Iterator, Sequence
 
+from linkgate.archives.foreign import unjudged
 from linkgate.archives.limits import ArchiveError, Limits
 from linkgate.archives.magic import Format, archive_kind
 from linkgate.archives.read import Reading, read_file, read_layout
 from linkgate.archives.tree import Unit
+from linkgate.check import android_promise
 from linkgate.check.archive_shipping import member_site, shipped_in
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, always_on, evaluate, unreadable
 from linkgate.check.wheel_promise import WheelJudgement, judgement_for
 from linkgate.core.findings import ArtifactResult, Finding
-from linkgate.core.records import field, record
+from linkgate.core.records import field, record, replace
 from linkgate.core.site import Site
 from linkgate.core.sourcefile import open_regular
+from linkgate.elf.android import with_android
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.policy.compiled import CompiledPolicy
@@ -115,8 +118,17 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     rules = None
     if wheel is not None:
         rules = wheel.settle(unit, candidate.display, results.add_wheel_finding, options.policy, options.today)
+    rules = rules or _android(unit, name, candidate.display, options, results)
     _judge(unit, candidate.display, options, rules, results)
-    return results.done()
+    return _counting_unjudged(results.done(), unjudged(unit))
+
+
+def _counting_unjudged(found: tuple[ArtifactResult, ...], counts: dict[str, int]) -> tuple[ArtifactResult, ...]:
+    """The archive's first result carries the count of its Mach-O and PE members (an archive without any
+    ELF member has no result: it is one skipped file, as before)."""
+    if not found or not counts:
+        return found
+    return (replace(found[0], unjudged=tuple(counts.items())), *found[1:])
 
 
 class _Results:
@@ -152,8 +164,19 @@ def _judge(
         results.add(display, evaluate(display, node.facts, options.policy, options.today, site, rules=rules))
     for name, node in sorted(unit.nodes.items()):
         if node.nested is not None:
-            # A nested archive is its own shipping unit, judged by the policy.
-            _judge(node.nested, f"{prefix}!{unit.shown(name)}", options, None, results)
+            # A nested archive is its own shipping unit, judged by the policy (an Android package: see _android).
+            inner = f"{prefix}!{unit.shown(name)}"
+            _judge(node.nested, inner, options, _android(node.nested, name, inner, options, results), results)
+
+
+def _android(
+    unit: Unit, name: str, display: str, options: ArchiveOptions, results: _Results
+) -> Sequence[ConfiguredRule] | None:
+    """An Android package's rules (the `android` preset when no policy was given) and its own findings."""
+    return android_promise.settle(
+        unit, name, display, emit=results.add_wheel_finding, policy=options.policy, today=options.today,
+        no_policy=options.wheel_tags,
+    )  # fmt: skip
 
 
 def _problem(path: str, reason: str, options: ArchiveOptions) -> Finding:
@@ -176,6 +199,8 @@ def _completer(policy: CompiledPolicy) -> Callable[[str, Buffer, ElfFacts], ElfF
 
     def complete(display: str, data: Buffer, facts: ElfFacts) -> ElfFacts:
         readers = fact_readers(policy.rules_for(display))
+        if facts.libc == "bionic" and with_android not in readers:
+            readers += (with_android,)  # an Android package may be judged by the android preset
         if not readers:
             return facts
         # The readers take a path: the member's bytes in an anonymous memory file, never on disk.

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from linkgate.check.android_summary import android_summary
 from linkgate.check.discover import Candidate
 from linkgate.check.scan import NotElfError, read_candidate
 from linkgate.check.shipping import Shipped, collect_shipped, site_of
 from linkgate.core.site import Site
+from linkgate.elf.android import with_android
 from linkgate.elf.facts import ElfFacts
 from linkgate.elf.gobuild import with_cgo_packages
 from linkgate.elf.hardening import with_hardening
@@ -58,6 +60,8 @@ def _inspect_one(candidate: Candidate, profiles: Mapping[str, TargetIndex], ship
         "compiler": list(sections.comment),
         "compatibility": compatibility(facts, profiles, site_of(candidate, shipped)),
     }
+    if facts.libc == "bionic":
+        extra["android"] = android_summary(with_android(candidate.fs_path, facts))
     return json_format.facts_json(candidate.display, facts, extra)
 
 

@@ -6,7 +6,7 @@ import datetime
 import mmap
 import os
 import signal
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,6 +27,7 @@ from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import SymbolSelection, parse_elf, parse_elf_deferring_go
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import fact_readers
+from linkgate.rules.base import ConfiguredRule
 from linkgate.rules.remedies import Toolchain, toolchain
 
 if TYPE_CHECKING:
@@ -178,17 +179,26 @@ def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Fi
     only explains or relaxes findings is read only for a file that has some: its Go build info,
     and which Go packages call C (a scan of the whole binary)."""
     facts, read_go = parse_elf_deferring_go(data, RejectedVersions(options.policy, candidate.display))
-    for read_more in fact_readers(options.policy.rules_for(candidate.display)):  # e.g. hardening
-        facts = read_more(candidate.fs_path, facts)
+    rules = _android_rules(candidate.display) if options.wheel_tags and facts.libc == "bionic" else None
+    for read_more in fact_readers(options.policy.rules_for(candidate.display) if rules is None else rules):
+        facts = read_more(candidate.fs_path, facts)  # e.g. hardening
     # Only situated rules (target, allowed-needed) read the site, and they make the pre-pass fill `shipped`.
     site = NOWHERE if options.shipped is None else site_of(candidate, options.shipped)
-    findings = evaluate(candidate.display, facts, options.policy, options.today, site)
+    findings = evaluate(candidate.display, facts, options.policy, options.today, site, rules=rules)
     if not findings:
         return findings
     detailed = with_cgo_packages(candidate.fs_path, facts if read_go is None else read_go(facts))
     if detailed is facts or toolchain(detailed.payload or detailed) is Toolchain.C:
         return findings  # a C/C++ file's fixes were already the C ones: no second evaluation
-    return evaluate(candidate.display, detailed, options.policy, options.today, site)
+    return evaluate(candidate.display, detailed, options.policy, options.today, site, rules=rules)
+
+
+def _android_rules(display: str) -> Sequence[ConfiguredRule]:
+    """No policy was given and the file is an Android library: the android preset judges it, as it
+    judges an Android package (the default preset's glibc limits say nothing about bionic)."""
+    from linkgate.check.android_promise import preset  # noqa: PLC0415 - only runs that meet bionic files load it
+
+    return preset().rules_for(display)
 
 
 def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:

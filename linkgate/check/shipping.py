@@ -55,7 +55,7 @@ class Shipped(Mapping[str, ShippedLibrary]):
 
 
 # Rules whose check reads where an artifact sits among the checked files.
-SITUATED_RULES = ("target", "allowed-needed")
+SITUATED_RULES = ("target", "allowed-needed", "android-api")
 
 
 def situated(policy: CompiledPolicy) -> bool:

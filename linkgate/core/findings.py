@@ -81,6 +81,9 @@ class ArtifactResult:
 
     path: str
     findings: tuple[Finding, ...] = ()
+    # (kind, count) of the native code of other formats (Mach-O, PE) in the archive this artifact came
+    # from: not judged, but counted (carried by the archive's first result).
+    unjudged: tuple[tuple[str, int], ...] = ()
 
 
 @record
@@ -121,6 +124,15 @@ class Report:
     def _active(self) -> Iterator[Finding]:
         """Active findings in artifact and rule order: what counts and the verdict need, unsorted."""
         return (f for a in self.artifacts for f in a.findings if f.waived_by is None)
+
+    @property
+    def unjudged(self) -> dict[str, int]:
+        """Kind -> how many files of native code in another format (Mach-O, PE) were not judged."""
+        counts: dict[str, int] = {}
+        for artifact in self.artifacts:
+            for kind, number in artifact.unjudged:
+                counts[kind] = counts.get(kind, 0) + number
+        return dict(sorted(counts.items()))
 
     def count(self, severity: Severity) -> int:
         """Active findings of `severity` that are not known from the baseline."""

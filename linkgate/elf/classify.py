@@ -80,9 +80,19 @@ def _kind(shape: Shape, linkage: Linkage) -> Kind:
     return Kind.SHARED_LIBRARY
 
 
+# Android's dynamic linker (bionic): /system/bin/linker64, /system/bin/linker, and the APEX copies.
+_BIONIC_LINKERS = ("linker", "linker64", "linker_asan", "linker_asan64")
+
+
 def libc_family(interpreter: str | None, needed: tuple[str, ...]) -> str | None:
-    """glibc or musl, from the interpreter name or the C library the file needs."""
+    """glibc, musl or bionic, from the interpreter name or the C library the file needs.
+
+    `libc.so` is both musl's soname and bionic's: elf.android.settle_libc decides between them
+    from the file's version needs and its Android note.
+    """
     base = posixpath.basename(interpreter) if interpreter else ""
+    if interpreter and interpreter.startswith(("/system/", "/apex/")) and base in _BIONIC_LINKERS:
+        return "bionic"
     if base.startswith("ld-musl-") or any(n.startswith("libc.musl-") or n == "libc.so" for n in needed):
         return "musl"
     glibc_loaders = ("ld-linux", "ld64.so.", "ld.so.1")

@@ -6,6 +6,9 @@ import struct
 
 from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import (
+    DT_ANDROID_REL,
+    DT_ANDROID_RELA,
+    DT_ANDROID_RELR,
     DT_BIND_NOW,
     DT_FLAGS,
     DT_FLAGS_1,
@@ -20,6 +23,7 @@ from linkgate.elf.layouts import (
     DT_REL,
     DT_RELA,
     DT_RELASZ,
+    DT_RELR,
     DT_RELSZ,
     DT_RPATH,
     DT_RUNPATH,
@@ -47,7 +51,7 @@ _SCALAR_TAGS = frozenset(
         DT_RUNPATH, DT_FLAGS, DT_GNU_HASH, DT_VERSYM, DT_FLAGS_1, DT_VERDEF,
         DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM, DT_MIPS_SYMTABNO,
         DT_PLTRELSZ, DT_RELA, DT_RELASZ, DT_REL, DT_RELSZ, DT_PLTREL, DT_JMPREL,
-        DT_TEXTREL, DT_BIND_NOW,
+        DT_TEXTREL, DT_BIND_NOW, DT_RELR, DT_ANDROID_REL, DT_ANDROID_RELA, DT_ANDROID_RELR,
     }
 )  # fmt: skip
 

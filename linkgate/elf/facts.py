@@ -241,6 +241,41 @@ class LoadAlignment:
 
 
 @record
+class SegmentAlignment:
+    """One PT_LOAD's alignment (its index among the program headers)."""
+
+    index: int
+    align: int
+
+
+@record
+class AndroidFacts:
+    """What the bionic linker and Google Play read beyond the loader's common view (docs/android.md).
+
+    Filled only when asked for (elf.android.with_android), for bionic files.
+    """
+
+    # The API level the file was built for: the `.note.android.ident` note of the NDK's crtbegin.
+    api_level: int | None
+    loads: tuple[SegmentAlignment, ...] = ()
+    # p_align of PT_TLS (None: no TLS segment).
+    tls_align: int | None = None
+    textrel: bool = False
+    # DT_ANDROID_REL/RELA, DT_ANDROID_RELR, DT_RELR: formats older linkers do not apply.
+    relocation_formats: tuple[str, ...] = ()
+    # Only DT_GNU_HASH, no DT_HASH: linkers before API 23 cannot look symbols up.
+    gnu_hash_only: bool = False
+    # Why bionic's linker refuses the section header table ("" when it is sound), and from which
+    # API level: 24 on every device whatever the app targets, 26 for apps targeting 26+.
+    section_headers: str = ""
+    section_headers_since: int = 0
+    # PT_LOAD indexes mapped writable and executable at once.
+    write_exec_loads: tuple[int, ...] = ()
+    # Undefined dynamic symbols: (name, weak).
+    imports: tuple[tuple[str, bool], ...] = ()
+
+
+@record
 class ElfFacts:
     """The loader's view of one ELF file (see docs/elf-reader.md)."""
 
@@ -258,7 +293,7 @@ class ElfFacts:
     flags_1: int = 0
     version_needs: tuple[VersionNeed, ...] = ()
     version_defs: tuple[str, ...] = ()
-    libc: str | None = None
+    libc: str | None = None  # glibc, musl or bionic
     executable_stack: bool = False
     has_section_headers: bool = True
     upx: UpxFacts | None = None
@@ -276,6 +311,8 @@ class ElfFacts:
     load_alignment: LoadAlignment | None = None
     # A Go build-ID note: linked by Go's linker (its build info says GOAMD64 and the Go release).
     go_note: bool = False
+    # Filled only when asked for (android.with_android), for bionic files.
+    android: AndroidFacts | None = None
     payload: ElfFacts | None = field(default=None, repr=False)
 
     def needs_by_library(self) -> dict[str, list[str]]:

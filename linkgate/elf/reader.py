@@ -10,8 +10,8 @@ from collections.abc import Callable
 from functools import partial
 
 from linkgate.core.records import replace
+from linkgate.elf import android, floors, gobuild, upx
 from linkgate.elf import dynamic as dt
-from linkgate.elf import floors, gobuild, upx
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
 from linkgate.elf.comment import read_comment
 from linkgate.elf.facts import ElfFacts
@@ -123,6 +123,8 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
     kind, linkage = classify(shape)
     versions = VersionReader(image, table, addresses)
     isa, kernel_floor, load_alignment, go_note = floors.read_floors(image, segments, header.e_machine)
+    needs = versions.needs(want_symbols)
+    libc = android.settle_libc(libc_family(interpreter, needed), needed, needs, image, segments)
     facts = ElfFacts(
         elf_class=32 if header.elf_class == 1 else 64,
         byte_order=header.byte_order,
@@ -136,9 +138,9 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
         runpath=dt.search_path(table, DT_RUNPATH),
         flags=table.get(DT_FLAGS) or 0,
         flags_1=flags_1,
-        version_needs=versions.needs(want_symbols),
+        version_needs=needs,
         version_defs=versions.definitions(),
-        libc=libc_family(interpreter, needed),
+        libc=libc,
         executable_stack=_executable_stack(segments),
         has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
         go=None if defer_go else gobuild.read_build_info(image, segments, addresses),

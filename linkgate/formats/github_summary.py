@@ -7,6 +7,7 @@ many rows they leave out.
 from __future__ import annotations
 
 from linkgate.core.findings import ArtifactResult, Finding, Report, Severity
+from linkgate.formats.text import unjudged_phrase
 
 MAX_ROWS = 200
 _STATUS = {"fail": "❌ fail", "warn": "⚠️ warn", "pass": "✅ pass"}
@@ -40,6 +41,8 @@ def _facts(report: Report) -> str:
         parts.append(f"{report.baselined} finding(s) known from the baseline")
     if report.skipped:
         parts.append(f"{report.skipped} non-ELF file(s) skipped")
+    if report.unjudged:
+        parts.append(unjudged_phrase(report.unjudged))
     return " · ".join(parts)
 
 

@@ -40,6 +40,8 @@ def assemble(report: Report, rows: list[str]) -> str:
         "passed": report.passed,
         "failed_artifacts": report.failed_artifacts,
     }
+    if report.unjudged:  # only then: reports without Mach-O or PE members keep their shape
+        summary["not_judged"] = report.unjudged
     head = json.dumps(summary, indent=2)[: -len("\n}")]
     joined = ",\n    ".join(rows)
     listed = f"[\n    {joined}\n  ]" if rows else "[]"

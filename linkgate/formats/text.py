@@ -38,7 +38,15 @@ def summary(report: Report) -> str:
         parts.append(f"{report.baselined} baselined")
     if report.skipped:
         parts.append(f"{report.skipped} non-ELF file(s) skipped")
+    if report.unjudged:
+        parts.append(unjudged_phrase(report.unjudged))
     return "linkgate: " + "; ".join(parts)
+
+
+def unjudged_phrase(counts: dict[str, int]) -> str:
+    """`3 Mach-O/PE file(s) not judged (2 Mach-O, 1 PE)`."""
+    detail = ", ".join(f"{number} {kind}" for kind, number in counts.items())
+    return f"{sum(counts.values())} {'/'.join(counts)} file(s) not judged ({detail})"
 
 
 def diff_summary(report: Report) -> str:

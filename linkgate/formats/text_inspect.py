@@ -44,6 +44,7 @@ def _artifact(item: dict[str, Any]) -> str:
     if "hardening" in item:
         lines.append(f"  hardening: {hardening_summary(item['hardening'], item['kind'])}")
     lines.extend(f"  floors: {floors}" for floors in (floors_summary(item),) if floors)
+    lines.extend(_android_lines(item))
     lines.extend(compat_lines(item.get("compatibility") or {}))
     return "\n".join(lines) + "\n\n"
 
@@ -62,6 +63,23 @@ def floors_summary(item: dict[str, Any]) -> str:
     if alignment and alignment["max_page_size"]:
         parts.append(f"pages <= {alignment['max_page_size']} bytes (smallest p_align {alignment['smallest']:#x})")
     return ", ".join(parts)
+
+
+def _android_lines(item: dict[str, Any]) -> list[str]:
+    return [android_line(item["android"])] if item.get("android") else []
+
+
+def android_line(android: dict[str, Any]) -> str:
+    """`android: arm64-v8a, built for API 21, loads from API 28 (getrandom 28), 16 KB pages: no`."""
+    parts = [str(android["abi"] or "unknown ABI")]
+    if android["built_for"] is not None:
+        parts.append(f"built for API {android['built_for']}")
+    needs = android["needs_api"]
+    shown = ", ".join(f"{name} {level}" for name, level in list(needs.items())[-3:])
+    parts.append(f"loads from API {android['loads_from']}" + (f" ({shown})" if shown else ""))
+    if android["page_size_16k"] is not None:
+        parts.append(f"16 KB pages: {'yes' if android['page_size_16k'] else 'no'}")
+    return "  android: " + ", ".join(parts)
 
 
 def version_order(token: str) -> tuple[int, str, tuple[int, ...], str]:

@@ -28,7 +28,9 @@ def presets_dir() -> Path:
 
 
 def preset_names() -> list[str]:
-    return sorted(path.stem for path in presets_dir().glob("*.yml"))
+    """The presets, the Android ones (android, android-21 … android-36) last."""
+    names = (path.stem for path in presets_dir().glob("*.yml"))
+    return sorted(names, key=lambda name: (name.startswith("android"), name))
 
 
 def find_policy_file(start: str | os.PathLike[str]) -> str | None:

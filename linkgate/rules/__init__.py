@@ -6,6 +6,10 @@ from collections.abc import Iterable
 
 from linkgate.rules import (
     allowed_needed,
+    android_api,
+    android_linker,
+    android_package,
+    android_page_size,
     architectures,
     archive_format,
     elf_format,
@@ -43,9 +47,14 @@ _CONFIGURABLE = (
     max_isa.RULE,
     min_kernel.RULE,
     page_size.RULE,
+    android_api.RULE,
+    android_linker.RULE,
+    android_page_size.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
-ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE)
+ALL_RULES: tuple[Rule, ...] = (
+    elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE, android_package.RULE
+)  # fmt: skip
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}
 
 

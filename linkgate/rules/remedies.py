@@ -388,3 +388,16 @@ def page_size_fix(facts: ElfFacts, page_size: int) -> str:
     if facts.go is not None:
         return f"`go build -ldflags=-extldflags={flag}` for cgo, or Go's linker `-ldflags=-R{page_size}`"
     return f"link with `{flag}` (gcc, clang, zig cc, lld)"
+
+
+# Android (docs/android.md): fixes for the build an NDK library comes from.
+ANDROID_PAGE_FIX = (
+    "link with `-Wl,-z,max-page-size=16384` (NDK r28+ does by default; NDK r27: "
+    "APP_SUPPORT_FLEXIBLE_PAGE_SIZES := true, or CMake -DANDROID_SUPPORT_FLEXIBLE_PAGE_SIZES=ON), then rebuild"
+)
+ANDROID_SYMBOL_FIX = (
+    "raise minSdk to {level}, or build for your minSdk (`--target=<arch>-linux-android<minSdk>`, "
+    "ANDROID_PLATFORM) and guard the call with `if (__builtin_available(android {level}, *))`, "
+    "which makes the reference weak"
+)
+ANDROID_ZIPALIGN_FIX = "align the APK with `zipalign -P 16 -f 4 in.apk out.apk` (build-tools 35+; AGP 8.5.1+ does it)"

@@ -86,6 +86,7 @@ def judge(facts: ElfFacts, profile: TargetIndex, site: Site) -> Iterator[Violati
     it occurs, naming that load chain.
     """
     blocker = failure.unreadable_payload(facts, profile) or failure.wrong_machine(facts, profile)
+    blocker = blocker or failure.wrong_libc(facts, profile)
     blocker = blocker or failure.missing_interpreter(facts, profile)
     if blocker is not None:
         yield blocker

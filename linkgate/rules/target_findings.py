@@ -37,6 +37,18 @@ def wrong_machine(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
     )
 
 
+def wrong_libc(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
+    """An Android (bionic) file runs on no glibc or musl system, whatever names it shares with musl."""
+    if facts.libc != "bionic" or profile.libc_family == "bionic":
+        return None
+    return Violation(
+        subject="Android",
+        message=f"built for Android (bionic: libc.so of the NDK, Android's linker); {profile.name} has "
+        f"{profile.libc_family or 'another C library'}",
+        hint="judge Android libraries with `--policy android` (or android-<minSdk>), not a Linux target",
+    )
+
+
 def missing_interpreter(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
     if facts.interpreter is None or facts.interpreter in profile.interpreters:
         return None
