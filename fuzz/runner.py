@@ -37,6 +37,9 @@ class Stats:
     expected_errors: int = 0
     unexpected: int = 0
     hangs: int = 0
+    # Inputs also unpacked by the real tool (the target's oracle), and how many it disagreed on.
+    oracle_checks: int = 0
+    disagreements: int = 0
     slowest_seconds: float = 0.0
     slowest_input: str = ""
     peak_rss_mib: float = 0.0
@@ -51,6 +54,8 @@ class Budget:
     seconds: float | None
     hang_seconds: float = 2.0
     memory_mib: int = 2048
+    # Every Nth input also goes to the target's oracle (0: never).
+    oracle_every: int = 0
 
 
 def run_in_child(target: Target, seeds: list[bytes], budget: Budget, seed: int, out: Path) -> Stats:
@@ -91,6 +96,8 @@ def fuzz(target: Target, seeds: list[bytes], budget: Budget, seed: int, out: Pat
             while not _spent(budget, stats, started):
                 data = _mutant(target, seeds, rng)
                 seconds = session.one(data)
+                if target.oracle is not None and budget.oracle_every and stats.inputs % budget.oracle_every == 0:
+                    session.compare(data)
                 if seconds > stats.slowest_seconds:
                     stats.slowest_seconds, slowest = seconds, data
         finally:
@@ -147,6 +154,20 @@ class _Session:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         return time.perf_counter() - start
+
+    def compare(self, data: bytes) -> None:
+        """The real tool on the same input (no time limit: the tools are slower than linkgate)."""
+        assert self.target.oracle is not None
+        self.stats.oracle_checks += 1
+        try:
+            different = self.target.oracle(data, self.work)
+        except Exception as error:
+            self.stats.unexpected += 1
+            self.record("crash", data, _signature(error), traceback.format_exc())
+            return
+        if different is not None:
+            self.stats.disagreements += 1
+            self.record("disagreement", data, f"oracle: {different}")
 
     def record(self, kind: str, data: bytes, signature: str, detail: str = "") -> None:
         """Save the first reproducer of each signature (exception type and where it was raised)."""
