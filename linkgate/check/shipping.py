@@ -23,9 +23,10 @@ from linkgate.core.sourcefile import open_regular
 from linkgate.elf.exports import read_exports
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
-from linkgate.elf.layouts import ELF_MAGIC
+from linkgate.elf.layouts import DF_1_PIE, ELF_MAGIC
 from linkgate.elf.reader import read_elf
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.rules.target_loadable import PASSED_OVER, refusal
 from linkgate.rules.target_search import search_steps
 
 FAMILIES = ("glibc", "musl")
@@ -172,8 +173,12 @@ def _first_shipped(
 ) -> tuple[ShippedLibrary, str] | None:
     for step in search_steps(obj, chain, family):
         library = by_path.get(posixpath.join(step.directory, name))
-        if library is not None and library.machine == obj.machine:
-            return library, step.via
+        verdict = None if library is None else refusal(library, obj, family)
+        if library is None or verdict == PASSED_OVER:
+            continue
+        # A file the loader refuses stops the load: nothing further is mapped through it
+        # (the requester's own judgement reports the refusal).
+        return None if verdict is not None else (library, step.via)
     return None
 
 
@@ -192,7 +197,7 @@ def _distinct(ways: list[LoadContext], obj: ShippedLibrary, family: str) -> tupl
 
 
 def _loader(obj: ShippedLibrary, via: str) -> Loader:
-    return Loader(obj.path, obj.machine, obj.elf_class, obj.rpath, obj.runpath, via)
+    return Loader(obj.path, obj.machine, obj.elf_class, obj.rpath, obj.runpath, via, obj.byte_order)
 
 
 def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
@@ -205,6 +210,11 @@ def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
         needed=facts.needed,
         rpath=facts.rpath,
         runpath=facts.runpath,
+        byte_order=facts.byte_order,
+        os_abi=facts.os_abi,
+        abi_version=facts.abi_version,
+        executable=facts.kind is Kind.EXECUTABLE,
+        pie=bool(facts.flags_1 & DF_1_PIE),
     )
 
 

@@ -196,6 +196,9 @@ class ElfFacts:
     libc: str | None = None
     executable_stack: bool = False
     has_section_headers: bool = True
+    # e_ident[EI_OSABI] and e_ident[EI_ABIVERSION] (ELFOSABI_SYSV is 0, ELFOSABI_GNU 3).
+    os_abi: int = 0
+    abi_version: int = 0
     upx: UpxFacts | None = None
     go: GoBuildInfo | None = None
     # Filled only when asked for (hardening.with_hardening): it reads the dynamic symbols.

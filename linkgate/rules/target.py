@@ -90,7 +90,9 @@ def _judge_loaded(facts: ElfFacts, profile: TargetIndex, site: Site, context: Lo
     libraries: dict[str, Found] = {}
     for name in dict.fromkeys((*facts.needed, *(n.library for n in facts.version_needs))):
         library = find_library(facts, name, profile, site, context)
-        if library is not None:
+        if library is not None and library.refused is not None:
+            yield failure.refused_library(name, library, facts, site, context)
+        elif library is not None:
             libraries[name] = library
         elif name in facts.needed and profile.complete:
             yield failure.missing_library(name, profile, facts, site, context)
