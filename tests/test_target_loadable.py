@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def no_load(data: bytes) -> bytes:
     return bytes(out)
 
 
-NO_LOAD = {
+NO_LOAD: dict[str, Callable[[dict[str, Path]], bytes]] = {
     # A real ELF header, six PT_NULL program headers, zeros (as the issue reproduced it).
     "crafted": lambda _built: crafted.elf_header(2, 6) + bytes(6 * 56) + bytes(4096),
     "gcc-program": lambda built: no_load(built["app"].read_bytes()),
