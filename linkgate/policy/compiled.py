@@ -36,6 +36,7 @@ DIFF_CHANGES = (
     "targets-lost",  # a target profile it ran on no longer runs it
     "go-cgo",  # a Go program newly calls C
     "artifact-removed",  # an ELF file of OLD has no counterpart in NEW
+    "artifact-added-failing",  # a new ELF file of NEW fails the policy
     # EXTENSION POINT (hardening): add "hardening-lost" here with linkgate/diff/hardening.py.
 )
 
