@@ -90,6 +90,8 @@ def fuzz(target: Target, seeds: list[bytes], budget: Budget, seed: int, out: Pat
     slowest = b""
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _expire)
+    # SIGTERM ends a long run after the current input, its figures still written (docs/fuzzing.md).
+    stopping = signal.signal(signal.SIGTERM, _stop)
     with tempfile.TemporaryDirectory(prefix=f"fuzz-{target.name}-") as work:
         session = _Session(target, Path(work), out, budget.hang_seconds, stats)
         try:
@@ -103,13 +105,23 @@ def fuzz(target: Target, seeds: list[bytes], budget: Budget, seed: int, out: Pat
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            signal.signal(signal.SIGTERM, stopping)
     stats.elapsed = time.monotonic() - started
     stats.slowest_input = str(_save(out / target.name, "slowest", slowest, "")) if slowest else ""
     stats.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return stats
 
 
+_STOP: list[bool] = []
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    _STOP.append(True)
+
+
 def _spent(budget: Budget, stats: Stats, started: float) -> bool:
+    if _STOP:
+        return True
     if budget.inputs is not None and stats.inputs >= budget.inputs:
         return True
     return budget.seconds is not None and time.monotonic() - started >= budget.seconds
