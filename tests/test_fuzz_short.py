@@ -66,3 +66,15 @@ def test_short_fuzz_run_finds_nothing(target: str, request: pytest.FixtureReques
     assert stats["disagreements"] == 0, result.stdout
     assert stats["oracle_checks"] == (INPUTS[target] // ORACLE_EVERY if archives else 0)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_all_targets_without_their_seeds_is_a_usage_error(tmp_path: Path) -> None:
+    """Issue 21: `--all` without a Go binary died with a traceback from the fuzzing child."""
+    command = [sys.executable, "-m", "fuzz", "--all", "--inputs", "10", "--out", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "usage: python -m fuzz" in result.stderr
+    assert "no seeds for gobuild (needs a go file)" in result.stderr and "--seed-path" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "summary.json").exists()
