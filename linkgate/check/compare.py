@@ -98,7 +98,8 @@ class _Added:
         result = _alone(entry, key, self.policy.diff, removed=False)
         if isinstance(entry, Unreadable):
             return result
-        found = [self._policy_failure(entry)] if self._fails_policy(entry) else []
+        failures = self._failures(entry)
+        found = [self._policy_failure(entry, failures)] if failures else []
         if self.release is not None:
             changes = added_regressions(entry, self.release, self.policy.diff)
             found += [_finding(rule, entry.path, change, self.policy.diff) for rule, change in changes]
@@ -108,11 +109,8 @@ class _Added:
         findings = evaluate(entry.path, entry.facts, self.policy, self.today, entry.site)
         return [f for f in findings if f.severity in DEFAULT_FAILING and f.waived_by is None]
 
-    def _fails_policy(self, entry: Build) -> bool:
-        return bool(self._failures(entry))
-
-    def _policy_failure(self, entry: Build) -> Finding:
-        first, *more = self._failures(entry)
+    def _policy_failure(self, entry: Build, failures: list[Finding]) -> Finding:
+        first, *more = failures
         also = f" (and {len(more)} more)" if more else ""
         change = artifacts.failing(self.policy.name, f"[{first.rule}] {first.message}{also}")
         return _finding(artifacts.RULE.id, entry.path, change, self.policy.diff)
