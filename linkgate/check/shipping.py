@@ -20,10 +20,11 @@ from linkgate.check.discover import Candidate
 from linkgate.core.records import field, record, replace
 from linkgate.core.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 from linkgate.core.sourcefile import open_regular
+from linkgate.elf.classify import marked_pie
 from linkgate.elf.exports import read_exports
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
-from linkgate.elf.layouts import DF_1_PIE, ELF_MAGIC
+from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import read_elf
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules.target_loadable import PASSED_OVER, refusal
@@ -214,7 +215,7 @@ def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
         os_abi=facts.os_abi,
         abi_version=facts.abi_version,
         executable=facts.kind is Kind.EXECUTABLE,
-        pie=bool(facts.flags_1 & DF_1_PIE),
+        pie=marked_pie(facts.flags_1),
     )
 
 
