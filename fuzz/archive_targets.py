@@ -77,15 +77,27 @@ def disagreement(data: bytes, work: Path) -> str | None:
     path, results = judge(data, work)
     if any(f.rule in _UNREADABLE for r in results for f in r.findings):
         return None
-    judged = {r.path.split("!", 1)[1].lstrip("/") for r in results if r.path.count("!") == 1}
-    unpacked = _unpack(path, work / "unpacked")
-    if unpacked is None:
+    installed = installed_elf_files(path, work / "unpacked")
+    if installed is None:
         return None
-    missed = sorted(_elf_files(unpacked) - judged)
-    return f"{_tool(path)} writes {', '.join(missed[:3])}; linkgate judged none of them" if missed else None
+    missed = sorted(installed - judged_members(results))
+    return f"{tool_of(path)} writes {', '.join(missed[:3])}; linkgate judged none of them" if missed else None
 
 
-def _tool(path: Path) -> str:
+def judged_members(results: tuple[ArtifactResult, ...]) -> set[str]:
+    """The members linkgate judged, as paths in the unpacked tree (nested archives left out)."""
+    return {r.path.split("!", 1)[1].lstrip("/") for r in results if r.path.count("!") == 1}
+
+
+def installed_elf_files(path: Path, out: Path) -> set[str] | None:
+    """The ELF files the real installer writes for the archive at `path` (relative paths under
+    `out`), or None when it refuses the archive."""
+    unpacked = _unpack(path, out)
+    return None if unpacked is None else _elf_files(unpacked)
+
+
+def tool_of(path: Path) -> str:
+    """The installer that unpacks the archive at `path`: pip, unzip, dpkg-deb, tar or umoci."""
     tools = {".whl": "pip", ".zip": "unzip", ".deb": "dpkg-deb"}
     return tools.get(path.suffix, "umoci" if "image" in path.name else "tar")
 
@@ -93,7 +105,7 @@ def _tool(path: Path) -> str:
 def _unpack(path: Path, out: Path) -> Path | None:
     """The tree the installer writes, or None when it refuses the archive."""
     out.mkdir()
-    tool = _tool(path)
+    tool = tool_of(path)
     if tool == "pip":
         return _ran([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--no-compile",
                      "--disable-pip-version-check", "--target", str(out), str(path)], out)  # fmt: skip

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from fuzz import archive_targets
 from tests.support import BUILD_DIR, REPO, archive_seeds, require_tool
 from tests.support.wheels import require_wheel
 from tests.upx_tools import available, build_input, packed, packer
@@ -78,3 +79,21 @@ def test_all_targets_without_their_seeds_is_a_usage_error(tmp_path: Path) -> Non
     assert "no seeds for gobuild (needs a go file)" in result.stderr and "--seed-path" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_each_seed_archive_unpacks_to_what_linkgate_judged(archive_seed_paths: list[Path], tmp_path: Path) -> None:
+    """The differential oracle on the unmutated archives: what pip, unzip, tar, dpkg-deb and umoci
+    write is what linkgate judged, member for member (a docker-save tar has no umoci unpack)."""
+    compared = []
+    for seed in archive_seed_paths:
+        work = tmp_path / seed.name
+        work.mkdir()
+        path, results = archive_targets.judge(seed.read_bytes(), work)
+        installed = archive_targets.installed_elf_files(path, work / "unpacked")
+        if installed is None:
+            assert seed.name == "image-docker.tar", f"{archive_targets.tool_of(path)} refused {seed.name}"
+            continue
+        assert installed, seed.name
+        assert installed == archive_targets.judged_members(results), seed.name
+        compared.append(archive_targets.tool_of(path))
+    assert sorted(set(compared)) == ["dpkg-deb", "pip", "tar", "umoci", "unzip"]
