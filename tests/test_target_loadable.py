@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 from fuzz import crafted
 from tests.conftest import run_linkgate
-from tests.support import require_tool
+from tests.support import require_module, require_tool
 
 FOO = "int foo(int x) { return x + 1; }\n"
 PROGRAM = "int foo(int);\nint main(void) { return foo(-1); }\n"
@@ -158,3 +159,22 @@ def test_a_upx_payload_that_maps_nothing_is_an_elf_format_error(tmp_path: Path) 
     result = run_linkgate("check", "--policy", "default", str(artifact), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[elf-format]" in result.stdout and "UPX-packed program has no PT_LOAD segment" in result.stdout
+
+
+def test_a_big_endian_library_fails_the_load(built: dict[str, Path], tmp_path: Path) -> None:
+    """A real ppc64 (big-endian) library where an x86_64 program looks for libfoo.so.1. Upstream
+    glibc fails on the byte order ("ELF file data encoding not little-endian"); Debian's and
+    Ubuntu's glibc pass over a file whose e_machine is not the host's and then find nothing. Either
+    way the program does not start; linkgate reports upstream's error (docs/targets.md)."""
+    require_module("ziglang")
+    library = tmp_path / "ppc64.so"
+    (tmp_path / "foo.c").write_text(FOO)
+    command = [sys.executable, "-m", "ziglang", "cc", "-target", "powerpc64-linux-musl", "-shared", "-fPIC",
+               "-nostdlib", "-Wl,-soname,libfoo.so.1", "-o", str(library), str(tmp_path / "foo.c")]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    built = {**built, "ppc64": library}
+    root = release(tmp_path, built, "ppc64")
+    assert "libfoo.so.1" in loader_error(root)
+    result = run_linkgate("check", "--policy", "debian-12", str(root), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "app: error: [target] libfoo.so.1: ELF file data encoding not little-endian" in result.stdout

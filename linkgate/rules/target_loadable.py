@@ -13,7 +13,9 @@ file a search step finds, in this order:
 5. ET_EXEC: fatal, "cannot dynamically load executable"; an ET_DYN marked
    DF_1_PIE: fatal, "cannot dynamically load position-independent executable"
    (glibc 2.30 and later).
-A fatal error stops the whole load: the program does not start. x32 (ELFCLASS32
+(Debian and Ubuntu patch step 4 before step 2, so there a file of another
+machine and byte order is passed over; upstream's fatal error is kept: it fails
+closed.) A fatal error stops the whole load: the program does not start. x32 (ELFCLASS32
 with EM_X86_64) is passed over by an x86_64 loader at step 1, as is x86_64 by
 an x32 one. musl's loader is modelled by class and machine only.
 """
