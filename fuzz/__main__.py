@@ -52,7 +52,8 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Nam
 
 
 def replay(name: str, path: Path) -> int:
-    """Run one reproducer in this process: 0 for a documented outcome, else the traceback propagates."""
+    """Run one reproducer in this process: 0 for a documented outcome, else the traceback propagates.
+    An archive target's input also goes to its oracle: 1 when the real tool disagrees."""
     target = TARGETS[name]
     with tempfile.TemporaryDirectory(prefix="fuzz-replay-") as work:
         try:
@@ -60,6 +61,10 @@ def replay(name: str, path: Path) -> int:
         except target.expected as error:
             print(f"{name}: documented outcome {type(error).__name__}: {error}")
             return 0
+        different = None if target.oracle is None else target.oracle(path.read_bytes(), Path(work))
+    if different is not None:
+        print(f"{name}: no error; the oracle disagrees: {different}")
+        return 1
     print(f"{name}: no error")
     return 0
 
