@@ -50,6 +50,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     data = bytearray(made["library"].read_bytes())
     data[7] = 9  # ELFOSABI_FREEBSD
     made["osabi"].write_bytes(bytes(data))
+    made["object"] = work / "foo.o"
+    gcc("-c", "-fPIC", "-o", made["object"], work / "foo.c")
+    # Files that are not ELF at all under the library's name: a linker script, a one-line text file
+    # (pip writes a zip symlink as one), bytes of something else.
+    texts = {"script": b"INPUT(-lfoo)\n", "short": b"libfoo.so.1.2\n", "garbage": b"PK\x03\x04" + bytes(96)}
+    for name, content in texts.items():
+        made[name] = work / name
+        made[name].write_bytes(content)
     return made
 
 
@@ -75,6 +83,10 @@ REFUSED = {
     "x32": "wrong ELF class: ELFCLASS32",
     "i386": "wrong ELF class: ELFCLASS32",
     "osabi": "ELF file OS ABI invalid",
+    "object": "only ET_DYN and ET_EXEC can be loaded",
+    "script": "file too short",
+    "short": "file too short",
+    "garbage": "invalid ELF header",
 }
 
 

@@ -31,6 +31,8 @@ from linkgate.rules.target_loadable import PASSED_OVER, refusal
 from linkgate.rules.target_search import search_steps
 
 FAMILIES = ("glibc", "musl")
+# What e_type ET_DYN or ET_EXEC gives (the rest the loader refuses to map).
+_LOADABLE_KINDS = (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE)
 # Ways one library is judged in, per family: distinct inherited search paths, the first ones met.
 _MAX_CONTEXTS = 8
 # How far up from an artifact a `*.dist-info` directory says "this is an unpacked wheel".
@@ -74,9 +76,9 @@ def collect_shipped(candidates: Iterable[Candidate]) -> Shipped:
         if candidate.special or candidate.unreadable:
             continue
         path = os.path.normpath(os.path.abspath(candidate.fs_path))
-        facts = _object_facts(path)
-        if facts is not None:
-            objects[path] = shipped_library(path, facts)
+        found = _shipped_file(path)
+        if found is not None:
+            objects[path] = found
     return shipped_among(objects, _links(objects), _exports, _in_wheel)
 
 
@@ -216,6 +218,7 @@ def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
         abi_version=facts.abi_version,
         executable=facts.kind is Kind.EXECUTABLE,
         pie=marked_pie(facts.flags_1),
+        foreign_type=facts.kind not in _LOADABLE_KINDS,
     )
 
 
@@ -241,16 +244,25 @@ def _links(objects: Mapping[str, ShippedLibrary]) -> dict[str, str]:
     return aliases
 
 
-def _object_facts(path: str) -> ElfFacts | None:
+def _shipped_file(path: str) -> ShippedLibrary | None:
+    """The file as the loader would find it under its name: an ELF object, or a file named like a
+    library that is not ELF at all (a linker script `libfoo.so`, a text file a tool wrote for a link),
+    which the loader refuses; None for any other file."""
     try:
         with open_regular(path) as handle:
             if handle.read(4) != ELF_MAGIC:
-                return None
+                size = os.fstat(handle.fileno()).st_size
+                return ShippedLibrary(path, machine="", elf_class=0, not_elf_size=size) if _library_name(path) else None
         facts = read_elf(path, want_symbols=frozenset())
     except (OSError, ElfFormatError):
         return None  # the artifact's own evaluation reports it
-    judged = facts.payload or facts
-    return judged if judged.kind in (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE) else None
+    return shipped_library(path, facts.payload or facts)
+
+
+def _library_name(path: str) -> bool:
+    """Names a NEEDED entry can have (libfoo.so, libfoo.so.1.2, ld-linux-x86-64.so.2)."""
+    name = os.path.basename(path)
+    return name.endswith(".so") or ".so." in name
 
 
 def _exports(path: str) -> frozenset[str] | None:

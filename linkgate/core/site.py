@@ -44,6 +44,10 @@ class ShippedLibrary:
     # ET_EXEC, and an ET_DYN marked DF_1_PIE: programs, which glibc refuses to load as libraries.
     executable: bool = False
     pie: bool = False
+    # Neither ET_DYN nor ET_EXEC (an object file, a core dump).
+    foreign_type: bool = False
+    # The size of a file that is not ELF at all (a linker script named libfoo.so); None for ELF.
+    not_elf_size: int | None = None
 
 
 @record

@@ -78,16 +78,20 @@ def refused_library(name: str, library: Found, facts: ElfFacts, site: Site, cont
     """A file found for `name` that the loader will not map: the program does not start."""
     chain = load_chain(facts, site, context)
     where = f"shipped at {library.shipped_at}" + (f"; {chain}" if chain else "")
-    program = library.refused is not None and "executable" in library.refused
     return Violation(
         subject=name,
         message=f"{name}: {library.refused} ({where})",
-        hint=(
-            f"ship the library built as a shared object (-shared), not a program, at {library.shipped_at}"
-            if program
-            else f"ship {name} built for the same machine, ELF class, byte order and OS ABI as the artifact"
-        ),
+        hint=_refused_hint(name, library),
     )
+
+
+def _refused_hint(name: str, library: Found) -> str:
+    refused = library.refused or ""
+    if "executable" in refused:
+        return f"ship the library built as a shared object (-shared), not a program, at {library.shipped_at}"
+    if refused in ("file too short", "invalid ELF header", "Exec format error") or "ET_DYN" in refused:
+        return f"ship the shared library itself at {library.shipped_at}: the file there is not one"
+    return f"ship {name} built for the same machine, ELF class, byte order and OS ABI as the artifact"
 
 
 def load_chain(facts: ElfFacts, site: Site, context: LoadContext) -> str:
