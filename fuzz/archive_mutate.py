@@ -226,6 +226,9 @@ def ar_header_field(buf: bytearray, rng: random.Random) -> None:
         except ValueError:
             break
         at += at & 1
+    if not places:  # cut inside the first member header
+        flip_bits(buf, rng)
+        return
     at, (offset, width) = rng.choice(places), rng.choice(_AR_FIELDS)
     value = str(interesting(rng, len(buf))).encode() if offset == 48 else rng.choice((b"data.tar", b"/", b"`\n", b""))
     buf[at + offset : at + offset + width] = value.ljust(width)[:width]
