@@ -60,15 +60,18 @@ def slow_stream(method: int, size: int) -> bytes:
     return encode(method, tokens)
 
 
-def upx_program(block: bytes, sz_unc: int, method: int, interp_at: int | None = None) -> bytes:
+def upx_program(
+    block: bytes, sz_unc: int, method: int, interp_at: int | None = None, original_type: int = PT_LOAD
+) -> bytes:
     """A packed main program: b_info #0 stores (uncompressed) an original ELF
     header with one writable PT_LOAD whose bytes after the headers are `block`,
     which decodes to `sz_unc` bytes. `interp_at` adds a PT_INTERP at that
-    offset of the original file, which the reader must decode to reach."""
+    offset of the original file, which the reader must decode to reach.
+    `original_type` replaces that PT_LOAD's type (PT_NULL: a payload that maps nothing)."""
     phnum = 1 if interp_at is None else 2
     original_phdr_end = _EHDR.size + phnum * _PHDR.size
     original_size = original_phdr_end + sz_unc
-    original = elf_header(2, phnum) + program_header(PT_LOAD, PF_R | PF_W, 0, _BASE, original_size)
+    original = elf_header(2, phnum) + program_header(original_type, PF_R | PF_W, 0, _BASE, original_size)
     if interp_at is not None:
         original += program_header(PT_INTERP, PF_R, interp_at, _BASE + interp_at, 16)
     body = l_info() + _INFO.pack(0, original_size, original_size)

@@ -37,6 +37,9 @@ class Stats:
     expected_errors: int = 0
     unexpected: int = 0
     hangs: int = 0
+    # Inputs also unpacked by the real tool (the target's oracle), and how many it disagreed on.
+    oracle_checks: int = 0
+    disagreements: int = 0
     slowest_seconds: float = 0.0
     slowest_input: str = ""
     peak_rss_mib: float = 0.0
@@ -51,6 +54,8 @@ class Budget:
     seconds: float | None
     hang_seconds: float = 2.0
     memory_mib: int = 2048
+    # Every Nth input also goes to the target's oracle (0: never).
+    oracle_every: int = 0
 
 
 def run_in_child(target: Target, seeds: list[bytes], budget: Budget, seed: int, out: Path) -> Stats:
@@ -85,24 +90,38 @@ def fuzz(target: Target, seeds: list[bytes], budget: Budget, seed: int, out: Pat
     slowest = b""
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _expire)
+    # SIGTERM ends a long run after the current input, its figures still written (docs/fuzzing.md).
+    stopping = signal.signal(signal.SIGTERM, _stop)
     with tempfile.TemporaryDirectory(prefix=f"fuzz-{target.name}-") as work:
         session = _Session(target, Path(work), out, budget.hang_seconds, stats)
         try:
             while not _spent(budget, stats, started):
                 data = _mutant(target, seeds, rng)
                 seconds = session.one(data)
+                if target.oracle is not None and budget.oracle_every and stats.inputs % budget.oracle_every == 0:
+                    session.compare(data)
                 if seconds > stats.slowest_seconds:
                     stats.slowest_seconds, slowest = seconds, data
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            signal.signal(signal.SIGTERM, stopping)
     stats.elapsed = time.monotonic() - started
     stats.slowest_input = str(_save(out / target.name, "slowest", slowest, "")) if slowest else ""
     stats.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return stats
 
 
+_STOP: list[bool] = []
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    _STOP.append(True)
+
+
 def _spent(budget: Budget, stats: Stats, started: float) -> bool:
+    if _STOP:
+        return True
     if budget.inputs is not None and stats.inputs >= budget.inputs:
         return True
     return budget.seconds is not None and time.monotonic() - started >= budget.seconds
@@ -147,6 +166,20 @@ class _Session:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         return time.perf_counter() - start
+
+    def compare(self, data: bytes) -> None:
+        """The real tool on the same input (no time limit: the tools are slower than linkgate)."""
+        assert self.target.oracle is not None
+        self.stats.oracle_checks += 1
+        try:
+            different = self.target.oracle(data, self.work)
+        except Exception as error:
+            self.stats.unexpected += 1
+            self.record("crash", data, _signature(error), traceback.format_exc())
+            return
+        if different is not None:
+            self.stats.disagreements += 1
+            self.record("disagreement", data, f"oracle: {different}")
 
     def record(self, kind: str, data: bytes, signature: str, detail: str = "") -> None:
         """Save the first reproducer of each signature (exception type and where it was raised)."""

@@ -14,6 +14,7 @@ from linkgate.elf.reader import parse_elf
 REPO = Path(__file__).resolve().parent.parent
 # Larger seeds make every input slow to read; the structures fuzzed sit near the start anyway.
 MAX_SEED = 4 << 20
+KINDS = ("elf", "upx", "go", "yaml", "zip", "tar", "image")
 
 
 def default_paths() -> list[Path]:
@@ -38,11 +39,11 @@ def crafted_upx() -> list[bytes]:
 
 
 def classify(data: bytes, name: str) -> str | None:
-    """elf, upx, go or yaml; None for a file no target uses."""
+    """elf, upx, go, yaml, zip, tar or image; None for a file no target uses."""
     if name.endswith((".yml", ".yaml")):
         return "yaml"
     if not data.startswith(ELF_MAGIC):
-        return None
+        return _archive_kind(data, name)
     try:
         facts = parse_elf(data)
     except ElfFormatError:
@@ -52,9 +53,21 @@ def classify(data: bytes, name: str) -> str | None:
     return "go" if facts.go is not None else "elf"
 
 
+def _archive_kind(data: bytes, name: str) -> str | None:
+    """Uncompressed archives only: mutating compressed bytes exercises zlib, not linkgate."""
+    if data.startswith(b"PK\x03\x04"):
+        return "zip"
+    if data.startswith(b"!<arch>\n"):
+        return "tar"  # a .deb: its ar headers and (built with -Znone) its tar headers
+    if data[257:262] != b"ustar" or not name.endswith(".tar"):
+        return None
+    return "image" if b"oci-layout" in data or b"manifest.json" in data[: 1 << 16] else "tar"
+
+
 def load(paths: Iterable[Path]) -> dict[str, list[bytes]]:
     """Seeds by kind, from `paths` (files, or directories searched recursively) plus the crafted ones."""
-    by_kind: dict[str, list[bytes]] = {"elf": [], "upx": crafted_upx(), "go": [], "yaml": []}
+    by_kind: dict[str, list[bytes]] = {kind: [] for kind in KINDS}
+    by_kind["upx"] = crafted_upx()
     for path in _files(paths):
         data = path.read_bytes()
         kind = classify(data, path.name)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fuzz import mutate
+from fuzz import archive_mutate, archive_targets, mutate
 from linkgate.elf import gobuild, upx
 from linkgate.elf.image import AddressMap, ElfFormatError, Image
 from linkgate.elf.layouts import PT_LOAD
@@ -17,6 +17,8 @@ from linkgate.policy.errors import PolicyError
 from linkgate.policy.loader import load_policy
 
 Runner = Callable[[bytes, Path], None]
+# On a sample of inputs: how the real tool's result differs from linkgate's, None when they agree.
+Oracle = Callable[[bytes, Path], str | None]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Target:
     mutators: tuple[mutate.Mutator, ...]
     expected: tuple[type[Exception], ...]
     run: Runner
+    oracle: Oracle | None = None
 
 
 def _reader(data: bytes, work: Path) -> None:
@@ -72,5 +75,9 @@ TARGETS = {
         Target("upx", ("upx",), mutate.UPX + mutate.UPX + mutate.GENERIC, (ElfFormatError,), _upx),
         Target("gobuild", ("go",), mutate.GO + mutate.GO + mutate.ELF + mutate.GENERIC, (ElfFormatError,), _gobuild),
         Target("policy", ("yaml",), mutate.YAML, (PolicyError,), _policy),
+        # Archives: every problem is a finding, so no exception at all is a documented outcome.
+        Target("zip", ("zip",), archive_mutate.ZIP_ALL, (), archive_targets.run, archive_targets.disagreement),
+        Target("tar", ("tar",), archive_mutate.TAR_ALL, (), archive_targets.run, archive_targets.disagreement),
+        Target("image", ("image",), archive_mutate.IMAGE_ALL, (), archive_targets.run, archive_targets.disagreement),
     )
 }

@@ -6,8 +6,10 @@ Real binaries built here (gcc, zig pinned to glibc 2.34), the real CLI process.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,31 @@ def test_an_unusable_baseline_cannot_evaluate(dist: Path, content: str | None, m
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _created(path: Path) -> Path:
+    path.write_text('{"findings": []}')
+    return path  # made larger than the limit by truncate: a sparse file, nothing written
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        # Issue 21: each of these was an internal error, an unbounded read or a hang.
+        (lambda path: path.write_text("[" * 200_000 + "]" * 200_000), "not a linkgate JSON report (nested too deeply)"),
+        (lambda path: path.symlink_to("/dev/zero"), "not a regular file (a character device)"),
+        (os.mkfifo, "not a regular file (a FIFO)"),
+        (lambda path: path.mkdir(), "not a regular file (a directory)"),
+        (lambda path: os.truncate(_created(path), (128 << 20) + 1), "file larger than the 131072 KiB limit"),
+        (lambda path: path.write_bytes(b'{"findings": [], "x": "\xff"}'), "not UTF-8 text"),
+    ],
+)
+def test_a_hostile_baseline_is_a_baseline_error(dist: Path, make: Callable[[Path], None], message: str) -> None:
+    baseline = dist.parent / "hostile.json"
+    make(baseline)
+    started = time.monotonic()
+    result = check(dist.parent, "--baseline", "hostile.json", "dist")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"baseline error: hostile.json: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,33 @@ def test_version_flag() -> None:
     result = run("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("linkgate ")
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (["--sarif", "/dev/full"], "/dev/full"),
+        (["--junit", "/dev/full"], "/dev/full"),
+        (["--gitlab-report", "{tmp}/missing/report.json"], "{tmp}/missing/report.json"),
+        (["--write-baseline", "/dev/full"], "/dev/full"),
+    ],
+)
+def test_a_report_that_cannot_be_written_cannot_evaluate(args: list[str], where: str, tmp_path: Path) -> None:
+    """Issue 21: was `internal error: OSError`; a CI job must not lose its report silently either."""
+    filled = [a.format(tmp=tmp_path) for a in args]
+    result = run_linkgate("check", "--policy", "default", *filled, "/usr/bin/true", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"linkgate: cannot write the report to {where.format(tmp=tmp_path)}: " in result.stderr
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_standard_output_that_cannot_be_written_cannot_evaluate(output: str, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "linkgate", "check", "--policy", "default", "--format", output, "/usr/bin/true"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            command, stdout=full, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, check=False
+        )
+    assert result.returncode == 2, result.stderr
+    assert "linkgate: cannot write the report to standard output: No space left on device" in result.stderr

@@ -272,7 +272,8 @@ def test_pair_compares_a_renamed_binary(built: Built, tmp_path: Path) -> None:
     tree(tmp_path / "old", {"bin/app-1.0": built("zig-x86_64-glibc2.17")})
     tree(tmp_path / "new", {"bin/app-1.1": built("zig-x86_64-glibc2.34")})
     unpaired = diff("old", "new", cwd=tmp_path)
-    assert {rule for rule, _s in failing(unpaired)} == {"diff-artifacts"}
+    # Removed, and the new one judged against the old release: its floor and lost targets fail too.
+    assert {rule for rule, _s in failing(unpaired)} == {"diff-artifacts", "diff-floor", "diff-targets"}
     paired = diff("--pair", "bin/app-1.0=bin/app-1.1", "old", "new", cwd=tmp_path)
     assert ("diff-floor", "GLIBC") in failing(paired)
     assert by_rule(paired, "diff-artifacts") == []
@@ -340,3 +341,35 @@ def test_explain_documents_the_diff_rules() -> None:
     result = run_linkgate("explain", "diff-floor")
     assert result.returncode == 0
     assert "allow-floor" in result.stdout
+
+
+def test_a_new_file_is_judged_with_the_release_as_a_whole(built: Built, tmp_path: Path) -> None:
+    """Issue 21: a new glibc helper beside an unchanged static program was "nothing got worse"."""
+    tree(tmp_path / "old", {"bin/app": built("musl-static")})
+    tree(tmp_path / "new", {"bin/app": built("musl-static"), "bin/helper": built("gcc-pie")})
+    result = diff("old", "new", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert {("diff-artifacts", "policy"), ("diff-floor", "GLIBC"), ("diff-targets", "targets")} <= failing(result)
+    messages = {f["rule"]: f["message"] for f in findings(result) if f["fails"]}
+    assert messages["diff-artifacts"].startswith("new file fails policy default: [max-glibc] needs GLIBC_2.")
+    assert messages["diff-floor"].startswith("new file raises the release's GLIBC floor none -> 2.")
+    assert "ran on debian-11" in messages["diff-targets"] and "this new file does not" in messages["diff-targets"]
+    assert all(f["path"] == "new/bin/helper" for f in findings(result) if f["fails"])
+
+
+def test_a_new_file_that_keeps_the_release_as_it_was_is_a_note(built: Built, tmp_path: Path) -> None:
+    tree(tmp_path / "old", {"bin/app": built("gcc-pie")})
+    tree(tmp_path / "new", {"bin/app": built("gcc-pie"), "bin/app-copy": built("gcc-pie")})
+    allowing = policy(tmp_path, 'rules:\n  max-glibc: "2.99"\n')
+    result = diff("--policy", allowing, "old", "new", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert [f["subject"] for f in findings(result)] == ["added"]
+
+
+def test_what_a_new_file_does_to_the_release_can_be_tolerated(built: Built, tmp_path: Path) -> None:
+    tree(tmp_path / "old", {"bin/app": built("musl-static")})
+    tree(tmp_path / "new", {"bin/app": built("musl-static"), "bin/helper": built("gcc-pie")})
+    text = 'rules:\n  max-glibc: "2.99"\ndiff:\n  allow-floor: {GLIBC: "2.99"}\n  ignore: [targets-lost]\n'
+    result = diff("--policy", policy(tmp_path, text), "old", "new", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert failing(result) == set()

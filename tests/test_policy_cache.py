@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from linkgate.policy import compiled
 from tests.conftest import run_linkgate
+from tests.support import REPO
 
 
 def check(tmp_path: Path, *args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
@@ -87,3 +91,68 @@ def test_an_entry_from_other_linkgate_code_is_not_used(tmp_path: Path) -> None:
         assert len(entries(tmp_path)) == 2
     finally:
         os.utime(module, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_an_entry_renamed_onto_another_policys_name_is_not_used(tmp_path: Path) -> None:
+    """Issue 21 item 13: a permissive policy's entry moved onto the entry name of `--policy default`."""
+    failing = tmp_path / "app"
+    failing.write_bytes(Path("/usr/bin/true").read_bytes())  # needs GLIBC_2.34: default fails it
+    (tmp_path / "loose.yml").write_text('rules:\n  max-glibc: "2.99"\n')
+    assert check(tmp_path, "--policy", "loose.yml", str(failing)).returncode == 0
+    (loose,) = entries(tmp_path)
+    assert check(tmp_path, "--policy", "default", str(failing)).returncode == 1
+    (strict,) = set(entries(tmp_path)) - {loose}
+    os.replace(loose, strict)
+    result = check(tmp_path, "--policy", "default", str(failing))
+    assert result.returncode == 1, result.stdout
+    assert "loose.yml" not in result.stdout + result.stderr
+
+
+def _warm_run_used_the_cache(tmp_path: Path) -> bool:
+    warm = check(tmp_path, "--policy", "debian-12", "/usr/bin/true", importtime=True)
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    return "pydantic" not in imported(warm)
+
+
+def test_a_cache_directory_others_can_write_is_not_used(tmp_path: Path) -> None:
+    assert check(tmp_path, "--policy", "debian-12", "/usr/bin/true").returncode == 0
+    assert _warm_run_used_the_cache(tmp_path)
+    directory = tmp_path / "cache" / "linkgate"
+    for mode in (0o770, 0o707):
+        directory.chmod(mode)
+        assert not _warm_run_used_the_cache(tmp_path), oct(mode)
+    directory.chmod(0o700)
+    assert _warm_run_used_the_cache(tmp_path)
+
+
+def test_a_cache_directory_owned_by_someone_else_is_not_used(tmp_path: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("giving a directory to another user needs root")
+    assert check(tmp_path, "--policy", "debian-12", "/usr/bin/true").returncode == 0
+    directory = tmp_path / "cache" / "linkgate"
+    os.chown(directory, 65534, 65534)
+    assert not _warm_run_used_the_cache(tmp_path)
+
+
+def test_a_symlinked_cache_directory_is_not_used(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "linkgate").symlink_to(elsewhere)
+    assert check(tmp_path, "--policy", "debian-12", "/usr/bin/true").returncode == 0
+    assert not _warm_run_used_the_cache(tmp_path)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_every_directory_linkgate_creates_is_private(tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "a" / "b")}
+    command = [sys.executable, "-c", "import os, sys, runpy; os.umask(0); sys.argv = sys.argv[1:]; "
+               "runpy.run_module('linkgate', run_name='__main__')", "linkgate", "check", "--policy", "debian-12",
+               "/usr/bin/true"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, **env,
+                            "PYTHONPATH": str(REPO)}, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for directory in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "linkgate"):
+        assert directory.stat().st_mode & 0o777 == 0o700, directory
+    (entry,) = (tmp_path / "a" / "b" / "linkgate").glob("*.pickle")
+    assert entry.stat().st_mode & 0o077 == 0  # even with umask 0

@@ -145,6 +145,16 @@ CASES: dict[str, Case] = {
         NOT_REGULAR,
         **{"fifo.yml": None},
     ),
+    # Issue 21: a tag on a key, and names longer than NAME_MAX (255), were internal errors.
+    "tagged key": _case('rules:\n  !foo max-glibc: "2.17"\n', 2, "rules", "unsupported tag !foo on key 'max-glibc'"),
+    "tagged top-level key": _case("!foo rules: {}\n", 1, "(top level)", "unsupported tag !foo"),
+    "binary key": _case("rules:\n  ? !!binary AAAA\n  : 1\n", 2, "rules", "unsupported tag"),
+    "target: a name over NAME_MAX": _case(f"rules:\n  target: {'a' * 300}\n", 2, "rules.target", "no such target"),
+    "target: a file name over NAME_MAX": _case(
+        f"rules:\n  target: ./{'a' * 300}.yml\n", 2, "rules.target", "File name too long"
+    ),
+    "extends: a file name over NAME_MAX": _case(f"extends: ./{'a' * 300}.yml\n", 1, "extends", "File name too long"),
+    "extends: a preset name over NAME_MAX": _case(f"extends: {'a' * 300}\n", 1, "extends", "no such preset"),
     "target: an unknown name": _case("rules:\n  target: debian-1\n", 2, "rules.target", "no such target profile"),
     "target: a profile over the size limit": _case(
         "rules:\n  target: ./big.yml\n", 2, "rules.target", "larger than", **{"big.yml": "#" * (PROFILE_LIMIT + 1)}
@@ -287,3 +297,13 @@ def test_file_swapped_after_the_check_is_refused_on_the_open_descriptor(tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert re.search(NOT_REGULAR, result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("spec", ["a" * 300, "./" + "a" * 300 + ".yml", "a" * 5000 + "/x.yml"])
+def test_a_policy_name_longer_than_the_system_allows_is_a_policy_error(spec: str, tmp_path: Path) -> None:
+    """Issue 21: --policy longer than NAME_MAX (or PATH_MAX) was `internal error: OSError`."""
+    result, _elapsed = run_check("--policy", spec, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("linkgate: policy error: "), result.stderr
+    assert re.search("no such preset|File name too long", result.stderr), result.stderr
+    assert "internal error" not in result.stderr and len(result.stderr) < 1000

@@ -15,9 +15,6 @@ from collections.abc import Iterator, Mapping
 from linkgate.archives.tree import Entry, LinkLoopError, Unit, resolve, virtual_path
 from linkgate.check.shipping import Shipped, shipped_among, shipped_library, site_at
 from linkgate.core.site import ShippedLibrary, Site
-from linkgate.elf.facts import Kind
-
-_OBJECTS = (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE)
 
 
 def shipped_in(unit: Unit, hops: int, chains: bool = True) -> tuple[Shipped, list[tuple[str, str]]]:
@@ -28,7 +25,7 @@ def shipped_in(unit: Unit, hops: int, chains: bool = True) -> tuple[Shipped, lis
     exports: dict[str, frozenset[str] | None] = {}
     for name, node in unit.nodes.items():
         judged = (node.facts.payload or node.facts) if node.facts is not None else None
-        if judged is not None and judged.kind in _OBJECTS:
+        if judged is not None:  # any ELF file: one the loader refuses (an object file) counts too
             path = virtual_path(unit, name)
             objects[path], members[name], exports[path] = shipped_library(path, judged), path, node.exports
     aliases, problems = _aliases(unit, members, hops)

@@ -6,10 +6,12 @@ by the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from linkgate.check.discover import Candidate, relative_display, workspace_roots
+from linkgate.core.exitcodes import CannotEvaluateError
 from linkgate.core.findings import PolicyRef, Report
 from linkgate.core.records import record, replace
 from linkgate.policy.compiled import CompiledPolicy
@@ -63,15 +65,24 @@ def write_reports(report: Report, targets: Iterable[tuple[str | None, Renderer]]
     """--sarif/--gitlab-report/--junit FILE: one run feeds every consumer."""
     for path, render in targets:
         if path:
-            with open(path, "w", encoding="utf-8") as handle:
+            with _writing_to(path), open(path, "w", encoding="utf-8") as handle:
                 handle.write(render(report))
+
+
+@contextlib.contextmanager
+def _writing_to(path: str) -> Iterator[None]:
+    """A report that cannot be written (/dev/full, a missing directory) cannot be evaluated: exit 2."""
+    try:
+        yield
+    except OSError as error:
+        raise CannotEvaluateError(f"cannot write the report to {path}: {error.strerror or error}") from None
 
 
 def append_step_summary(report: Report, ci: CiContext) -> None:
     if ci.step_summary is not None:
         from linkgate.formats import github_summary  # noqa: PLC0415 - only GitHub runs write one: start-up time
 
-        with open(ci.step_summary, "a", encoding="utf-8") as handle:
+        with _writing_to(ci.step_summary), open(ci.step_summary, "a", encoding="utf-8") as handle:
             handle.write(github_summary.render(report))
 
 

@@ -6,21 +6,24 @@ report shows what changed and the verdict (Report.passed) says whether it got wo
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from linkgate.check.discover import Candidate
+from linkgate.check.evaluate import evaluate
 from linkgate.check.pairing import members, pair
 from linkgate.check.scan import NotElfError, read_candidate
 from linkgate.check.shipping import Shipped, collect_shipped, site_of
-from linkgate.core.findings import ArtifactResult, Finding, Severity
+from linkgate.core.findings import DEFAULT_FAILING, ArtifactResult, Finding, Severity
 from linkgate.core.records import record, replace
 from linkgate.diff import artifacts, packing
 from linkgate.diff.catalogue import COMPARISONS
 from linkgate.diff.change import Build, Change
+from linkgate.diff.release import Release, added_regressions, release_of
 from linkgate.elf.image import ElfFormatError
-from linkgate.policy.compiled import CompiledDiff
+from linkgate.policy.compiled import CompiledDiff, CompiledPolicy
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import elf_format
 from linkgate.rules.target import judge
@@ -61,10 +64,15 @@ def diff(
     old: Side,
     new: Side,
     explicit: Sequence[tuple[str, str]],
-    settings: CompiledDiff,
+    policy: CompiledPolicy,
     profiles: Mapping[str, TargetIndex],
+    *,
+    today: datetime.date,
 ) -> Diff:
-    """Every pair compared, then what only one side has. PairingError for a --pair that names nothing."""
+    """Every pair compared, then what only one side has. PairingError for a --pair that names nothing.
+
+    A new file is judged against the release as a whole (linkgate.diff.release) and by the policy."""
+    settings = policy.diff
     old_entries, old_found, old_skipped = _read(old, profiles)
     new_entries, new_found, new_skipped = _read(new, profiles)
     old_members, new_members = members(old.root, old_found), members(new.root, new_found)
@@ -72,8 +80,40 @@ def diff(
     results = [_compare(old_entries[_key(o.candidate)], new_entries[_key(n.candidate)], settings)
                for o, n in pairing.pairs]  # fmt: skip
     results += [_alone(old_entries[_key(m.candidate)], m.key, settings, removed=True) for m in pairing.removed]
-    results += [_alone(new_entries[_key(m.candidate)], m.key, settings, removed=False) for m in pairing.added]
+    released = release_of(e for e in old_entries.values() if isinstance(e, Build))
+    added = _Added(policy, today, released)
+    results += [added.judged(new_entries[_key(m.candidate)], m.key) for m in pairing.added]
     return Diff(tuple(results), old_skipped + new_skipped)
+
+
+@record
+class _Added:
+    """How a file of NEW without a counterpart is judged: by the policy, and against the old release."""
+
+    policy: CompiledPolicy
+    today: datetime.date
+    release: Release | None
+
+    def judged(self, entry: Entry, key: str) -> ArtifactResult:
+        result = _alone(entry, key, self.policy.diff, removed=False)
+        if isinstance(entry, Unreadable):
+            return result
+        failures = self._failures(entry)
+        found = [self._policy_failure(entry, failures)] if failures else []
+        if self.release is not None:
+            changes = added_regressions(entry, self.release, self.policy.diff)
+            found += [_finding(rule, entry.path, change, self.policy.diff) for rule, change in changes]
+        return replace(result, findings=(*result.findings, *found))
+
+    def _failures(self, entry: Build) -> list[Finding]:
+        findings = evaluate(entry.path, entry.facts, self.policy, self.today, entry.site)
+        return [f for f in findings if f.severity in DEFAULT_FAILING and f.waived_by is None]
+
+    def _policy_failure(self, entry: Build, failures: list[Finding]) -> Finding:
+        first, *more = failures
+        also = f" (and {len(more)} more)" if more else ""
+        change = artifacts.failing(self.policy.name, f"[{first.rule}] {first.message}{also}")
+        return _finding(artifacts.RULE.id, entry.path, change, self.policy.diff)
 
 
 Entries = dict[tuple[str, str | None], Entry]
@@ -121,7 +161,7 @@ def _member_entry(member: MemberFacts, profiles: Mapping[str, TargetIndex]) -> E
         return Unreadable(member.display, member.error or "")
     judged = member.facts.payload or member.facts
     verdicts = {name: tuple(v.subject for v in judge(judged, p, member.site)) for name, p in profiles.items()}
-    return Build(member.display, member.facts, verdicts)
+    return Build(member.display, member.facts, verdicts, member.site)
 
 
 def _build(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: Shipped) -> Build:
@@ -130,7 +170,7 @@ def _build(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: S
     judged = facts.payload or facts
     site = site_of(candidate, shipped)
     verdicts = {name: tuple(v.subject for v in judge(judged, profile, site)) for name, profile in profiles.items()}
-    return Build(candidate.display, facts, verdicts)
+    return Build(candidate.display, facts, verdicts, site)
 
 
 def _compare(old: Entry, new: Entry, settings: CompiledDiff) -> ArtifactResult:

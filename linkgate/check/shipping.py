@@ -20,15 +20,19 @@ from linkgate.check.discover import Candidate
 from linkgate.core.records import field, record, replace
 from linkgate.core.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 from linkgate.core.sourcefile import open_regular
+from linkgate.elf.classify import marked_pie
 from linkgate.elf.exports import read_exports
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
 from linkgate.elf.reader import read_elf
 from linkgate.policy.compiled import CompiledPolicy
+from linkgate.rules.target_loadable import PASSED_OVER, refusal
 from linkgate.rules.target_search import search_steps
 
 FAMILIES = ("glibc", "musl")
+# What e_type ET_DYN or ET_EXEC gives (the rest the loader refuses to map).
+_LOADABLE_KINDS = (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE)
 # Ways one library is judged in, per family: distinct inherited search paths, the first ones met.
 _MAX_CONTEXTS = 8
 # How far up from an artifact a `*.dist-info` directory says "this is an unpacked wheel".
@@ -72,9 +76,9 @@ def collect_shipped(candidates: Iterable[Candidate]) -> Shipped:
         if candidate.special or candidate.unreadable:
             continue
         path = os.path.normpath(os.path.abspath(candidate.fs_path))
-        facts = _object_facts(path)
-        if facts is not None:
-            objects[path] = shipped_library(path, facts)
+        found = _shipped_file(path)
+        if found is not None:
+            objects[path] = found
     return shipped_among(objects, _links(objects), _exports, _in_wheel)
 
 
@@ -172,8 +176,12 @@ def _first_shipped(
 ) -> tuple[ShippedLibrary, str] | None:
     for step in search_steps(obj, chain, family):
         library = by_path.get(posixpath.join(step.directory, name))
-        if library is not None and library.machine == obj.machine:
-            return library, step.via
+        verdict = None if library is None else refusal(library, obj, family)
+        if library is None or verdict == PASSED_OVER:
+            continue
+        # A file the loader refuses stops the load: nothing further is mapped through it
+        # (the requester's own judgement reports the refusal).
+        return None if verdict is not None else (library, step.via)
     return None
 
 
@@ -192,7 +200,7 @@ def _distinct(ways: list[LoadContext], obj: ShippedLibrary, family: str) -> tupl
 
 
 def _loader(obj: ShippedLibrary, via: str) -> Loader:
-    return Loader(obj.path, obj.machine, obj.elf_class, obj.rpath, obj.runpath, via)
+    return Loader(obj.path, obj.machine, obj.elf_class, obj.rpath, obj.runpath, via, obj.byte_order)
 
 
 def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
@@ -205,6 +213,12 @@ def shipped_library(path: str, facts: ElfFacts) -> ShippedLibrary:
         needed=facts.needed,
         rpath=facts.rpath,
         runpath=facts.runpath,
+        byte_order=facts.byte_order,
+        os_abi=facts.os_abi,
+        abi_version=facts.abi_version,
+        executable=facts.kind is Kind.EXECUTABLE,
+        pie=marked_pie(facts.flags_1),
+        foreign_type=facts.kind not in _LOADABLE_KINDS,
     )
 
 
@@ -230,16 +244,25 @@ def _links(objects: Mapping[str, ShippedLibrary]) -> dict[str, str]:
     return aliases
 
 
-def _object_facts(path: str) -> ElfFacts | None:
+def _shipped_file(path: str) -> ShippedLibrary | None:
+    """The file as the loader would find it under its name: an ELF object, or a file named like a
+    library that is not ELF at all (a linker script `libfoo.so`, a text file a tool wrote for a link),
+    which the loader refuses; None for any other file."""
     try:
         with open_regular(path) as handle:
             if handle.read(4) != ELF_MAGIC:
-                return None
+                size = os.fstat(handle.fileno()).st_size
+                return ShippedLibrary(path, machine="", elf_class=0, not_elf_size=size) if _library_name(path) else None
         facts = read_elf(path, want_symbols=frozenset())
     except (OSError, ElfFormatError):
         return None  # the artifact's own evaluation reports it
-    judged = facts.payload or facts
-    return judged if judged.kind in (Kind.SHARED_LIBRARY, Kind.PIE, Kind.EXECUTABLE) else None
+    return shipped_library(path, facts.payload or facts)
+
+
+def _library_name(path: str) -> bool:
+    """Names a NEEDED entry can have (libfoo.so, libfoo.so.1.2, ld-linux-x86-64.so.2)."""
+    name = os.path.basename(path)
+    return name.endswith(".so") or ".so." in name
 
 
 def _exports(path: str) -> frozenset[str] | None:

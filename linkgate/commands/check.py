@@ -16,6 +16,7 @@ from linkgate.commands.shared import add_output_arguments, archive_limits, compi
 from linkgate.core.exitcodes import CannotEvaluateError
 from linkgate.core.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
 from linkgate.core.records import replace
+from linkgate.core.sourcefile import BASELINE_LIMIT, SourceFileError, read_source
 from linkgate.formats import FORMATS
 from linkgate.formats import text as text_format
 from linkgate.policy.locate import find_policy_file
@@ -81,11 +82,13 @@ def read_baseline(path: str) -> frozenset[str]:
     from linkgate.formats import json as json_format  # noqa: PLC0415 - only runs with --baseline pay for it
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json_format.baseline_fingerprints(handle.read())
-    except OSError as error:
-        raise BaselineError(f"{path}: {error.strerror}") from None
-    except (UnicodeDecodeError, json_format.BaselineFormatError) as error:
+        # Like a policy: a regular file only (not /dev/zero, not a FIFO that blocks), bounded in size.
+        text = read_source(path, BASELINE_LIMIT)
+        return json_format.baseline_fingerprints(text)
+    except SourceFileError as error:
+        # "missing.json: No such file or directory", as before sizes and types were checked.
+        raise BaselineError(f"{path}: {error.message.removeprefix('cannot read: ')}") from None
+    except json_format.BaselineFormatError as error:
         raise BaselineError(f"{path}: {error}") from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -66,7 +67,8 @@ def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiConte
     profiles = policy.diff.targets
     if profiles is None:
         profiles = {name: profile.index() for name, profile in load_shipped(presets_dir()).items()}
-    result = diff(Side(args.old, old), Side(args.new, new), explicit, policy.diff, profiles)
+    today = datetime.date.today()
+    result = diff(Side(args.old, old), Side(args.new, new), explicit, policy, profiles, today=today)
     rules = (elf_format.RULE.id, *(rule.id for rule in DIFF_RULES))
     ref = ci.policy_ref(policy, context.workspace)  # a policy file is named as the workspace spells it
     name = ref.path if ref else policy.name

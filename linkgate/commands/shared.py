@@ -40,12 +40,16 @@ def publish(
     `json_rows`: the JSON report's finding lines, written as the results came (commands.check.collect).
     """
     output = ci.output_format(args.format, context)
-    if json_rows is not None:
-        from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+    try:
+        if json_rows is not None:
+            from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
 
-        sys.stdout.write(json_format.assemble(report, json_rows))
-    else:
-        sys.stdout.write(renderer(output)(report))
+            sys.stdout.write(json_format.assemble(report, json_rows))
+        else:
+            sys.stdout.write(renderer(output)(report))
+        sys.stdout.flush()  # here, so that a full disk is this error and not a lost report
+    except OSError as error:
+        raise CannotEvaluateError(f"cannot write the report to standard output: {error.strerror or error}") from None
     if output in ("text", "github"):
         print(summary(report), file=sys.stderr)
     reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))

@@ -37,6 +37,17 @@ class ShippedLibrary:
     runpath: tuple[str, ...] = ()
     # Defined dynamic symbols; None when not read (only libraries other artifacts load are read).
     exports: frozenset[str] | None = None
+    # What glibc's loader checks before it maps a file it found (linkgate.rules.target_loadable).
+    byte_order: str = "little"
+    os_abi: int = 0
+    abi_version: int = 0
+    # ET_EXEC, and an ET_DYN marked DF_1_PIE: programs, which glibc refuses to load as libraries.
+    executable: bool = False
+    pie: bool = False
+    # Neither ET_DYN nor ET_EXEC (an object file, a core dump).
+    foreign_type: bool = False
+    # The size of a file that is not ELF at all (a linker script named libfoo.so); None for ELF.
+    not_elf_size: int | None = None
 
 
 @record
@@ -50,6 +61,7 @@ class Loader:
     runpath: tuple[str, ...] = ()
     # How the loader found this object ("RPATH $ORIGIN/../x.libs of ext.so"); "" for the chain's root.
     via: str = ""
+    byte_order: str = "little"
 
     @property
     def effective_rpath(self) -> tuple[str, ...]:

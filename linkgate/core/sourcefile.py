@@ -1,4 +1,4 @@
-"""Reading a policy or profile file: only a regular file, only up to a size limit.
+"""Reading a policy, profile or baseline file: only a regular file, only up to a size limit.
 
 A path such as /dev/zero or a FIFO would otherwise be read until memory runs
 out, or block forever; so the type is checked before opening, the file is
@@ -20,6 +20,9 @@ POLICY_LIMIT = 1 * MIB
 # libraries), from a large desktop some hundreds of KiB. 4 MiB (some 30,000 libraries) leaves
 # wide room and bounds the parse to a few seconds and about 130 MB.
 PROFILE_LIMIT = 4 * MIB
+# A `check --format json` report used as --baseline: about 600 bytes per finding, so some
+# 200,000 findings; a run with more needs fixing rather than a baseline.
+BASELINE_LIMIT = 128 * MIB
 
 _KINDS = (
     (stat.S_ISFIFO, "FIFO"),

@@ -202,6 +202,8 @@ class _Builder:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, ScalarNode):
                 raise YamlError(line, "a key must be a plain value, not a list or mapping", location)
+            if key_node.tag not in _PLAIN_SCALARS:  # `!foo max-glibc:` has no constructor
+                raise YamlError(line, f"unsupported tag {key_node.tag} on key {_short(key_node.value)}", location)
             key = self._scalar(key_node, location)
             child = (*location, str(key_node.value))
             if key in data:

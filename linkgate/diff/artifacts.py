@@ -2,8 +2,12 @@
 
 Files pair by their path below OLD and NEW; `--pair OLD_PATH=NEW_PATH` pairs a
 renamed one. Worse (`artifact-removed`): an ELF file of OLD is missing from
-NEW, so its users lose it. Noted only: a new ELF file (nothing to compare it
-with; `linkgate check` judges it).
+NEW, so its users lose it. Worse (`artifact-added-failing`): a new ELF file
+fails the policy (as `linkgate check` would). A new file is also judged against
+the old release as a whole: raising the release's floor in a namespace (the
+highest over its files) is `floor` (diff-floor), and failing a target every old
+file ran on is `targets-lost` (diff-targets). A new file that does none of
+these is noted only.
 """
 
 from __future__ import annotations
@@ -25,3 +29,12 @@ def removed(key: str) -> Change:
 
 def added(key: str) -> Change:
     return Change("added", f"{key} is new: nothing to compare it with")
+
+
+def failing(policy: str, first: str) -> Change:
+    return Change(
+        "policy",
+        f"new file fails policy {policy}: {first}",
+        kind="artifact-added-failing",
+        hint="`linkgate check` on the new build shows every finding; a new file is judged like any other",
+    )

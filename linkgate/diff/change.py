@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from linkgate.core.records import field, record
+from linkgate.core.site import NOWHERE, Site
 from linkgate.elf.facts import ElfFacts
 from linkgate.policy.compiled import CompiledDiff
 
@@ -17,6 +18,8 @@ class Build:
     facts: ElfFacts
     # Profile name -> what stops the artifact there, as the loader names it (empty: it runs).
     verdicts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where it sits among its build's files: a new file is judged by the policy there.
+    site: Site = NOWHERE
 
     @property
     def packed(self) -> bool:

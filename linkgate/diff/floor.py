@@ -49,7 +49,7 @@ def compare(old: Build, new: Build, settings: CompiledDiff) -> Iterator[Change]:
     for namespace in sorted(before.keys() | after.keys(), key=_order):
         was, now = before.get(namespace), after.get(namespace)
         if now is not None and (was is None or now > was):
-            yield _rose(namespace, was, now, new.judged, settings)
+            yield rising(namespace, was, now, new.judged, settings)
         elif now != was:
             yield Change(namespace, f"{namespace} floor {versions_text(was)} -> {versions_text(now)}")
 
@@ -58,7 +58,8 @@ def _order(namespace: str) -> tuple[int, str]:
     return (_FIRST.index(namespace) if namespace in _FIRST else len(_FIRST), namespace)
 
 
-def _rose(namespace: str, was: Floor | None, now: Floor, facts: ElfFacts, settings: CompiledDiff) -> Change:
+def rising(namespace: str, was: Floor | None, now: Floor, facts: ElfFacts, settings: CompiledDiff) -> Change:
+    """The change `namespace` floor `was` -> `now` of `facts`: worse unless diff.allow-floor allows it."""
     token = f"{namespace}_{versions_text(now)}"
     libraries = ", ".join(dict.fromkeys(n.library for n in facts.version_needs if n.version == token))
     symbols = raisers(facts, namespace, was)

@@ -64,6 +64,11 @@ def _linkage(shape: Shape) -> Linkage:
     return Linkage.DYNAMIC
 
 
+def marked_pie(flags_1: int) -> bool:
+    """DT_FLAGS_1 has DF_1_PIE: a program, which glibc 2.30+ refuses to load as a library."""
+    return bool(flags_1 & DF_1_PIE)
+
+
 _KINDS_BY_TYPE = {ET_EXEC: Kind.EXECUTABLE, ET_REL: Kind.RELOCATABLE, ET_CORE: Kind.CORE}
 
 

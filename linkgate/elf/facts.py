@@ -296,6 +296,9 @@ class ElfFacts:
     libc: str | None = None  # glibc, musl or bionic
     executable_stack: bool = False
     has_section_headers: bool = True
+    # e_ident[EI_OSABI] and e_ident[EI_ABIVERSION] (ELFOSABI_SYSV is 0, ELFOSABI_GNU 3).
+    os_abi: int = 0
+    abi_version: int = 0
     upx: UpxFacts | None = None
     go: GoBuildInfo | None = None
     # The `.comment` strings (compilers that built it: "rustc version 1.95.0 ..."); None when not

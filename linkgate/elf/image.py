@@ -42,6 +42,13 @@ class ElfFormatError(Exception):
     """The file is not a well-formed ELF object where the loader would read it."""
 
 
+class NothingMappedError(ElfFormatError):
+    """A program or library with no PT_LOAD: the file is well formed, yet nothing of it can run.
+
+    Not a damaged UPX payload (which leaves the payload unread): a payload that decodes to such a
+    file is itself this error."""
+
+
 # One program header, as read (the table is read once per file: its rows are used as they are).
 Segment = Phdr32 | Phdr64
 
@@ -62,6 +69,9 @@ class Header:
     e_shentsize: int
     e_shnum: int
     e_shstrndx: int
+    # e_ident[EI_OSABI] and e_ident[EI_ABIVERSION]: glibc's loader accepts only some (linkgate.elf.loadable).
+    os_abi: int = 0
+    abi_version: int = 0
 
 
 class Image:
@@ -80,6 +90,7 @@ class Image:
             raise ElfFormatError(f"unknown ELF byte order {ident[5]}")
         self.endian = "<" if ident[5] == ELFDATA2LSB else ">"
         self.byte_order = "little" if ident[5] == ELFDATA2LSB else "big"
+        self.os_abi, self.abi_version = ident[7], ident[8]
         self.is64 = self.elf_class == ELFCLASS64
         self.layout_key = (self.endian, self.elf_class)
         # Records are unpacked where they lie when the buffer allows it (bytes, a mapped
@@ -132,7 +143,7 @@ class Image:
         return Header(
             self.elf_class, self.byte_order, ehdr.e_type, ehdr.e_machine,
             ehdr.e_entry, ehdr.e_phoff, ehdr.e_shoff, ehdr.e_phentsize, ehdr.e_phnum, ehdr.e_shentsize,
-            ehdr.e_shnum, ehdr.e_shstrndx,
+            ehdr.e_shnum, ehdr.e_shstrndx, self.os_abi, self.abi_version,
         )  # fmt: skip
 
     def segments(self, header: Header) -> tuple[Segment, ...]:

@@ -15,7 +15,7 @@ from linkgate.elf import dynamic as dt
 from linkgate.elf.classify import Shape, classify, libc_family, machine_name
 from linkgate.elf.comment import read_comment
 from linkgate.elf.facts import ElfFacts
-from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Image, Segment
+from linkgate.elf.image import AddressMap, Buffer, ElfFormatError, Header, Image, NothingMappedError, Segment
 from linkgate.elf.layouts import (
     DT_FLAGS,
     DT_FLAGS_1,
@@ -23,10 +23,13 @@ from linkgate.elf.layouts import (
     DT_RUNPATH,
     DT_SONAME,
     ELF_MAGIC,
+    ET_DYN,
+    ET_EXEC,
     PF_X,
     PT_DYNAMIC,
     PT_GNU_STACK,
     PT_INTERP,
+    PT_LOAD,
 )
 from linkgate.elf.versions import SymbolSelection, VersionReader
 
@@ -108,6 +111,7 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
     with the GoReader that adds it, the headers already parsed."""
     header = image.header()
     segments = image.segments(header)
+    _require_loadable_segment(header, segments)
     addresses = AddressMap(segments)
     interpreter = _interpreter(image, segments)
     has_dynamic = _first(segments, PT_DYNAMIC) is not None
@@ -143,6 +147,8 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
         libc=libc,
         executable_stack=_executable_stack(segments),
         has_section_headers=header.e_shoff != 0 and header.e_shnum != 0,
+        os_abi=header.os_abi,
+        abi_version=header.abi_version,
         go=None if defer_go else gobuild.read_build_info(image, segments, addresses),
         comment=None if defer_go else read_comment(image),
         isa=isa,
@@ -151,6 +157,14 @@ def _loader_facts(image: Image, want_symbols: SymbolSelection, defer_go: bool) -
         go_note=go_note,
     )
     return facts, partial(_with_build_info, image, segments, addresses) if defer_go else None
+
+
+def _require_loadable_segment(header: Header, segments: tuple[Segment, ...]) -> None:
+    """A program or library with no PT_LOAD maps nothing: the kernel has no code at e_entry
+    (execve fails or the process faults at once), and glibc's loader refuses such a library
+    ("object file has no loadable segments"). Relocatable files and cores are not loaded."""
+    if header.e_type in (ET_EXEC, ET_DYN) and _first(segments, PT_LOAD) is None:
+        raise NothingMappedError("no PT_LOAD segment: nothing is mapped, the file cannot run or be loaded")
 
 
 def _first(segments: tuple[Segment, ...], p_type: int) -> Segment | None:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 from linkgate.core.records import record
 from linkgate.elf.facts import ElfFacts, UpxFacts
-from linkgate.elf.image import Buffer, ElfFormatError, Header, Image, Segment
+from linkgate.elf.image import Buffer, ElfFormatError, Header, Image, NothingMappedError, Segment
 from linkgate.elf.layouts import PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_NULL
 from linkgate.elf.upx_blocks import FORMATS, INFO_SIZE, METHOD_NAMES, PayloadImage, Proof, packed_u32, prove
 from linkgate.elf.upx_budget import DecodeBudget
@@ -90,6 +90,8 @@ def _payload_facts(image: Image, proof: Proof, parse: ParsePayload, budget: Deco
         return parse(PayloadImage(image, proof, budget))
     except UpxLimitError:
         raise
+    except NothingMappedError as error:
+        raise NothingMappedError(f"the UPX-packed program has {error}") from None
     except ElfFormatError:
         return None
 

@@ -78,6 +78,8 @@ def baseline_fingerprints(text: str) -> frozenset[str]:
         document = json.loads(text)
     except ValueError as error:
         raise BaselineFormatError(f"not JSON: {error}") from None
+    except RecursionError:
+        raise BaselineFormatError("not a linkgate JSON report (nested too deeply)") from None
     findings = document.get("findings") if isinstance(document, dict) else None
     if not isinstance(findings, list):
         raise BaselineFormatError('not a linkgate JSON report (no "findings" list)')

@@ -6,10 +6,13 @@ size and modification time of every module: a pickled object must match the clas
 the policy was compiled from with the SHA-256 of its content; an entry is used only while
 every one of them still hashes the same, so any edit is validated again on the next run.
 
-Entries live under $XDG_CACHE_HOME/linkgate (else ~/.cache/linkgate), in a directory only
-the user can write; an entry owned by someone else or writable by others is ignored, since
-loading one runs pickle. LINKGATE_NO_CACHE=1 turns the cache off. A cache that cannot be
-read or written is silently skipped: it only ever saves time.
+Entries live under $XDG_CACHE_HOME/linkgate (else ~/.cache/linkgate). Loading an entry runs
+pickle, and a permissive policy's entry renamed onto a strict one's name would pass what the
+strict one fails, so: every entry carries its full key and is used only under that key; the
+`linkgate` directory is used only when it is a real directory owned by the user and writable by
+no one else (each directory linkgate creates on the way is made so, mode 0700); an entry owned by
+someone else or writable by others is ignored. LINKGATE_NO_CACHE=1 turns the cache off. A cache
+that cannot be read or written is silently skipped: it only ever saves time.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from linkgate.core.digest import sha256_hex
 from linkgate.core.records import replace
 from linkgate.policy.compiled import CompiledPolicy
 
-FORMAT = 1
-Entry = tuple[int, tuple[tuple[str, str], ...], CompiledPolicy]
+FORMAT = 2
+# (FORMAT, the full key the entry was stored under, (source, SHA-256) pairs, the policy)
+Entry = tuple[int, str, tuple[tuple[str, str], ...], CompiledPolicy]
 
 
 def cache_dir(environ: Mapping[str, str]) -> str | None:
@@ -37,19 +41,47 @@ def cache_dir(environ: Mapping[str, str]) -> str | None:
 
 def cached_policy(key: str, directory: str | None, compile_policy: Callable[[], CompiledPolicy]) -> CompiledPolicy:
     """The cached compiled policy for `key` if its sources are unchanged, else `compile_policy()`, stored."""
-    name = f"{sha256_hex(f'{_code_stamp()}|{key}'.encode())}.pickle"
+    full_key = f"{_code_stamp()}|{key}"
+    name = f"{sha256_hex(full_key.encode())}.pickle"
     entry_path = None if directory is None else os.path.join(directory, name)
-    if entry_path is not None:
-        found = _load(entry_path)
+    if entry_path is not None and _trusted(directory):
+        found = _load(entry_path, full_key)
         if found is not None:
             return found
     policy = compile_policy()
-    if entry_path is not None:
-        _store(entry_path, policy)
+    if entry_path is not None and _prepared(os.path.dirname(entry_path)):
+        _store(entry_path, full_key, policy)
     return policy
 
 
-def _load(path: str) -> CompiledPolicy | None:
+def _trusted(directory: str | None) -> bool:
+    """A real directory (not a symlink), the user's own, that nobody else can write."""
+    if directory is None:
+        return False
+    try:
+        info = os.lstat(directory)
+    except OSError:
+        return False
+    private = not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and private
+
+
+def _prepared(directory: str) -> bool:
+    """`directory`, created as needed with each new component private (0700), and trusted."""
+    missing: list[str] = []
+    path = directory
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    try:
+        for component in reversed(missing):
+            os.mkdir(component, 0o700)  # the umask may only take bits away
+    except OSError:
+        return False
+    return all(_trusted(component) for component in [*missing, directory])
+
+
+def _load(path: str, full_key: str) -> CompiledPolicy | None:
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -58,27 +90,28 @@ def _load(path: str) -> CompiledPolicy | None:
             entry = pickle.load(handle)  # noqa: S301 - our own file, in a directory only we can write
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
-    if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == FORMAT):
-        return None
-    _format, sources, policy = entry
+    if not (isinstance(entry, tuple) and len(entry) == 4 and entry[0] == FORMAT and entry[1] == full_key):
+        return None  # an entry stored under another key (renamed onto this name) is not this policy's
+    _format, _key, sources, policy = entry
     if not isinstance(policy, CompiledPolicy) or not all(_hash(p) == h for p, h in sources):
         return None
     return policy
 
 
-def _store(path: str, policy: CompiledPolicy) -> None:
+def _store(path: str, full_key: str, policy: CompiledPolicy) -> None:
     sources: list[tuple[str, str]] = []
     for source in policy.sources:
         digest = _hash(source)
         if digest is None:
             return
         sources.append((source, digest))
-    entry: Entry = (FORMAT, tuple(sources), replace(policy, _configured={}, _need_verdicts={}))
+    entry: Entry = (FORMAT, full_key, tuple(sources), replace(policy, _configured={}, _need_verdicts={}))
     try:
         directory, name = os.path.split(path)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
         temporary = os.path.join(directory, f".{name}.{os.getpid()}")
-        with open(temporary, "wb") as handle:
+        # Private whatever the umask (a group-writable entry would be ignored), and never through a link.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
             pickle.dump(entry, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)  # readers see the old entry or the whole new one
     except (OSError, pickle.PicklingError):

@@ -37,6 +37,7 @@ DIFF_CHANGES = (
     "go-cgo",  # a Go program newly calls C
     "artifact-removed",  # an ELF file of OLD has no counterpart in NEW
     "machine-floor",  # the x86 level, enforced kernel floor or page-size floor rose
+    "artifact-added-failing",  # a new ELF file of NEW fails the policy
     # EXTENSION POINT (hardening): add "hardening-lost" here with linkgate/diff/hardening.py.
 )
 

@@ -35,14 +35,18 @@ def _locate(spec: str, base: Path) -> Path:
     if is_preset_name(spec):
         path = presets_dir() / f"{spec}.yml"
         # A shipped target profile is a preset too: `--policy debian-11` means "runs on Debian 11".
-        profile = None if path.is_file() else targets.shipped_path(spec, presets_dir())
-        if not path.is_file() and profile is None:
+        profile = None if targets.is_file(path) else targets.shipped_path(spec, presets_dir())
+        if not targets.is_file(path) and profile is None:
             # A preset and a profile may share a name (manylinux_2_28): list it once.
             known = ", ".join(dict.fromkeys([*preset_names(), *targets.shipped_names(presets_dir())]))
             raise PolicyError(spec, None, None, f"no such preset (known: {known})")
         return profile or path
-    path = (base / spec).resolve()
-    if not path.exists():
+    try:
+        path = (base / spec).resolve()
+        found = path.exists()
+    except OSError as error:  # a name longer than NAME_MAX, a path longer than PATH_MAX
+        raise PolicyError(spec[:200], None, None, f"cannot read: {error.strerror or error}") from None
+    if not found:
         raise PolicyError(spec, None, None, "policy file not found")
     return path  # what kind of file it is, _read checks
 

@@ -70,7 +70,15 @@ def shipped_path(name: str, presets: Path) -> Path | None:
     directory = profiles_dir(presets)
     name = aliases(presets).get(name, name)
     path = directory / f"{name}.yml"
-    return path if name != ALIASES_FILE.removesuffix(".yml") and path.is_file() else None
+    return path if name != ALIASES_FILE.removesuffix(".yml") and is_file(path) else None
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file, False for a name the system refuses (longer than NAME_MAX): no such file."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def anchored(document: PolicyFile, directory: Path) -> PolicyFile:

@@ -13,7 +13,10 @@ as the loader would name it:
    the artifact has DT_RUNPATH), its DT_RUNPATH, then the target's libraries;
    `$ORIGIN` is the directory of the object naming it, among the checked files.
    A library found among the checked files is itself judged, in each load chain
-   that reaches it; a checked file nothing loads is judged as loaded first;
+   that reaches it; a checked file nothing loads is judged as loaded first. A
+   shipped file of another ELF class or machine is passed over; one the loader
+   refuses fails as it says (`cannot dynamically load executable`, `ELF file OS
+   ABI invalid`; docs/targets.md);
 4. glibc targets: every (library, version) need is defined by the library that
    provides it: `version 'GLIBC_2.34' not found`. musl targets (musllinux_1_1,
    musllinux_1_2, alpine) ignore versions and bind each symbol by name: every
@@ -105,7 +108,9 @@ def _judge_loaded(facts: ElfFacts, profile: TargetIndex, site: Site, context: Lo
     libraries: dict[str, Found] = {}
     for name in dict.fromkeys((*facts.needed, *(n.library for n in facts.version_needs))):
         library = find_library(facts, name, profile, site, context)
-        if library is not None:
+        if library is not None and library.refused is not None:
+            yield failure.refused_library(name, library, facts, site, context)
+        elif library is not None:
             libraries[name] = library
         elif name in facts.needed and profile.complete:
             yield failure.missing_library(name, profile, facts, site, context)

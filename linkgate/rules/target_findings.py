@@ -12,7 +12,7 @@ from linkgate.profiles.index import TargetIndex
 from linkgate.rules import culprits
 from linkgate.rules.base import short_list
 from linkgate.rules.remedies import glibc_fix, runtime_fix, static_fix
-from linkgate.rules.target_search import Found, requester, search_steps
+from linkgate.rules.target_search import Found, Step, requester, search_steps
 
 
 def unreadable_payload(facts: ElfFacts, profile: TargetIndex) -> Violation | None:
@@ -68,11 +68,43 @@ def missing_library(name: str, profile: TargetIndex, facts: ElfFacts, site: Site
     searched = list(dict.fromkeys(step.via for step in steps if "ORIGIN" in step.via))
     where = f"not on {profile.name}" + (f"; searched {', '.join(searched)}" if searched else "")
     chain = load_chain(facts, site, context)
+    other = _other_class(name, steps, facts, site) if profile.libc_family != "musl" else None
+    # glibc names the file of the other class it passed over rather than "cannot open".
+    error = f"wrong ELF class: ELFCLASS{other}" if other else "cannot open shared object file"
     return Violation(
         subject=name,
-        message=f"{name}: cannot open shared object file ({chain + '; ' if chain else ''}{where})",
+        message=f"{name}: {error} ({chain + '; ' if chain else ''}{where})",
         hint=_missing_hint(name, site),
     )
+
+
+def _other_class(name: str, steps: list[Step], facts: ElfFacts, site: Site) -> int | None:
+    """The ELF class of a shipped file named `name` on the search path that the loader passed over."""
+    for step in steps:
+        shipped = site.library_at(f"{step.directory}/{name}")
+        if shipped is not None and shipped.elf_class != facts.elf_class:
+            return shipped.elf_class
+    return None
+
+
+def refused_library(name: str, library: Found, facts: ElfFacts, site: Site, context: LoadContext) -> Violation:
+    """A file found for `name` that the loader will not map: the program does not start."""
+    chain = load_chain(facts, site, context)
+    where = f"shipped at {library.shipped_at}" + (f"; {chain}" if chain else "")
+    return Violation(
+        subject=name,
+        message=f"{name}: {library.refused} ({where})",
+        hint=_refused_hint(name, library),
+    )
+
+
+def _refused_hint(name: str, library: Found) -> str:
+    refused = library.refused or ""
+    if "executable" in refused:
+        return f"ship the library built as a shared object (-shared), not a program, at {library.shipped_at}"
+    if refused in ("file too short", "invalid ELF header", "Exec format error") or "ET_DYN" in refused:
+        return f"ship the shared library itself at {library.shipped_at}: the file there is not one"
+    return f"ship {name} built for the same machine, ELF class, byte order and OS ABI as the artifact"
 
 
 def load_chain(facts: ElfFacts, site: Site, context: LoadContext) -> str:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from linkgate.core.records import record
+from linkgate.core.records import record, replace
 from linkgate.core.site import LoadContext, Loader, ShippedLibrary, Site, expand_entry
 from linkgate.elf.facts import ElfFacts
 from linkgate.profiles.index import Library, TargetIndex
+from linkgate.rules.target_loadable import PASSED_OVER, refusal
 
 
 @record
@@ -30,6 +31,8 @@ class Found:
     # Named as the artifact names it ($ORIGIN/../lib/libfoo.so.1) when it is a checked file.
     shipped_at: str | None = None
     shipped: ShippedLibrary | None = None
+    # The loader's fatal error on the file it found (`cannot dynamically load executable`).
+    refused: str | None = None
 
 
 @record
@@ -43,7 +46,7 @@ class Step:
 def requester(facts: ElfFacts, site: Site) -> Loader:
     """The artifact as the object whose NEEDED are being looked up."""
     path = site.path or posixpath.join(site.origin or "/", "?")
-    return Loader(path, facts.machine, facts.elf_class, facts.rpath, facts.runpath)
+    return Loader(path, facts.machine, facts.elf_class, facts.rpath, facts.runpath, byte_order=facts.byte_order)
 
 
 def search_steps(obj: Loader, chain: tuple[Loader, ...], family: str | None) -> Iterator[Step]:
@@ -80,8 +83,9 @@ def find_library(
     shipped = site.library_at(already) if already else None
     if shipped is not None:
         return _shipped(shipped, site)
-    for step in search_steps(requester(facts, site), context.chain, profile.libc_family):
-        found = _in_directory(facts, f"{step.directory}/{name}", profile, site)
+    me = requester(facts, site)
+    for step in search_steps(me, context.chain, profile.libc_family):
+        found = _in_directory(me, f"{step.directory}/{name}", profile, site)
         if found is not None:
             return found
     on_target = profile.library(facts.machine, name)
@@ -100,18 +104,22 @@ def _shipped_in(
     already = context.loaded.get(name)
     if already:
         return site.library_at(already)
-    for step in search_steps(requester(facts, site), context.chain, family):
+    me = requester(facts, site)
+    for step in search_steps(me, context.chain, family):
         shipped = site.library_at(f"{step.directory}/{name}")
-        if shipped is not None and shipped.machine == facts.machine:
-            return shipped
+        verdict = None if shipped is None else refusal(shipped, me, family)
+        if shipped is not None and verdict != PASSED_OVER:
+            return shipped if verdict is None else None
     return None
 
 
-def _in_directory(facts: ElfFacts, path: str, profile: TargetIndex, site: Site) -> Found | None:
+def _in_directory(me: Loader, path: str, profile: TargetIndex, site: Site) -> Found | None:
     shipped = site.library_at(path)
-    # The loader skips a file of another machine or class and keeps searching.
-    if shipped is not None and shipped.machine == facts.machine:
-        return _shipped(shipped, site)
+    # The loader passes over a file of another machine or class and keeps searching; it fails on
+    # one it cannot load (another byte order or OS ABI, a program).
+    verdict = None if shipped is None else refusal(shipped, me, profile.libc_family)
+    if shipped is not None and verdict != PASSED_OVER:
+        return replace(_shipped(shipped, site), refused=verdict)
     on_target = profile.library_at(path)
     return Found(on_target) if on_target is not None else None
 
