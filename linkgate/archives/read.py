@@ -11,23 +11,20 @@ import io
 import lzma
 import tarfile
 from collections.abc import Callable
-from typing import BinaryIO, cast
 
-from linkgate.archives.context import Completer, Context
-from linkgate.archives.image import DirectoryStore, TarStore, is_image, read_image
+from linkgate.archives.containers import ImageFoundError, read_compressed, read_deb, read_rpm, read_tar, read_zip
+from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
 from linkgate.archives.limits import ArchiveError, Budget, Limits
-from linkgate.archives.magic import COMPRESSED, Format, sniff
-from linkgate.archives.packages import read_compressed, read_deb, read_rpm
-from linkgate.archives.streams import buffered, read_head, seekable_decompressed
-from linkgate.archives.tarread import ImageFoundError, read_tar
+from linkgate.archives.members import Completer, Context
+from linkgate.archives.sniff import COMPRESSED, Format
+from linkgate.archives.streams import Stream, buffered, seekable_decompressed
 from linkgate.archives.tree import Unit
-from linkgate.archives.zipread import read_zip
 from linkgate.core.records import record
 from linkgate.elf.versions import SymbolSelection
 
 
-def read_stream(kind: Format, stream: BinaryIO, name: str, context: Context) -> Unit:
-    """An archive of format `kind` read from `stream` (seekable for zip)."""
+def read_stream(kind: Format, stream: Stream, name: str, context: Context) -> Unit:
+    """An archive of format `kind` read from `stream`."""
     if kind is Format.ZIP:
         return read_zip(stream, Unit("zip"), context)
     if kind is Format.TAR:
@@ -57,18 +54,18 @@ class Reading:
         return Context(self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports)
 
 
-def read_file(handle: BinaryIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
-    """The archive open as `handle` (seekable, read-only), already sniffed as `kind`."""
-    stream = handle if kind is Format.ZIP else buffered(handle)  # type: ignore[arg-type]
+def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
+    """The archive open as `handle` (unbuffered, read-only), already sniffed as `kind`."""
+    stream = handle if kind is Format.ZIP else buffered(handle)
     try:
         return read_stream(kind, stream, name, reading.context(display))
     except ImageFoundError:
         handle.seek(0)
         return _image_tar(handle, kind, reading.context(display))
     finally:
-        if stream is not handle and not stream.closed:
+        if isinstance(stream, io.BufferedReader) and not stream.closed:
             # The buffer is let go of, not closed: `handle` is its opener's to close.
-            cast(io.BufferedReader, stream).detach()
+            stream.detach()
 
 
 def read_layout(directory: str, display: str, reading: Reading) -> Unit:
@@ -76,7 +73,7 @@ def read_layout(directory: str, display: str, reading: Reading) -> Unit:
     return read_image(DirectoryStore(directory), reading.context(display))
 
 
-def _image_tar(handle: BinaryIO, kind: Format, context: Context) -> Unit:
+def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit:
     """A container image in a tar (compressed ones through a decompressor that can seek)."""
     stream = handle if kind is Format.TAR else seekable_decompressed(kind, handle)
     try:
@@ -87,10 +84,3 @@ def _image_tar(handle: BinaryIO, kind: Format, context: Context) -> Unit:
             return read_image(store, context)
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError) as error:
         raise ArchiveError(f"container image tar is corrupt or truncated: {error}") from None
-
-
-def sniff_file(handle: BinaryIO) -> Format | None:
-    """The format the open file starts with (the handle is left at its start)."""
-    head, _ = read_head(handle)
-    handle.seek(0)
-    return sniff(head)

@@ -15,8 +15,8 @@ import os
 from collections.abc import Callable, Container, Iterator, Sequence
 
 from linkgate.archives.limits import ArchiveError, Limits
-from linkgate.archives.magic import Format, archive_kind
 from linkgate.archives.read import Reading, read_file, read_layout
+from linkgate.archives.sniff import Format, archive_kind
 from linkgate.archives.tree import Unit
 from linkgate.check.archive_shipping import member_site, shipped_in
 from linkgate.check.discover import Candidate

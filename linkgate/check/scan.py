@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from linkgate.archives.magic import COMPRESSED, Format, archive_kind, sniff
-from linkgate.archives.peek import inner_head
+from linkgate.archives.sniff import COMPRESSED, Format, archive_kind, inner_head, sniff
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.check.shipping import collect_shipped, site_of, situated
@@ -142,7 +141,7 @@ def _holds_nothing(candidate: Candidate, kind: Format) -> bool:
     """A compressed file whose content starts neither an ELF file nor an archive (`config.sh.gz`).
 
     The full reader would say the same, after importing every archive reader: decided here on the
-    decompressed head alone, and only when that is certain (linkgate.archives.peek).
+    decompressed head alone, and only when that is certain (linkgate.archives.sniff.inner_head).
     """
     try:
         with open_regular(candidate.fs_path) as handle:

@@ -15,12 +15,12 @@ import re
 import stat
 import tarfile
 from collections.abc import Iterator
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
-from linkgate.archives.context import Context
+from linkgate.archives.containers import read_inner_tar
 from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.streams import buffered
-from linkgate.archives.tarread import read_inner_tar
+from linkgate.archives.members import Context
+from linkgate.archives.streams import Stream
 from linkgate.archives.tree import Entry, Node, Unit, clean_name
 
 _JSON_LIMIT = 4 << 20
@@ -32,7 +32,7 @@ _INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.dock
 class Store(Protocol):
     """The files of an image: members of a tar, or files of a directory, by relative name."""
 
-    def open(self, name: str) -> BinaryIO: ...
+    def open(self, name: str) -> Stream: ...
 
     def exists(self, name: str) -> bool: ...
 
@@ -53,7 +53,7 @@ class TarStore:
     def exists(self, name: str) -> bool:
         return name in self._members
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str) -> Stream:
         info = self._members.get(name)
         for _ in range(self._hops):
             if info is None or not info.issym():
@@ -63,8 +63,8 @@ class TarStore:
         if info is None or not info.isreg():
             raise ArchiveError(f"image file {name} is missing")
         data = self._tar.extractfile(info)
-        assert data is not None
-        return data  # type: ignore[return-value]
+        assert data is not None  # a regular member always has data
+        return data
 
 
 class DirectoryStore:
@@ -76,7 +76,7 @@ class DirectoryStore:
     def exists(self, name: str) -> bool:
         return os.path.isfile(os.path.join(self._root, name))
 
-    def open(self, name: str) -> BinaryIO:
+    def open(self, name: str) -> Stream:
         path = os.path.join(self._root, name)
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
@@ -85,7 +85,7 @@ class DirectoryStore:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             os.close(descriptor)
             raise ArchiveError(f"image file {name} is not a regular file")
-        return os.fdopen(descriptor, "rb")
+        return os.fdopen(descriptor, "rb", buffering=1 << 20)  # layers are read in large pieces
 
 
 def is_image(store: Store) -> bool:
@@ -110,7 +110,7 @@ def compose(store: Store, layers: list[str], context: Context) -> Unit:
     for index, layer_name in enumerate(layers):
         layer = Unit("layer", installed=True, absolute_names=True)
         try:
-            _read_layer(store.open(layer_name), layer, context)
+            _read_layer(store, layer_name, layer, context)
         except BoundExceededError:
             raise
         except ArchiveError as error:
@@ -128,8 +128,12 @@ def compose(store: Store, layers: list[str], context: Context) -> Unit:
     return final
 
 
-def _read_layer(blob: BinaryIO, layer: Unit, context: Context) -> None:
-    read_inner_tar(buffered(blob), layer, context, "layer", layer=True)  # type: ignore[arg-type]
+def _read_layer(store: Store, name: str, layer: Unit, context: Context) -> None:
+    blob = store.open(name)
+    try:
+        read_inner_tar(blob, layer, context, "layer", layer=True)
+    finally:
+        blob.close()
 
 
 def _remove_under(unit: Unit, directory: str) -> None:
@@ -139,8 +143,11 @@ def _remove_under(unit: Unit, directory: str) -> None:
 
 
 def _json(store: Store, name: str) -> Any:
-    with store.open(name) as handle:
+    handle = store.open(name)
+    try:
         data = handle.read(_JSON_LIMIT + 1)
+    finally:
+        handle.close()
     if len(data) > _JSON_LIMIT:
         raise ArchiveError(f"image file {name} is larger than {_JSON_LIMIT >> 20} MiB")
     try:

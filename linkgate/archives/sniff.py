@@ -1,0 +1,140 @@
+"""What an archive is, from its first bytes: cheap enough to ask of every file a run meets.
+
+Only the enum, the magic numbers and a peek into a compressed file's head live
+here, so `scan` can tell a non-ELF file from an archive without importing the
+readers (tarfile, gzip, the member machinery).
+
+A tree often holds compressed files that are no archive at all (`config.sh.gz`,
+man pages). The full reader decompresses such a file's head, finds neither ELF
+nor an archive there, and reports nothing; getting there imports tarfile, gzip
+and the member machinery, tens of milliseconds in every worker process.
+`inner_head` uses only the C decoder, and only its answer "nothing to read" is
+trusted: every other case (an archive, an ELF file, a corrupt or truncated start,
+more streams after a short first one, zstd) goes to the full reader, which reports it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import BinaryIO, Protocol
+
+from linkgate.elf.layouts import ELF_MAGIC
+
+# Enough to tell every format apart: tar's "ustar" sits at offset 257.
+HEAD = 512
+
+
+class Format(str, Enum):
+    ELF = "ELF"
+    ZIP = "zip"
+    TAR = "tar"
+    AR = "ar"
+    RPM = "rpm"
+    GZIP = "gzip"
+    XZ = "xz"
+    BZIP2 = "bzip2"
+    ZSTD = "zstd"
+
+
+COMPRESSED = (Format.GZIP, Format.XZ, Format.BZIP2, Format.ZSTD)
+
+_MAGICS = (
+    (ELF_MAGIC, Format.ELF),
+    (b"PK\x03\x04", Format.ZIP),
+    (b"PK\x05\x06", Format.ZIP),  # an empty zip: only the end of central directory
+    # Only a Debian package is read inside an ar archive; a static library (.a) is not an artifact.
+    (b"!<arch>\ndebian-binary", Format.AR),
+    (b"\xed\xab\xee\xdb", Format.RPM),
+    (b"\x1f\x8b", Format.GZIP),
+    (b"\xfd7zXZ\x00", Format.XZ),
+    (b"BZh", Format.BZIP2),
+    (b"\x28\xb5\x2f\xfd", Format.ZSTD),
+)
+
+
+def sniff(head: bytes) -> Format | None:
+    """The format `head` (the first HEAD bytes) starts, or None for anything else."""
+    for magic, kind in _MAGICS:
+        if head.startswith(magic):
+            return kind
+    if head[257:262] == b"ustar" and _tar_checksum_ok(head):
+        return Format.TAR
+    return None
+
+
+def _tar_checksum_ok(header: bytes) -> bool:
+    """The header's own checksum (the sum of its bytes with the checksum field as spaces)."""
+    if len(header) < HEAD:
+        return False
+    try:
+        stored = int(header[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
+    except ValueError:
+        return False
+    return stored == sum(header[:148]) + 8 * 32 + sum(header[156:HEAD])
+
+
+ARCHIVE_FORMATS = frozenset(Format) - {Format.ELF}
+
+
+def archive_kind(head: bytes) -> Format | None:
+    """The archive format a non-ELF file's first HEAD bytes start, or None (not an archive linkgate reads)."""
+    kind = sniff(head)
+    return kind if kind in ARCHIVE_FORMATS else None
+
+
+# Compressed bytes read at a time: a head of HEAD bytes rarely needs more than the first read.
+_STEP = 1 << 14
+# Compressed bytes read at most: a stream that gives no HEAD bytes from this much is left to the full reader.
+_MOST = 1 << 20
+
+
+class _Decoder(Protocol):
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+def _decoder(kind: Format) -> _Decoder | None:
+    # Imported here: each costs start-up time only the runs that meet such a file pay.
+    if kind is Format.GZIP:
+        import zlib  # noqa: PLC0415
+
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    if kind is Format.XZ:
+        import lzma  # noqa: PLC0415
+
+        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    if kind is Format.BZIP2:
+        import bz2  # noqa: PLC0415
+
+        return bz2.BZ2Decompressor()
+    return None
+
+
+def inner_head(kind: Format, handle: BinaryIO) -> bytes | None:
+    """The first HEAD decompressed bytes of the file open as `handle` (at its start), or fewer when
+    that is all it holds; None when only the full reader can tell (see the module docstring)."""
+    decoder = _decoder(kind)
+    if decoder is None:
+        return None
+    head = b""
+    read = 0
+    try:
+        while len(head) < HEAD and read < _MOST and not decoder.eof:
+            data = handle.read(_STEP)
+            if not data:
+                return None  # truncated: the full reader names it
+            read += len(data)
+            head += decoder.decompress(data, HEAD - len(head))
+    except Exception:  # each decoder has its own error type; the full reader names the problem
+        return None
+    if len(head) < HEAD and not (decoder.eof and not decoder.unused_data and _at_end(handle)):
+        return None  # short, and more may follow (another stream, trailing bytes): the full reader decides
+    return head
+
+
+def _at_end(handle: BinaryIO) -> bool:
+    return not handle.read(1)
