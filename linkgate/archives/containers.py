@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import stat
 import struct
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, cast
 
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import Context, take
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
-from linkgate.archives.streams import Bounded, Metered, Stream, buffered, decompressed, read_capped, read_head
+from linkgate.archives.streams import Bounded, Metered, Stream, buffered, decompressed, read_capped, read_head, spooled
 from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
 from linkgate.core.records import record
 
@@ -147,49 +148,70 @@ def _hard_link(unit: Unit, name: str, target: str, context: Context) -> None:
 
 
 # --- zip ---
-# Small text members kept for their meaning: a wheel's promise (its platform tags).
-_KEPT_TEXT = ".dist-info/WHEEL"
-_TEXT_LIMIT = 64 * 1024
+# A wheel's own metadata, kept for its meaning (its platform tags): pip reads only the top-level
+# `NAME-VERSION.dist-info/WHEEL`, so a WHEEL file anywhere else is an ordinary member.
+_WHEEL_FILE = re.compile(r"[^/]+\.dist-info/WHEEL")
 _LINK_LIMIT = 4096
+# The fixed part of a local file header: a member's data starts at least this far after its header.
+_LOCAL_HEADER = 30
 _MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError)
 
 
-def read_zip(stream: Stream, unit: Unit, context: Context) -> Unit:
-    """The zip's members into `unit`; a stream that cannot seek (a nested zip) is held, bounded, to seek in it."""
+def read_zip(stream: Stream, unit: Unit, context: Context, wheel: bool = False) -> Unit:
+    """The zip's members into `unit`, as unzip (or pip, for a `wheel`) writes them.
+
+    A stream that cannot seek (a nested zip) is held, bounded, to seek in it. A member is a
+    directory when its name ends in `/` (never by its mode bits, as unzip and pip decide); a
+    symlink when its mode says so, except in a wheel (pip writes every member as a file).
+    """
+    held = _seekable(stream, context)
     try:
-        archive = zipfile.ZipFile(_seekable(stream, context))
+        archive = zipfile.ZipFile(held)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise ArchiveError(f"zip data is corrupt or truncated: {error}") from None
     with archive:
+        _refuse_overlap(archive)
         for info in archive.infolist():
             context.budget.member()
             name, refused = clean_name(info.filename, context.limits.name)
             if refused is not None:
                 unit.problems.append((printable_name(info.filename), refused))
             elif name is not None:
-                _member(archive, info, name, unit, context)
+                _member(archive, info, name, unit, context, wheel=wheel)
     return unit
 
 
-def _seekable(stream: Stream, context: Context) -> BinaryIO:
+def _seekable(stream: Stream, context: Context) -> IO[bytes]:
     """A zip is read from its end: the file given on the command line seeks; a member is held to seek in it."""
     if isinstance(stream, (io.FileIO, io.BufferedReader, io.BytesIO)):
         return stream
-    return io.BytesIO(read_capped(stream, context.limits.member, "nested zip"))
+    return spooled(stream, context.limits.member, "nested zip")
 
 
-def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Unit, context: Context) -> None:
-    mode = info.external_attr >> 16
+def _refuse_overlap(archive: zipfile.ZipFile) -> None:
+    """Members whose data overlap (one deflate stream named by many entries: a bomb) are refused,
+    as Python 3.12's zipfile does: each member's data must end before the next header."""
+    infos = sorted(archive.infolist(), key=lambda info: info.header_offset)
+    ends = [info.header_offset for info in infos[1:]] + [archive.start_dir]
+    for info, end in zip(infos, ends, strict=True):
+        if info.header_offset + _LOCAL_HEADER + info.compress_size > end:
+            raise ArchiveError(
+                f"zip entries overlap ({printable_name(info.filename)} runs into the next one): "
+                "unzip would inflate the same data many times (a zip bomb)"
+            )
+
+
+def _member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Unit, context: Context, *, wheel: bool
+) -> None:
     try:
-        if info.is_dir() or stat.S_ISDIR(mode):
+        if info.filename.endswith("/"):
             unit.nodes[name] = Node(Entry.DIRECTORY)
-        elif stat.S_ISLNK(mode):
+        elif not wheel and stat.S_ISLNK(info.external_attr >> 16):
             with archive.open(info) as member:
                 unit.nodes[name] = Node(Entry.SYMLINK, link=member.read(_LINK_LIMIT).decode("utf-8", "replace"))
-        elif name.endswith(_KEPT_TEXT) and info.file_size <= _TEXT_LIMIT:
-            with archive.open(info) as member:
-                unit.texts[name] = member.read(_TEXT_LIMIT).decode("utf-8", "replace")
-            unit.nodes[name] = Node(Entry.FILE)
+        elif wheel and _WHEEL_FILE.fullmatch(name):
+            _wheel_file(archive, info, name, unit, context)
         else:
             with archive.open(info) as member:
                 take(unit, context, name, Metered(member, context.budget, "zip member"), info.file_size)
@@ -199,6 +221,15 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Un
         unit.problems.append((name, str(error)))
     except _MEMBER_ERRORS as error:
         unit.problems.append((name, f"zip member cannot be read: {error}"))
+
+
+def _wheel_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Unit, context: Context) -> None:
+    """A wheel's WHEEL file: kept whole as text (its tags are compared with the name), and still
+    read as any member is (an ELF file under that name is judged)."""
+    with archive.open(info) as member:
+        data = bytes(read_capped(Metered(member, context.budget, "zip member"), context.limits.member, "WHEEL file"))
+    unit.texts[name] = data.decode("utf-8", "replace")
+    take(unit, context, name, io.BytesIO(data), len(data))
 
 
 # --- ar and cpio ---

@@ -68,10 +68,14 @@ class TarStore:
 
 
 class DirectoryStore:
-    """Files under an OCI layout directory; never a symlink out of it, never a special file."""
+    """Files under an OCI layout directory; never a symlink out of it, never a special file.
 
-    def __init__(self, root: str) -> None:
+    Each file opened is input of the image: its size is added to the budget's allowance.
+    """
+
+    def __init__(self, root: str, context: Context) -> None:
         self._root = root
+        self._budget = context.budget
 
     def exists(self, name: str) -> bool:
         return os.path.isfile(os.path.join(self._root, name))
@@ -82,9 +86,11 @@ class DirectoryStore:
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
         except OSError as error:
             raise ArchiveError(f"image file {name} cannot be opened: {error.strerror}") from None
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
             os.close(descriptor)
             raise ArchiveError(f"image file {name} is not a regular file")
+        self._budget.grow(info.st_size)
         return os.fdopen(descriptor, "rb", buffering=1 << 20)  # layers are read in large pieces
 
 

@@ -13,7 +13,8 @@ from linkgate.core.records import field_names, record, replace
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
-# LINKGATE_ARCHIVE_LIMITS="total=1G,member=64M,members=1000,depth=3": tighter (or looser) bounds.
+# LINKGATE_ARCHIVE_LIMITS="total=1G,member=64M,members=1000,depth=3": tighter bounds. The defaults
+# are also the ceilings: a value above one, or a key given twice, is refused.
 ENVIRONMENT = "LINKGATE_ARCHIVE_LIMITS"
 _UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB}
 
@@ -40,13 +41,20 @@ class Limits:
     name: int = 4096
     # Symlinks followed to resolve one path (Linux MAXSYMLINKS).
     links: int = 40
+    # Decompressed bytes per byte of the archive given on the command line, beyond `floor`: deflate
+    # gives at most 1032, real archives 2-20, a bomb of zeros hundreds or more. A bomb is refused
+    # after `floor` + `ratio` x its own size, not after `total`.
+    ratio: int = 100
+    floor: int = 64 * MIB
 
 
 def limits_from(environ: Mapping[str, str]) -> Limits:
-    """The default bounds with those named in LINKGATE_ARCHIVE_LIMITS replaced; ValueError when malformed."""
+    """The default bounds with those named in LINKGATE_ARCHIVE_LIMITS lowered; ValueError when malformed,
+    repeated, or above the default (the variable tightens the bounds, never loosens them)."""
     spec = environ.get(ENVIRONMENT, "").strip()
     if not spec:
         return Limits()
+    defaults = Limits()
     known = set(field_names(Limits))
     changes: dict[str, int] = {}
     for item in spec.split(","):
@@ -58,30 +66,49 @@ def limits_from(environ: Mapping[str, str]) -> Limits:
         number = value[: len(value) - len(unit)]
         if not number.isdigit() or int(number) <= 0:
             raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} needs a positive number (K, M, G allowed)")
+        if key in changes:
+            raise ValueError(f"{ENVIRONMENT}: {key}= is given twice")
         changes[key] = int(number) * _UNITS[unit]
-    return replace(Limits(), **changes)
+        if changes[key] > getattr(defaults, key):
+            raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} is above the ceiling {key}={getattr(defaults, key)}")
+    return replace(defaults, **changes)
 
 
 class Budget:
     """What is left of the bounds for one archive given on the command line (shared by its nested ones)."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, size: int = 0) -> None:
         self.limits = limits
         self.bytes_left = limits.total
         self.members_left = limits.members
+        self.produced = 0
+        self.size = 0
+        self.allowed = limits.floor
+        self.grow(size)
+
+    def grow(self, size: int) -> None:
+        """`size` more bytes of input (the archive's file, or an image layout's blob) were met."""
+        self.size += size
+        self.allowed = self.limits.floor + self.limits.ratio * self.size
 
     def spend(self, count: int) -> None:
         self.bytes_left -= count
+        self.produced += count
         if self.bytes_left < 0:
+            raise BoundExceededError(f"more than {size_text(self.limits.total)} decompressed: a decompression bomb")
+        if self.produced > self.allowed:
             raise BoundExceededError(
-                f"more than {size_text(self.limits.total)} decompressed: a decompression bomb, "
-                f"or raise total= in {ENVIRONMENT}"
+                f"more than {size_text(self.allowed)} decompressed from {size_text(self.size)}: a decompression bomb "
+                f"(more than {self.limits.ratio} times its size beyond {size_text(self.limits.floor)})"
             )
 
-    def member(self) -> None:
+    def member(self, cost: int = 0) -> None:
+        """One more member; `cost`: bytes its header took, charged like decompressed data."""
         self.members_left -= 1
         if self.members_left < 0:
-            raise BoundExceededError(f"more than {self.limits.members} members (raise members= in {ENVIRONMENT})")
+            raise BoundExceededError(f"more than {self.limits.members} members")
+        if cost:
+            self.spend(cost)
 
 
 def size_text(count: int) -> str:

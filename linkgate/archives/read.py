@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import os
 import tarfile
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ from linkgate.elf.versions import SymbolSelection
 def read_stream(kind: Format, stream: Stream, name: str, context: Context) -> Unit:
     """An archive of format `kind` read from `stream`."""
     if kind is Format.ZIP:
-        return read_zip(stream, Unit("zip"), context)
+        return read_zip(stream, Unit("zip"), context, wheel=name.endswith(".whl"))
     if kind is Format.TAR:
         return read_tar(stream, Unit("tar"), context, watch_image=context.depth == 1)
     if kind is Format.AR:
@@ -49,19 +50,21 @@ class Reading:
     # Read shared-library members' exports (their unit is judged as shipped together).
     exports: bool = False
 
-    def context(self, display: str) -> Context:
-        budget = Budget(self.limits)
+    def context(self, display: str, size: int = 0) -> Context:
+        """The context of one archive given on the command line, `size` bytes long (0: counted as read)."""
+        budget = Budget(self.limits, size)
         return Context(self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports)
 
 
 def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
     """The archive open as `handle` (unbuffered, read-only), already sniffed as `kind`."""
     stream = handle if kind is Format.ZIP else buffered(handle)
+    size = os.fstat(handle.fileno()).st_size
     try:
-        return read_stream(kind, stream, name, reading.context(display))
+        return read_stream(kind, stream, name, reading.context(display, size))
     except ImageFoundError:
         handle.seek(0)
-        return _image_tar(handle, kind, reading.context(display))
+        return _image_tar(handle, kind, reading.context(display, size))
     finally:
         if isinstance(stream, io.BufferedReader) and not stream.closed:
             # The buffer is let go of, not closed: `handle` is its opener's to close.
@@ -70,7 +73,8 @@ def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading:
 
 def read_layout(directory: str, display: str, reading: Reading) -> Unit:
     """An OCI image layout directory."""
-    return read_image(DirectoryStore(directory), reading.context(display))
+    context = reading.context(display)
+    return read_image(DirectoryStore(directory, context), context)
 
 
 def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit:

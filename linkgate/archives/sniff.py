@@ -57,9 +57,27 @@ def sniff(head: bytes) -> Format | None:
     for magic, kind in _MAGICS:
         if head.startswith(magic):
             return kind
-    if head[257:262] == b"ustar" and _tar_checksum_ok(head):
+    if _tar_checksum_ok(head) and (head[257:262] == b"ustar" or _v7_tar(head)):
         return Format.TAR
     return None
+
+
+def _v7_tar(header: bytes) -> bool:
+    """A pre-POSIX (v7) tar header, which has no magic: GNU tar extracts it when its checksum holds.
+
+    The checksum alone is 8 octal digits a text file could hold by chance; a v7 header
+    also has a name, a type of 0-7 (or NUL) and octal numbers in its number fields.
+    """
+    numbers = (header[100:108], header[108:116], header[116:124], header[124:136], header[136:148])
+    return header[0] != 0 and header[156:157] in _V7_TYPES and all(map(_octal_field, numbers))
+
+
+_V7_TYPES = (b"\x00", b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7")
+
+
+def _octal_field(field: bytes) -> bool:
+    digits = field.strip(b" \x00")
+    return bool(digits) and digits.isdigit() and b"8" not in digits and b"9" not in digits
 
 
 def _tar_checksum_ok(header: bytes) -> bool:
@@ -71,6 +89,38 @@ def _tar_checksum_ok(header: bytes) -> bool:
     except ValueError:
         return False
     return stored == sum(header[:148]) + 8 * 32 + sum(header[156:HEAD])
+
+
+# A zip's end-of-central-directory record and its zip64 locator: found from the end of the file, as
+# zipfile, pip and unzip find them, so bytes in front (a shell or ELF stub) do not hide a zip.
+ZIP_TAIL = 22 + 0xFFFF
+_EOCD, _EOCD64, _LOCATOR64 = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+CENTRAL_DIRECTORY = b"PK\x01\x02"
+
+
+def zip_directory(tail: bytes, tail_at: int) -> int | None:
+    """Where the central directory of a zip ending a file starts, as zipfile computes it, or None.
+
+    `tail`: the file's last ZIP_TAIL bytes (all of it if smaller), starting at offset `tail_at`.
+    The caller checks that CENTRAL_DIRECTORY is at the offset returned: a stray signature in
+    ordinary data is very unlikely to also point at one. A zip with no members gives None.
+    """
+    end = len(tail) - 22
+    if not (end >= 0 and tail[end : end + 4] == _EOCD and tail[-2:] == b"\x00\x00"):
+        end = tail.rfind(_EOCD)  # zipfile takes the last signature: the one nearest the end
+    if end < 0 or end + 22 > len(tail):
+        return None
+    entries, size = (
+        int.from_bytes(tail[end + 10 : end + 12], "little"),
+        int.from_bytes(tail[end + 12 : end + 16], "little"),
+    )
+    located = end
+    if end >= 76 and tail[end - 20 : end - 16] == _LOCATOR64 and tail[end - 76 : end - 72] == _EOCD64:
+        located = end - 76
+        entries = int.from_bytes(tail[located + 32 : located + 40], "little")
+        size = int.from_bytes(tail[located + 40 : located + 48], "little")
+    start = tail_at + located - size
+    return start if entries and start >= 0 else None
 
 
 ARCHIVE_FORMATS = frozenset(Format) - {Format.ELF}

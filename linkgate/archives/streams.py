@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Protocol, cast
 
-from linkgate.archives.limits import ArchiveError, Budget, size_text
+from linkgate.archives.limits import ENVIRONMENT, ArchiveError, Budget, size_text
 from linkgate.archives.sniff import HEAD, Format
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def read_capped(stream: Stream, cap: int, what: str, size: int | None = None) ->
     memory of that size, so it is held once (joining pieces held a 180 MB library twice).
     """
     if size is not None and size > cap:
-        raise ArchiveError(f"{what} is larger than {size_text(cap)} (raise member= in LINKGATE_ARCHIVE_LIMITS)")
+        raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
     if size is not None and size > _CHUNK:
         return _read_sized(stream, size)
     parts: list[bytes] = []
@@ -188,22 +188,50 @@ def read_capped(stream: Stream, cap: int, what: str, size: int | None = None) ->
         parts.append(part)
         total += len(part)
     if total > cap:
-        raise ArchiveError(f"{what} is larger than {size_text(cap)} (raise member= in LINKGATE_ARCHIVE_LIMITS)")
+        raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _read_sized(stream: Stream, size: int) -> bytes | mmap.mmap:
-    """`size` bytes of `stream` in anonymous memory (fewer, as bytes, when the stream ends early)."""
+    """`size` bytes of `stream` in anonymous memory (fewer, as bytes, when the stream ends early).
+
+    Pieces of zeros are not written: the pages stay untouched, so a member padded with
+    zeros (a bomb's favourite content) costs its real bytes in memory, not its size.
+    """
     memory = mmap.mmap(-1, size)
     total = 0
     while total < size and (part := stream.read(min(_CHUNK, size - total))):
-        memory.write(part)
+        if _zeros(part):
+            memory.seek(len(part), io.SEEK_CUR)
+        else:
+            memory.write(part)
         total += len(part)
     if total == size:
         return memory
     short = memory[:total]  # a cut-off member: what there is, for the reader to refuse
     memory.close()
     return short
+
+
+def _zeros(part: bytes) -> bool:
+    return part[0] == 0 and part[-1] == 0 and part.count(0) == len(part)
+
+
+def spooled(stream: Stream, cap: int, what: str) -> IO[bytes]:
+    """The rest of `stream` in a file that can seek: in memory up to 64 MiB, then in an unlinked
+    temporary file; ArchiveError beyond `cap` bytes."""
+    import tempfile  # noqa: PLC0415  (lazy: start-up; only a nested zip needs it)
+
+    held = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115  (the caller closes it)
+    total = 0
+    while part := stream.read(_SKIP):
+        total += len(part)
+        if total > cap:
+            held.close()
+            raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
+        held.write(part)
+    held.seek(0)
+    return held
 
 
 class Bounded(io.RawIOBase):
