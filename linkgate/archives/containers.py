@@ -36,7 +36,7 @@ from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import Context, take
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
 from linkgate.archives.streams import Bounded, Metered, Stream, buffered, decompressed, read_capped, read_head, spooled
-from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
+from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, printable_name, resolve
 from linkgate.core.records import record
 
 # --- tar ---
@@ -86,7 +86,7 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
             while (info := tar.next()) is not None:
                 cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
                 context.budget.member()
-                if watch_image and info.name.strip("./") in IMAGE_MARKERS:
+                if watch_image and clean_name(info.name, context.limits.name)[0] in IMAGE_MARKERS:
                     raise ImageFoundError
                 _add(tar, info, unit, context, layer)
             _check_end(tar)
@@ -135,16 +135,30 @@ def _add(tar: tarfile.TarFile, info: tarfile.TarInfo, unit: Unit, context: Conte
 
 
 def _hard_link(unit: Unit, name: str, target: str, context: Context) -> None:
-    """A second name for an earlier member: unpacked, it is the same file under both names."""
+    """A second name for an earlier member (or, in a container layer, for a file of the layers
+    below: umoci, containerd and docker link to it): unpacked, it is the same file under both names."""
     cleaned, refused = clean_name(target, context.limits.name)
     if refused is not None:
         unit.problems.append((name, f"hard link target refused: {refused}"))
         return
     original = unit.nodes.get(cleaned or "")
+    if original is None and unit.below is not None and cleaned:
+        original = _below(unit.below, cleaned, context.limits.links)
     if original is None:
         unit.problems.append((name, f"hard link to {target}, which is not an earlier member"))
         return
     unit.nodes[name] = original.copy()
+
+
+def _below(lower: Unit, name: str, hops: int) -> Node | None:
+    """The file `name` names in the layers below: its parent directories resolved through their symlinks."""
+    parent, base = posixpath.split(name)
+    try:
+        where = resolve(lower, parent, hops) if parent else ""
+    except LinkLoopError:
+        return None
+    node = lower.nodes.get(posixpath.join(where, base) if where else base)
+    return node if node is not None and node.kind is Entry.FILE else None
 
 
 # --- zip ---
@@ -391,7 +405,7 @@ def read_compressed(kind: Format, stream: Stream, name: str, context: Context) -
     """A compressed stream: a tar (tar.gz, .apk's concatenated gzip'd tars), else one compressed file."""
     head, inner = read_head(decompressed(kind, stream, context.budget))
     if sniff(head) is Format.TAR:
-        unit = read_tar(inner, Unit(f"tar.{kind.value}"), context, watch_image=context.depth == 1)
+        unit = read_tar(inner, Unit(f"tar.{kind.value}"), context, watch_image=context.depth == 1 and context.images)
         if ".PKGINFO" in unit.nodes:  # Alpine: signature, control and data tars in one stream
             unit.format, unit.installed = "apk", True
         return unit

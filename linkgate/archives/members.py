@@ -42,6 +42,8 @@ class Context:
     # Read the exports of shared-library members: the unit's members are judged as shipped
     # together, and musl binds symbols by name to whichever loaded library exports them.
     exports: bool = False
+    # A tar given on the command line may be a container image (false once it proved not to be one).
+    images: bool = True
 
     def inside(self, member: str) -> Context:
         """The context of an archive found at `member` of this one."""

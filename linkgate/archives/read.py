@@ -20,7 +20,7 @@ from linkgate.archives.members import Completer, Context
 from linkgate.archives.sniff import COMPRESSED, Format
 from linkgate.archives.streams import Stream, buffered, seekable_decompressed
 from linkgate.archives.tree import Unit
-from linkgate.core.records import record
+from linkgate.core.records import record, replace
 from linkgate.elf.versions import SymbolSelection
 
 
@@ -29,7 +29,7 @@ def read_stream(kind: Format, stream: Stream, name: str, context: Context) -> Un
     if kind is Format.ZIP:
         return read_zip(stream, Unit("zip"), context, wheel=name.endswith(".whl"))
     if kind is Format.TAR:
-        return read_tar(stream, Unit("tar"), context, watch_image=context.depth == 1)
+        return read_tar(stream, Unit("tar"), context, watch_image=context.depth == 1 and context.images)
     if kind is Format.AR:
         return read_deb(stream, context)
     if kind is Format.RPM:
@@ -57,14 +57,27 @@ class Reading:
 
 
 def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
-    """The archive open as `handle` (unbuffered, read-only), already sniffed as `kind`."""
-    stream = handle if kind is Format.ZIP else buffered(handle)
+    """The archive open as `handle` (unbuffered, read-only), already sniffed as `kind`.
+
+    A tar with an image's marker at its top is read again as an image when its structure is
+    complete (images.is_image), and otherwise once more as the plain tar it then is.
+    """
     size = os.fstat(handle.fileno()).st_size
     try:
-        return read_stream(kind, stream, name, reading.context(display, size))
+        return _read_from_start(handle, kind, name, reading.context(display, size))
     except ImageFoundError:
         handle.seek(0)
-        return _image_tar(handle, kind, reading.context(display, size))
+        image = _image_tar(handle, kind, reading.context(display, size))
+    if image is not None:
+        return image
+    handle.seek(0)
+    return _read_from_start(handle, kind, name, replace(reading.context(display, size), images=False))
+
+
+def _read_from_start(handle: io.FileIO, kind: Format, name: str, context: Context) -> Unit:
+    stream = handle if kind is Format.ZIP else buffered(handle)
+    try:
+        return read_stream(kind, stream, name, context)
     finally:
         if isinstance(stream, io.BufferedReader) and not stream.closed:
             # The buffer is let go of, not closed: `handle` is its opener's to close.
@@ -77,14 +90,13 @@ def read_layout(directory: str, display: str, reading: Reading) -> Unit:
     return read_image(DirectoryStore(directory, context), context)
 
 
-def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit:
-    """A container image in a tar (compressed ones through a decompressor that can seek)."""
+def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit | None:
+    """A container image in a tar (compressed ones through a decompressor that can seek); None
+    when the tar holds no complete image."""
     stream = handle if kind is Format.TAR else seekable_decompressed(kind, handle)
     try:
         with tarfile.open(fileobj=stream, mode="r:") as tar:
             store = TarStore(tar, context)
-            if not is_image(store):
-                raise ArchiveError("a tar with an image marker but no image manifest")
-            return read_image(store, context)
+            return read_image(store, context) if is_image(store) else None
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError) as error:
         raise ArchiveError(f"container image tar is corrupt or truncated: {error}") from None
