@@ -81,6 +81,9 @@ class ArtifactResult:
 
     path: str
     findings: tuple[Finding, ...] = ()
+    # False: the findings are about an archive or a member that is no ELF file (it cannot be read, a
+    # wheel's tags), so the summary does not count it as an ELF artifact.
+    elf: bool = True
 
 
 @record
