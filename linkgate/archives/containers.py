@@ -86,9 +86,7 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
             while (info := tar.next()) is not None:
                 cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
                 context.budget.member()
-                if watch_image and clean_name(info.name, context.limits.name)[0] in IMAGE_MARKERS:
-                    raise ImageFoundError
-                _add(tar, info, unit, context, layer)
+                _add(tar, info, unit, context, layer, watch_image)
             _check_end(tar)
     except (tarfile.TarError, EOFError) as error:
         raise ArchiveError(f"tar data is corrupt or truncated: {error}") from None
@@ -105,8 +103,12 @@ def _check_end(tar: tarfile.TarFile) -> None:
         raise ArchiveError(f"tar data is truncated or corrupt: {why}")
 
 
-def _add(tar: tarfile.TarFile, info: tarfile.TarInfo, unit: Unit, context: Context, layer: bool) -> None:
+def _add(  # noqa: PLR0917  (one member of read_tar's loop: its state, passed on)
+    tar: tarfile.TarFile, info: tarfile.TarInfo, unit: Unit, context: Context, layer: bool, watch_image: bool
+) -> None:
     name, refused = clean_name(info.name, context.limits.name)
+    if watch_image and name in IMAGE_MARKERS:
+        raise ImageFoundError
     if refused is not None:
         unit.problems.append((printable_name(info.name), refused))
         return
@@ -120,7 +122,9 @@ def _add(tar: tarfile.TarFile, info: tarfile.TarInfo, unit: Unit, context: Conte
         else:
             unit.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT) :]))
         return
-    if info.isreg():
+    if info.isreg() and info.size == 0:
+        unit.nodes[name] = Node(Entry.FILE)  # nothing to read: neither ELF nor an archive
+    elif info.isreg():
         member = tar.extractfile(info)
         assert member is not None  # a regular member always has data
         take(unit, context, name, member, info.size)

@@ -19,6 +19,10 @@ ENVIRONMENT = "LINKGATE_ARCHIVE_LIMITS"
 _UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB}
 
 
+# What reading one member costs, counted like decompressed bytes against the ratio bound.
+MEMBER_COST = 8 * KIB
+
+
 class ArchiveError(Exception):
     """The archive cannot be read to the end safely: corrupt, truncated, hostile or unsupported."""
 
@@ -97,22 +101,35 @@ class Budget:
         if self.bytes_left < 0:
             raise BoundExceededError(f"more than {size_text(self.limits.total)} decompressed: a decompression bomb")
         if self.produced > self.allowed:
-            raise BoundExceededError(
-                f"more than {size_text(self.allowed)} decompressed from {size_text(self.size)}: a decompression bomb "
-                f"(more than {self.limits.ratio} times its size beyond {size_text(self.limits.floor)})"
-            )
+            self._refuse()
 
-    def member(self, cost: int = 0) -> None:
-        """One more member; `cost`: bytes its header took, charged like decompressed data."""
+    def _refuse(self) -> None:
+        raise BoundExceededError(
+            f"more than {_approximate(self.allowed)} decompressed from {_approximate(self.size)} (each member counting "
+            f"{size_text(MEMBER_COST)}): a decompression bomb (the bound is ratio={self.limits.ratio} times its "
+            f"size beyond floor={size_text(self.limits.floor)})"
+        )
+
+    def member(self) -> None:
+        """One more member: counted, and charged MEMBER_COST against the ratio bound, so a small
+        archive of a huge number of empty members is refused as early as a bomb of zeros."""
         self.members_left -= 1
         if self.members_left < 0:
             raise BoundExceededError(f"more than {self.limits.members} members")
-        if cost:
-            self.spend(cost)
+        self.produced += MEMBER_COST
+        if self.produced > self.allowed:
+            self._refuse()
 
 
 def size_text(count: int) -> str:
     for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
         if count >= scale and count % scale == 0:
             return f"{count // scale} {unit}"
+    return f"{count} bytes"
+
+
+def _approximate(count: int) -> str:
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
     return f"{count} bytes"
