@@ -13,8 +13,8 @@ from linkgate.core.records import field_names, record, replace
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 
-# LINKGATE_ARCHIVE_LIMITS="total=1G,member=64M,members=1000,depth=3": tighter bounds. The defaults
-# are also the ceilings: a value above one, or a key given twice, is refused.
+# LINKGATE_ARCHIVE_LIMITS="total=1G,member=64M,members=1000,depth=3": tighter bounds. A value above
+# its hard ceiling (CEILINGS: the default, except for the ratio bound), or a key given twice, is refused.
 ENVIRONMENT = "LINKGATE_ARCHIVE_LIMITS"
 _UNITS = {"": 1, "K": KIB, "M": MIB, "G": GIB}
 
@@ -52,30 +52,41 @@ class Limits:
     floor: int = 64 * MIB
 
 
+# The ratio bound alone may be loosened, for the rare real archive of mostly zeros (a disk image):
+# up to deflate's own limit of 1032 beyond a floor of 1 GiB, which still bounds a bomb's cost.
+CEILINGS = {"ratio": 1032, "floor": GIB}
+
+
 def limits_from(environ: Mapping[str, str]) -> Limits:
-    """The default bounds with those named in LINKGATE_ARCHIVE_LIMITS lowered; ValueError when malformed,
-    repeated, or above the default (the variable tightens the bounds, never loosens them)."""
+    """The default bounds with those named in LINKGATE_ARCHIVE_LIMITS replaced; ValueError when
+    malformed, repeated, or above the ceiling (the default, except for the ratio bound: CEILINGS)."""
     spec = environ.get(ENVIRONMENT, "").strip()
     if not spec:
         return Limits()
-    defaults = Limits()
-    known = set(field_names(Limits))
     changes: dict[str, int] = {}
     for item in spec.split(","):
-        key, _, value = item.partition("=")
-        key, value = key.strip(), value.strip().upper()
-        if key not in known or not value:
-            raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} is not one of {', '.join(sorted(known))}=NUMBER")
-        unit = value[-1] if value[-1] in _UNITS else ""
-        number = value[: len(value) - len(unit)]
-        if not number.isdigit() or int(number) <= 0:
-            raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} needs a positive number (K, M, G allowed)")
+        key, value = _setting(item.strip())
         if key in changes:
             raise ValueError(f"{ENVIRONMENT}: {key}= is given twice")
-        changes[key] = int(number) * _UNITS[unit]
-        if changes[key] > getattr(defaults, key):
-            raise ValueError(f"{ENVIRONMENT}: {item.strip()!r} is above the ceiling {key}={getattr(defaults, key)}")
-    return replace(defaults, **changes)
+        changes[key] = value
+    return replace(Limits(), **changes)
+
+
+def _setting(item: str) -> tuple[str, int]:
+    """(key, value) of one `key=NUMBER[KMG]` item, within its ceiling."""
+    known = set(field_names(Limits))
+    key, _, value = item.partition("=")
+    key, value = key.strip(), value.strip().upper()
+    if key not in known or not value:
+        raise ValueError(f"{ENVIRONMENT}: {item!r} is not one of {', '.join(sorted(known))}=NUMBER")
+    unit = value[-1] if value[-1] in _UNITS else ""
+    number = value[: len(value) - len(unit)]
+    if not number.isdigit() or int(number) <= 0:
+        raise ValueError(f"{ENVIRONMENT}: {item!r} needs a positive number (K, M, G allowed)")
+    ceiling = CEILINGS.get(key, getattr(Limits(), key))
+    if int(number) * _UNITS[unit] > ceiling:
+        raise ValueError(f"{ENVIRONMENT}: {item!r} is above the ceiling {key}={ceiling}")
+    return key, int(number) * _UNITS[unit]
 
 
 class Budget:
