@@ -11,7 +11,6 @@ Clean binary: a static musl build.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import shutil
@@ -19,13 +18,13 @@ import stat
 import subprocess
 import tarfile
 import zipfile
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_linkgate
 from tests.support import require_tool
+from tests.support.archives import docker_archive, make_wheel, pip_target, real_zip, tar_with, umoci_rootfs, zip_with
 from tests.support.hostile import cached, deflated_zeros, empty_members_tar_gz, measured_check, zip_of_stream
 
 FAILING = Path("/usr/bin/true")
@@ -52,26 +51,6 @@ def default(path: Path, env: dict[str, str] | None = None) -> subprocess.Complet
 def fails_at(result: subprocess.CompletedProcess[str], where: str, rule: str = "max-glibc") -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{where}: error: [{rule}]" in result.stdout, result.stdout + result.stderr
-
-
-def zip_with(path: Path, members: dict[str, tuple[bytes, int]]) -> Path:
-    """A zip of `members`: name -> (data, Unix mode written in the external attributes)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, (data, mode) in members.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = mode << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    return path
-
-
-def real_zip(tmp_path: Path, binary: Path, name: str = "app.zip") -> Path:
-    root = tmp_path / "root"
-    (root / "bin").mkdir(parents=True, exist_ok=True)
-    shutil.copy(binary, root / "bin/app")
-    archive = tmp_path / name
-    subprocess.run([require_tool("zip"), "-qr", str(archive), "."], cwd=root, check=True)
-    return archive
 
 
 # --- 1. a zip is found by its end record --------------------------------------------------------
@@ -137,19 +116,6 @@ def test_v7_tar_is_read(tmp_path: Path, compress: str) -> None:
 # --- 3. manifest.json makes an image only with an image's structure -------------------------------
 
 
-def tar_with(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755
-            archive.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            archive.addfile(info)
-    return path
-
-
 @pytest.mark.parametrize(
     ("marker", "content"),
     [("manifest.json", b'[{"Layers": []}]'), ("manifest.json", b'{"name": "release"}'), (".manifest.json", b"[]")],
@@ -162,41 +128,6 @@ def test_release_tarball_with_a_manifest_is_a_tarball(tmp_path: Path, marker: st
 
 
 # --- 4. whiteouts, hard links and JSON of an image, checked against skopeo + umoci ---------------
-
-
-def docker_archive(path: Path, layers: Sequence[Mapping[str, bytes | str]], manifest: object | None = None) -> Path:
-    """A `docker save` tar of `layers` (member name -> bytes, or -> "link:TARGET"/"hard:TARGET")."""
-    files: dict[str, bytes] = {}
-    for index, layer in enumerate(layers):
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name, data in layer.items():
-                info = tarfile.TarInfo(name)
-                if isinstance(data, str):
-                    kind, target = data.split(":", 1)
-                    info.type = tarfile.SYMTYPE if kind == "link" else tarfile.LNKTYPE
-                    info.linkname = target
-                    tar.addfile(info)
-                else:
-                    info.size, info.mode = len(data), 0o755
-                    tar.addfile(info, io.BytesIO(data))
-        files[f"layer{index}/layer.tar"] = buffer.getvalue()
-    diff_ids = [f"sha256:{hashlib.sha256(files[f'layer{i}/layer.tar']).hexdigest()}" for i in range(len(layers))]
-    config = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}, "config": {}}
-    files["config.json"] = json.dumps(config).encode()
-    entry = manifest or [{"Config": "config.json", "RepoTags": ["app:1"], "Layers": sorted(files)[1:]}]
-    files["manifest.json"] = json.dumps(entry).encode()
-    return tar_with(path, files)
-
-
-def umoci_rootfs(image: Path, tmp_path: Path) -> Path:
-    """The image unpacked as a runtime does: skopeo to an OCI layout, then umoci unpack."""
-    skopeo, umoci = require_tool("skopeo"), require_tool("umoci")
-    layout, bundle = tmp_path / "layout", tmp_path / "bundle"
-    subprocess.run([skopeo, "copy", "-q", f"docker-archive:{image}", f"oci:{layout}:app"], check=True)
-    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{layout}:app", str(bundle)], check=True,
-                   capture_output=True)  # fmt: skip
-    return bundle / "rootfs"
 
 
 def test_whiteout_through_a_symlinked_directory_deletes_the_library(tmp_path: Path, clean: Path) -> None:
@@ -277,19 +208,8 @@ def test_oci_blob_not_matching_its_digest_is_refused_as_umoci_does(tmp_path: Pat
 # --- 5, 6, 9, 10, 11: wheels as pip installs them --------------------------------------------------
 
 
-def wheel(tmp_path: Path, tag: str, members: dict[str, tuple[bytes, int]], wheel_tag: str | None = None) -> Path:
-    text = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {wheel_tag or tag}\n"
-    everything = {
-        **members,
-        "demo-1.0.dist-info/WHEEL": (text.encode(), 0o644),
-        "demo-1.0.dist-info/METADATA": (b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n", 0o644),
-        "demo-1.0.dist-info/RECORD": (b"", 0o644),
-    }
-    return zip_with(tmp_path / f"demo-1.0-{tag}.whl", everything)
-
-
 def test_nested_wheel_is_judged_by_its_own_tag(tmp_path: Path, clean: Path) -> None:
-    inner = wheel(tmp_path, "cp311-cp311-linux_x86_64", {"demo/_ext.so": (clean.read_bytes(), 0o755)})
+    inner = make_wheel(tmp_path, "cp311-cp311-linux_x86_64", {"demo/_ext.so": (clean.read_bytes(), 0o755)})
     alone = check(inner)
     assert alone.returncode == 1 and "[wheel-tag]" in alone.stdout  # linux_* is refused
     release = tmp_path / "release.tar.gz"
@@ -306,7 +226,7 @@ def test_nested_wheel_is_judged_by_its_own_tag(tmp_path: Path, clean: Path) -> N
 def test_any_platform_wheel_shipping_elf_is_an_error(
     tmp_path: Path, clean: Path, tag: str, policy: tuple[str, ...]
 ) -> None:
-    built = wheel(tmp_path, tag, {"demo/_ext.so": (clean.read_bytes(), 0o755)})
+    built = make_wheel(tmp_path, tag, {"demo/_ext.so": (clean.read_bytes(), 0o755)})
     result = check(built, *policy)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{built.name}: error: [wheel-tag]" in result.stdout
@@ -315,14 +235,14 @@ def test_any_platform_wheel_shipping_elf_is_an_error(
 
 def test_elf_under_a_wheel_metadata_name_is_read(tmp_path: Path) -> None:
     members = {"bin/tool.dist-info/WHEEL": (FAILING.read_bytes(), 0o755)}
-    built = wheel(tmp_path, "py3-none-manylinux_2_17_x86_64", members)
+    built = make_wheel(tmp_path, "py3-none-manylinux_2_17_x86_64", members)
     fails_at(check(built, "--policy", "default"), f"{built.name}!bin/tool.dist-info/WHEEL")
 
 
 def test_wheel_file_over_64_kib_is_still_compared(tmp_path: Path, clean: Path) -> None:
     padding = "Comment: " + "x" * 100 + "\n"
     name_tag = "cp311-cp311-manylinux_2_17_x86_64"
-    built = wheel(tmp_path, name_tag, {"demo/_ext.so": (clean.read_bytes(), 0o755)},
+    built = make_wheel(tmp_path, name_tag, {"demo/_ext.so": (clean.read_bytes(), 0o755)},
                   wheel_tag="cp311-cp311-linux_x86_64\n" + padding * 1000)  # fmt: skip
     assert zipfile.ZipFile(built).getinfo("demo-1.0.dist-info/WHEEL").file_size > 64 * 1024
     result = check(built)
@@ -330,16 +250,11 @@ def test_wheel_file_over_64_kib_is_still_compared(tmp_path: Path, clean: Path) -
     assert "the WHEEL file says linux_x86_64" in result.stdout
 
 
-def pip_target(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "site"
-    subprocess.run([shutil.which("pip") or "pip", "install", "--no-deps", "--no-index", "--no-compile", "-q",
-                    "--target", str(target), str(built)], check=True, capture_output=True)  # fmt: skip
-    return target
-
-
 @pytest.mark.parametrize("mode", [stat.S_IFLNK | 0o777, stat.S_IFDIR | 0o755])
 def test_wheel_member_mode_bits_never_hide_a_file(tmp_path: Path, mode: int) -> None:
-    built = wheel(tmp_path, "py3-none-manylinux_2_17_x86_64", {"demo/.libs/libfoo.so.1": (FAILING.read_bytes(), mode)})
+    built = make_wheel(
+        tmp_path, "py3-none-manylinux_2_17_x86_64", {"demo/.libs/libfoo.so.1": (FAILING.read_bytes(), mode)}
+    )
     installed = pip_target(built, tmp_path) / "demo/.libs/libfoo.so.1"
     assert installed.is_file() and not installed.is_symlink()  # the oracle: pip writes a regular file
     fails_at(check(built, "--policy", "default"), f"{built.name}!demo/.libs/libfoo.so.1")
