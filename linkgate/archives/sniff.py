@@ -94,7 +94,7 @@ def _tar_checksum_ok(header: bytes) -> bool:
 # A zip's end-of-central-directory record and its zip64 locator: found from the end of the file, as
 # zipfile, pip and unzip find them, so bytes in front (a shell or ELF stub) do not hide a zip.
 ZIP_TAIL = 22 + 0xFFFF
-_EOCD, _EOCD64, _LOCATOR64 = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+END_OF_ZIP, _EOCD64, _LOCATOR64 = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
 CENTRAL_DIRECTORY = b"PK\x01\x02"
 
 
@@ -106,8 +106,8 @@ def zip_directory(tail: bytes, tail_at: int) -> int | None:
     ordinary data is very unlikely to also point at one. A zip with no members gives None.
     """
     end = len(tail) - 22
-    if not (end >= 0 and tail[end : end + 4] == _EOCD and tail[-2:] == b"\x00\x00"):
-        end = tail.rfind(_EOCD)  # zipfile takes the last signature: the one nearest the end
+    if not (end >= 0 and tail[end : end + 4] == END_OF_ZIP and tail[-2:] == b"\x00\x00"):
+        end = tail.rfind(END_OF_ZIP)  # zipfile takes the last signature: the one nearest the end
     if end < 0 or end + 22 > len(tail):
         return None
     entries, size = (

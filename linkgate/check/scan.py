@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from linkgate.archives.sniff import (
     CENTRAL_DIRECTORY,
     COMPRESSED,
+    END_OF_ZIP,
     ZIP_TAIL,
     Format,
     archive_kind,
@@ -137,6 +138,8 @@ def _zip_behind(descriptor: int, size: int) -> bool:
 def _zip_in(data: Buffer) -> bool:
     """An ELF file's bytes end in a zip (a self-extracting archive): zipfile, pip and unzip read it."""
     tail_at = max(0, len(data) - ZIP_TAIL)
+    if data.find(END_OF_ZIP, tail_at) < 0:
+        return False  # the common case, decided without copying the tail
     start = zip_directory(bytes(data[tail_at:]), tail_at)
     return start is not None and bytes(data[start : start + 4]) == CENTRAL_DIRECTORY
 
