@@ -184,6 +184,15 @@ def read_zip(stream: Stream, unit: Unit, context: Context, wheel: bool = False) 
     """
     held = _seekable(stream, context)
     try:
+        _read_members(held, unit, context, wheel=wheel)
+    finally:
+        if held is not stream:
+            held.close()  # the spooled copy of a nested zip (and its temporary file)
+    return unit
+
+
+def _read_members(held: IO[bytes], unit: Unit, context: Context, *, wheel: bool) -> None:
+    try:
         archive = zipfile.ZipFile(held)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise ArchiveError(f"zip data is corrupt or truncated: {error}") from None
@@ -196,7 +205,6 @@ def read_zip(stream: Stream, unit: Unit, context: Context, wheel: bool = False) 
                 unit.problems.append((printable_name(info.filename), refused))
             elif name is not None:
                 _member(archive, info, name, unit, context, wheel=wheel)
-    return unit
 
 
 def _seekable(stream: Stream, context: Context) -> IO[bytes]:
