@@ -71,6 +71,13 @@ def stubbed_zip(tmp_path: Path, clean: Path) -> tuple[Path, Path]:
     return stubbed, unzipped(stubbed, tmp_path)
 
 
+def tar_of_a_self_extracting_zip(tmp_path: Path, clean: Path) -> tuple[Path, Path]:
+    archive = real_zip(tmp_path, FAILING)
+    members = {"bin/installer": clean.read_bytes() + archive.read_bytes(), "bin/ok": clean.read_bytes()}
+    release = tar_with(tmp_path / "release.tar", members)
+    return release, untarred(release, tmp_path)
+
+
 def directory_bits_zip(tmp_path: Path, clean: Path) -> tuple[Path, Path]:
     members = {"bin/app": (FAILING.read_bytes(), stat.S_IFDIR | 0o755), "bin/ok": (clean.read_bytes(), 0o100755)}
     archive = zip_with(tmp_path / "bits.zip", members)
@@ -136,6 +143,7 @@ CASES: dict[str, Case] = {
     "zip": plain_zip,
     "zip-behind-a-stub": stubbed_zip,
     "zip-directory-bits": directory_bits_zip,
+    "tar-holding-a-self-extracting-zip": tar_of_a_self_extracting_zip,
     "tar-v7-gz": v7_tar,
     "tar-with-manifest": manifest_tarball,
     "deb": deb,

@@ -22,6 +22,7 @@ are named as the package lists them (`usr/bin/app`).
 from __future__ import annotations
 
 import io
+import mmap
 import posixpath
 import re
 import stat
@@ -209,8 +210,8 @@ def _read_members(held: IO[bytes], unit: Unit, context: Context, *, wheel: bool)
 
 def _seekable(stream: Stream, context: Context) -> IO[bytes]:
     """A zip is read from its end: the file given on the command line seeks; a member is held to seek in it."""
-    if isinstance(stream, (io.FileIO, io.BufferedReader, io.BytesIO)):
-        return stream
+    if isinstance(stream, (io.FileIO, io.BufferedReader, io.BytesIO, mmap.mmap)):
+        return cast(IO[bytes], stream)
     return spooled(stream, context.limits.member, "nested zip")
 
 

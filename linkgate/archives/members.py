@@ -7,10 +7,12 @@ bytes; other members are looked at for HEAD bytes to learn what they are.
 
 from __future__ import annotations
 
+import io
+import mmap
 from collections.abc import Callable
 
 from linkgate.archives.limits import ArchiveError, BoundExceededError, Budget, Limits
-from linkgate.archives.sniff import Format, sniff
+from linkgate.archives.sniff import Format, sniff, zip_in
 from linkgate.archives.streams import Stream, read_capped, read_head
 from linkgate.archives.tree import Entry, Node, Unit
 from linkgate.core.records import record, replace
@@ -63,12 +65,15 @@ def take(unit: Unit, context: Context, name: str, stream: Stream, size: int | No
     node = Node(Entry.FILE)
     unit.nodes[name] = node
     if kind is Format.ELF:
-        _read_elf(node, context, unit.shown(name), stream, size)
+        data = _read_elf(node, context, unit.shown(name), stream, size)
+        if zip_in(data):  # a self-extracting archive: unzip and pip read the zip behind the stub
+            node.nested = _read_nested(unit, context, name, Format.ZIP, _seekable_view(data))
     elif kind is not None:
         node.nested = _read_nested(unit, context, name, kind, stream)
 
 
-def _read_elf(node: Node, context: Context, shown: str, stream: Stream, size: int | None) -> None:
+def _read_elf(node: Node, context: Context, shown: str, stream: Stream, size: int | None) -> bytes | mmap.mmap:
+    """The member's bytes, held; what they say filled in on `node`."""
     display = context.display(shown)
     data = read_capped(stream, context.limits.member, "ELF member", size)
     try:
@@ -76,9 +81,15 @@ def _read_elf(node: Node, context: Context, shown: str, stream: Stream, size: in
         node.facts = facts if context.complete is None else context.complete(display, data, facts)
     except ElfFormatError as error:
         node.error = str(error)
-        return
+        return data
     if context.exports and (facts.payload or facts).kind is Kind.SHARED_LIBRARY:
         node.exports = _exports(data)
+    return data
+
+
+def _seekable_view(data: bytes | mmap.mmap) -> Stream:
+    """Held bytes as a stream the zip reader can seek in, without a copy."""
+    return io.BytesIO(data) if isinstance(data, bytes) else data
 
 
 def _exports(data: Buffer) -> frozenset[str] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import BinaryIO, Protocol
 
+from linkgate.elf.image import Buffer
 from linkgate.elf.layouts import ELF_MAGIC
 
 # Enough to tell every format apart: tar's "ustar" sits at offset 257.
@@ -121,6 +122,16 @@ def zip_directory(tail: bytes, tail_at: int) -> int | None:
         size = int.from_bytes(tail[located + 40 : located + 48], "little")
     start = tail_at + located - size
     return start if entries and start >= 0 else None
+
+
+def zip_in(data: Buffer) -> bool:
+    """Whether `data` (an ELF file's bytes) ends in a zip (a self-extracting archive): zipfile, pip and
+    unzip read it as one."""
+    tail_at = max(0, len(data) - ZIP_TAIL)
+    if data.find(END_OF_ZIP, tail_at) < 0:
+        return False  # the common case, decided without copying the tail
+    start = zip_directory(bytes(data[tail_at:]), tail_at)
+    return start is not None and bytes(data[start : start + 4]) == CENTRAL_DIRECTORY
 
 
 ARCHIVE_FORMATS = frozenset(Format) - {Format.ELF}

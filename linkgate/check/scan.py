@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, TypeVar
 from linkgate.archives.sniff import (
     CENTRAL_DIRECTORY,
     COMPRESSED,
-    END_OF_ZIP,
     ZIP_TAIL,
     Format,
     archive_kind,
     inner_head,
     sniff,
     zip_directory,
+    zip_in,
 )
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, evaluate, unreadable
@@ -135,15 +135,6 @@ def _zip_behind(descriptor: int, size: int) -> bool:
     return start is not None and os.pread(descriptor, 4, start) == CENTRAL_DIRECTORY
 
 
-def _zip_in(data: Buffer) -> bool:
-    """An ELF file's bytes end in a zip (a self-extracting archive): zipfile, pip and unzip read it."""
-    tail_at = max(0, len(data) - ZIP_TAIL)
-    if data.find(END_OF_ZIP, tail_at) < 0:
-        return False  # the common case, decided without copying the tail
-    start = zip_directory(bytes(data[tail_at:]), tail_at)
-    return start is not None and bytes(data[start : start + 4]) == CENTRAL_DIRECTORY
-
-
 def _mapped(descriptor: int) -> mmap.mmap:
     try:
         return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
@@ -201,7 +192,7 @@ def _check_file(candidate: Candidate, options: ScanOptions) -> tuple[ArtifactRes
 
 
 def _judge_with_zip(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[tuple[Finding, ...], bool]:
-    return _judge(candidate, options, data), _zip_in(data)
+    return _judge(candidate, options, data), zip_in(data)
 
 
 def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Finding, ...]:
