@@ -154,6 +154,16 @@ def test_hard_link_to_a_lower_layer_is_that_file(tmp_path: Path) -> None:
     assert "[archive-format]" not in result.stdout
 
 
+@pytest.mark.parametrize("compressor", ["gzip", "zstd"])
+def test_compressed_image_tar_is_read_as_an_image(tmp_path: Path, compressor: str) -> None:
+    image = docker_archive(tmp_path / "image.tar", [{"usr/bin/app": FAILING.read_bytes()}, {"etc/motd": b"hi\n"}])
+    subprocess.run([require_tool(compressor), "-q", str(image)], check=True)
+    compressed = image.with_name(image.name + (".gz" if compressor == "gzip" else ".zst"))
+    result = default(compressed)
+    fails_at(result, f"{compressed.name}!/usr/bin/app")  # an image's members are absolute: it was composed
+    assert "[archive-format]" not in result.stdout
+
+
 @pytest.mark.parametrize("tags", [{"app": 1}, 7])
 def test_docker_manifest_of_wrong_types_is_an_archive_error(tmp_path: Path, clean: Path, tags: object) -> None:
     layers = [{"usr/bin/app": clean.read_bytes()}]

@@ -12,13 +12,14 @@ import lzma
 import os
 import tarfile
 from collections.abc import Callable
+from typing import Any, cast
 
 from linkgate.archives.containers import ImageFoundError, read_compressed, read_deb, read_rpm, read_tar, read_zip
 from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
 from linkgate.archives.limits import ArchiveError, Budget, Limits
 from linkgate.archives.members import Completer, Context
 from linkgate.archives.sniff import COMPRESSED, Format
-from linkgate.archives.streams import Stream, buffered, seekable_decompressed
+from linkgate.archives.streams import Rewinding, Stream, buffered
 from linkgate.archives.tree import Unit
 from linkgate.core.records import record, replace
 from linkgate.elf.versions import SymbolSelection
@@ -91,12 +92,16 @@ def read_layout(directory: str, display: str, reading: Reading) -> Unit:
 
 
 def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit | None:
-    """A container image in a tar (compressed ones through a decompressor that can seek); None
+    """A container image in a tar (compressed ones through a view that can seek); None
     when the tar holds no complete image."""
-    stream = handle if kind is Format.TAR else seekable_decompressed(kind, handle)
+    stream = handle if kind is Format.TAR else Rewinding(kind, handle, context.budget)
     try:
-        with tarfile.open(fileobj=stream, mode="r:") as tar:
+        # tarfile only reads, seeks and tells here; a Rewinding view does all three.
+        with tarfile.open(fileobj=cast(Any, stream), mode="r:") as tar:
             store = TarStore(tar, context)
             return read_image(store, context) if is_image(store) else None
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError) as error:
         raise ArchiveError(f"container image tar is corrupt or truncated: {error}") from None
+    finally:
+        if isinstance(stream, Rewinding):
+            stream.close()

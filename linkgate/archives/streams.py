@@ -110,7 +110,7 @@ def _zstd_reader(stream: Stream) -> Stream:
         raise ArchiveError(
             "zstd-compressed data cannot be read without the optional zstd support: pip install 'linkgate[zstd]'"
         ) from None
-    reader = zstandard.ZstdDecompressor().stream_reader(_as_file(stream), read_across_frames=True)
+    reader = zstandard.ZstdDecompressor().stream_reader(_as_file(stream), read_across_frames=True, closefd=False)
     return _Translated(reader, zstandard.ZstdError)
 
 
@@ -132,7 +132,7 @@ class _Translated:
 
 
 # The stdlib decoders: each reads concatenated streams (gzip members, xz streams) as one.
-_OPENERS: dict[Format, Callable[[Stream], io.BufferedIOBase]] = {
+_OPENERS: dict[Format, Callable[[Stream], Stream]] = {
     Format.GZIP: lambda s: gzip.GzipFile(fileobj=_as_file(s), mode="rb"),
     Format.XZ: lambda s: lzma.LZMAFile(_as_file(s)),  # noqa: SIM115  (closed with the stream)
     Format.BZIP2: lambda s: bz2.BZ2File(_as_file(s)),
@@ -144,13 +144,50 @@ def _as_file(stream: Stream) -> IO[bytes]:
     return cast(IO[bytes], stream)
 
 
-def seekable_decompressed(kind: Format, stream: Stream) -> io.BufferedIOBase:
-    """A decompressed view that can seek (by decoding again): for container image tars read out of order."""
-    if kind not in _OPENERS:
-        raise ArchiveError(
-            f"a {kind.value}-compressed container image cannot be read out of order: decompress it first"
-        )
-    return _OPENERS[kind](stream)
+class Rewinding:
+    """The decompressed bytes of a compressed file, seekable: for a container image tar read out of
+    order. Forward by decoding and dropping, backward by decoding again from the start; every byte
+    decoded is charged to the budget, so going back and forth costs no more than it may decode."""
+
+    def __init__(self, kind: Format, handle: io.FileIO, budget: Budget) -> None:
+        self._kind, self._handle, self._budget = kind, handle, budget
+        self._buffer: io.BufferedReader | None = None
+        self._at = 0
+        self._stream = self._restart()
+
+    def _restart(self) -> Stream:
+        self._let_go()
+        self._handle.seek(0)
+        self._buffer = buffered(self._handle)
+        self._at = 0
+        return decompressed(self._kind, self._buffer, self._budget)
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._at += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        target = offset + (self._at if whence == io.SEEK_CUR else 0)
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < 0:
+            raise OSError("a decompressed stream seeks only from its start or its position")
+        if target < self._at:
+            self._stream = self._restart()
+        while self._at < target and self.read(min(_SKIP, target - self._at)):
+            pass
+        return self._at
+
+    def close(self) -> None:
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The buffer is let go of, never closed: the handle is its opener's to close."""
+        if self._buffer is not None:
+            self._buffer.detach()
+            self._buffer = None
 
 
 _DECODER_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError, lzma.LZMAError, zlib.error)
