@@ -278,6 +278,17 @@ def test_zip_member_with_directory_bits_is_a_file_as_unzip_writes_it(tmp_path: P
     fails_at(default(archive), "plain.zip!bin/app")
 
 
+def test_zip_entry_of_a_future_version_is_an_archive_error(tmp_path: Path) -> None:
+    archive = zip_with(tmp_path / "future.zip", {"bin/app": (FAILING.read_bytes(), 0o100755)})
+    data = bytearray(archive.read_bytes())
+    entry = data.rfind(b"PK\x01\x02")
+    data[entry + 6 : entry + 8] = (99).to_bytes(2, "little")  # version needed to extract: 9.9
+    archive.write_bytes(data)
+    result = default(archive)
+    assert result.returncode == 1 and "internal error" not in result.stderr, result.stdout + result.stderr
+    assert "future.zip: error: [archive-format]" in result.stdout and "zip file version" in result.stdout
+
+
 # --- limits, messages --------------------------------------------------------------------------
 
 

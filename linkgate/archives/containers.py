@@ -195,7 +195,7 @@ def read_zip(stream: Stream, unit: Unit, context: Context, wheel: bool = False) 
 def _read_members(held: IO[bytes], unit: Unit, context: Context, *, wheel: bool) -> None:
     try:
         archive = zipfile.ZipFile(held)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    except _MEMBER_ERRORS as error:  # NotImplementedError: a central directory entry of a future version
         raise ArchiveError(f"zip data is corrupt or truncated: {error}") from None
     with archive:
         _refuse_overlap(archive)
