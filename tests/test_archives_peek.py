@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from linkgate.archives.magic import archive_kind
+from linkgate.archives.sniff import archive_kind
 from linkgate.check.discover import Candidate
 from linkgate.check.scan import ScanOptions, _check_archive, _holds_nothing, check_candidate
 from linkgate.policy.loader import load_policy
@@ -130,5 +130,11 @@ def test_a_tree_with_compressed_text_imports_no_archive_reader(tmp_path: Path) -
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "4 non-ELF file(s) skipped" in result.stderr, result.stderr[-500:]
-    assert "linkgate.archives.peek" in imported
-    assert not imported & {"linkgate.check.archive_scan", "linkgate.archives.read", "tarfile", "gzip"}
+    assert "linkgate.archives.sniff" in imported
+    assert not imported & {
+        "linkgate.check.archive_scan",
+        "linkgate.archives.read",
+        "linkgate.archives.streams",
+        "tarfile",
+        "gzip",
+    }

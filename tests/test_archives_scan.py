@@ -16,8 +16,8 @@ from linkgate.policy.loader import load_policy
 from tests.conftest import run_linkgate
 from tests.support import REPO, require_tool
 
-READERS = ("linkgate.check.archive_scan", "linkgate.archives.read", "linkgate.archives.zipread",
-           "linkgate.archives.tarread", "linkgate.archives.streams", "linkgate.check.wheel_promise",
+READERS = ("linkgate.check.archive_scan", "linkgate.archives.read", "linkgate.archives.containers",
+           "linkgate.archives.members", "linkgate.archives.streams", "linkgate.check.wheel_promise",
            "zstandard")  # fmt: skip
 
 
@@ -54,7 +54,7 @@ def test_text_files_beside_binaries_do_not_import_the_archive_readers(tmp_path: 
     command = [sys.executable, "-X", "importtime", "-m", "linkgate", "check", "--policy", "default", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "linkgate.archives.magic" in imported, result.stderr[-500:]
+    assert "linkgate.archives.sniff" in imported, result.stderr[-500:]
     assert not imported & set(READERS)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
-from typing import BinaryIO
+from typing import IO
 
 from linkgate.core.records import record
 
@@ -64,7 +64,7 @@ def package_kind(file_name: str, names: frozenset[str]) -> str | None:
     return None
 
 
-def placements(stream: BinaryIO, archive: zipfile.ZipFile) -> dict[str, Placement]:
+def placements(stream: IO[bytes], archive: zipfile.ZipFile) -> dict[str, Placement]:
     """member name -> how it is stored, for the native libraries of the zip (local headers read)."""
     found: dict[str, Placement] = {}
     for info in archive.infolist():
@@ -74,7 +74,7 @@ def placements(stream: BinaryIO, archive: zipfile.ZipFile) -> dict[str, Placemen
     return found
 
 
-def _data_offset(stream: BinaryIO, header_offset: int) -> int:
+def _data_offset(stream: IO[bytes], header_offset: int) -> int:
     """Where the member's data starts: after its local header, whose name and extra field lengths
     may differ from the central directory's (zipalign pads the local extra field)."""
     try:

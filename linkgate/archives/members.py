@@ -1,27 +1,62 @@
-"""One regular member of an archive: an ELF file (parsed, then dropped), a nested archive, or neither.
+"""Reading one archive into its member tree: what its readers share, and one regular member.
 
-Only ELF members are held in memory, one at a time and at most `member` bytes;
-other members are looked at for HEAD bytes to learn what they are.
+A regular member is an ELF file (parsed, then dropped), a nested archive, or
+neither. Only ELF members are held in memory, one at a time and at most `member`
+bytes; other members are looked at for HEAD bytes to learn what they are.
 """
 
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+import mmap
+from collections.abc import Callable
 
-from linkgate.archives.context import Context
 from linkgate.archives.foreign import native_kind
-from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.magic import Format, sniff
-from linkgate.archives.streams import read_capped, read_head
+from linkgate.archives.limits import ArchiveError, BoundExceededError, Budget, Limits
+from linkgate.archives.sniff import Format, sniff, zip_in
+from linkgate.archives.streams import Stream, read_capped, read_head
 from linkgate.archives.tree import Entry, Node, Unit
+from linkgate.core.records import record, replace
 from linkgate.elf.exports import exports_of
-from linkgate.elf.facts import Kind
+from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.elf.reader import parse_elf
+from linkgate.elf.versions import SymbolSelection
+
+# Fills in facts a rule needs beyond the loader's view (hardening), from a member's bytes:
+# (display path, bytes, facts) -> facts.
+Completer = Callable[[str, Buffer, ElfFacts], ElfFacts]
+# Reads an archive of a known format from a stream: (format, stream, its member name, context) -> unit.
+Reader = Callable[[Format, Stream, str, "Context"], Unit]
 
 
-def take(unit: Unit, context: Context, name: str, stream: BinaryIO, size: int | None = None) -> None:
+@record
+class Context:
+    limits: Limits
+    budget: Budget
+    # The symbol selection for a member's display path (which needs some rule will reject).
+    select: Callable[[str], SymbolSelection]
+    # The display path of the archive being read (`dist/a.zip`, then `dist/a.zip!b.tar.gz` inside it).
+    prefix: str
+    # The dispatcher (linkgate.archives.read), handed down so nested archives need no import cycle.
+    reader: Reader
+    depth: int = 1
+    complete: Completer | None = None
+    # Read the exports of shared-library members: the unit's members are judged as shipped
+    # together, and musl binds symbols by name to whichever loaded library exports them.
+    exports: bool = False
+    # A tar given on the command line may be a container image (false once it proved not to be one).
+    images: bool = True
+
+    def inside(self, member: str) -> Context:
+        """The context of an archive found at `member` of this one."""
+        return replace(self, prefix=f"{self.prefix}!{member}", depth=self.depth + 1)
+
+    def display(self, member: str) -> str:
+        return f"{self.prefix}!{member}"
+
+
+def take(unit: Unit, context: Context, name: str, stream: Stream, size: int | None = None) -> None:
     """Record the regular member `name` of `unit`, reading it from `stream` as far as needed.
 
     `size`: the member's size as the archive states it, when it does.
@@ -31,14 +66,17 @@ def take(unit: Unit, context: Context, name: str, stream: BinaryIO, size: int | 
     node = Node(Entry.FILE)
     unit.nodes[name] = node
     if kind is Format.ELF:
-        _read_elf(node, context, unit.shown(name), stream, size)
+        data = _read_elf(node, context, unit.shown(name), stream, size)
+        if zip_in(data):  # a self-extracting archive: unzip and pip read the zip behind the stub
+            node.nested = _read_nested(unit, context, name, Format.ZIP, _seekable_view(data))
     elif kind is not None:
         node.nested = _read_nested(unit, context, name, kind, stream)
     else:
         node.foreign = native_kind(head)
 
 
-def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: int | None) -> None:
+def _read_elf(node: Node, context: Context, shown: str, stream: Stream, size: int | None) -> bytes | mmap.mmap:
+    """The member's bytes, held; what they say filled in on `node`."""
     display = context.display(shown)
     data = read_capped(stream, context.limits.member, "ELF member", size)
     try:
@@ -46,9 +84,15 @@ def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: 
         node.facts = facts if context.complete is None else context.complete(display, data, facts)
     except ElfFormatError as error:
         node.error = str(error)
-        return
+        return data
     if context.exports and (facts.payload or facts).kind is Kind.SHARED_LIBRARY:
         node.exports = _exports(data)
+    return data
+
+
+def _seekable_view(data: bytes | mmap.mmap) -> Stream:
+    """Held bytes as a stream the zip reader can seek in, without a copy."""
+    return io.BytesIO(data) if isinstance(data, bytes) else data
 
 
 def _exports(data: Buffer) -> frozenset[str] | None:
@@ -58,16 +102,13 @@ def _exports(data: Buffer) -> frozenset[str] | None:
         return None  # unknown: no symbol is taken as bound to it
 
 
-def _read_nested(unit: Unit, context: Context, name: str, kind: Format, stream: BinaryIO) -> Unit | None:
+def _read_nested(unit: Unit, context: Context, name: str, kind: Format, stream: Stream) -> Unit | None:
     shown = unit.shown(name)
     if context.depth >= context.limits.depth:
         unit.problems.append((name, f"archive nested deeper than {context.limits.depth} levels: not read"))
         return None
     inner = context.inside(shown)
     try:
-        if kind is Format.ZIP:  # a zip is read from its end: hold it (bounded) to seek in it
-            held = read_capped(stream, context.limits.member, "nested zip")
-            return context.reader(kind, io.BytesIO(held), name, inner)
         return context.reader(kind, stream, name, inner)
     except BoundExceededError:
         raise

@@ -9,29 +9,28 @@ from __future__ import annotations
 
 import io
 import lzma
+import os
 import tarfile
 from collections.abc import Callable
-from typing import BinaryIO, cast
+from typing import Any, cast
 
-from linkgate.archives.context import Completer, Context
-from linkgate.archives.image import DirectoryStore, TarStore, is_image, read_image
+from linkgate.archives.containers import ImageFoundError, read_compressed, read_deb, read_rpm, read_tar, read_zip
+from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
 from linkgate.archives.limits import ArchiveError, Budget, Limits
-from linkgate.archives.magic import COMPRESSED, Format, sniff
-from linkgate.archives.packages import read_compressed, read_deb, read_rpm
-from linkgate.archives.streams import buffered, read_head, seekable_decompressed
-from linkgate.archives.tarread import ImageFoundError, read_tar
+from linkgate.archives.members import Completer, Context
+from linkgate.archives.sniff import COMPRESSED, Format
+from linkgate.archives.streams import Rewinding, Stream, buffered
 from linkgate.archives.tree import Unit
-from linkgate.archives.zipread import read_zip
-from linkgate.core.records import record
+from linkgate.core.records import record, replace
 from linkgate.elf.versions import SymbolSelection
 
 
-def read_stream(kind: Format, stream: BinaryIO, name: str, context: Context) -> Unit:
-    """An archive of format `kind` read from `stream` (seekable for zip)."""
+def read_stream(kind: Format, stream: Stream, name: str, context: Context) -> Unit:
+    """An archive of format `kind` read from `stream`."""
     if kind is Format.ZIP:
-        return read_zip(stream, Unit("zip"), context)
+        return read_zip(stream, Unit("zip"), context, wheel=name.endswith(".whl"))
     if kind is Format.TAR:
-        return read_tar(stream, Unit("tar"), context, watch_image=context.depth == 1)
+        return read_tar(stream, Unit("tar"), context, watch_image=context.depth == 1 and context.images)
     if kind is Format.AR:
         return read_deb(stream, context)
     if kind is Format.RPM:
@@ -52,45 +51,57 @@ class Reading:
     # Read shared-library members' exports (their unit is judged as shipped together).
     exports: bool = False
 
-    def context(self, display: str) -> Context:
-        budget = Budget(self.limits)
+    def context(self, display: str, size: int = 0) -> Context:
+        """The context of one archive given on the command line, `size` bytes long (0: counted as read)."""
+        budget = Budget(self.limits, size)
         return Context(self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports)
 
 
-def read_file(handle: BinaryIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
-    """The archive open as `handle` (seekable, read-only), already sniffed as `kind`."""
-    stream = handle if kind is Format.ZIP else buffered(handle)  # type: ignore[arg-type]
+def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:
+    """The archive open as `handle` (unbuffered, read-only), already sniffed as `kind`.
+
+    A tar with an image's marker at its top is read again as an image when its structure is
+    complete (images.is_image), and otherwise once more as the plain tar it then is.
+    """
+    size = os.fstat(handle.fileno()).st_size
     try:
-        return read_stream(kind, stream, name, reading.context(display))
+        return _read_from_start(handle, kind, name, reading.context(display, size))
     except ImageFoundError:
         handle.seek(0)
-        return _image_tar(handle, kind, reading.context(display))
+        image = _image_tar(handle, kind, reading.context(display, size))
+    if image is not None:
+        return image
+    handle.seek(0)
+    return _read_from_start(handle, kind, name, replace(reading.context(display, size), images=False))
+
+
+def _read_from_start(handle: io.FileIO, kind: Format, name: str, context: Context) -> Unit:
+    stream = handle if kind is Format.ZIP else buffered(handle)
+    try:
+        return read_stream(kind, stream, name, context)
     finally:
-        if stream is not handle and not stream.closed:
+        if isinstance(stream, io.BufferedReader) and not stream.closed:
             # The buffer is let go of, not closed: `handle` is its opener's to close.
-            cast(io.BufferedReader, stream).detach()
+            stream.detach()
 
 
 def read_layout(directory: str, display: str, reading: Reading) -> Unit:
     """An OCI image layout directory."""
-    return read_image(DirectoryStore(directory), reading.context(display))
+    context = reading.context(display)
+    return read_image(DirectoryStore(directory, context), context)
 
 
-def _image_tar(handle: BinaryIO, kind: Format, context: Context) -> Unit:
-    """A container image in a tar (compressed ones through a decompressor that can seek)."""
-    stream = handle if kind is Format.TAR else seekable_decompressed(kind, handle)
+def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit | None:
+    """A container image in a tar (compressed ones through a view that can seek); None
+    when the tar holds no complete image."""
+    stream = handle if kind is Format.TAR else Rewinding(kind, handle, context.budget)
     try:
-        with tarfile.open(fileobj=stream, mode="r:") as tar:
+        # tarfile only reads, seeks and tells here; a Rewinding view does all three.
+        with tarfile.open(fileobj=cast(Any, stream), mode="r:") as tar:
             store = TarStore(tar, context)
-            if not is_image(store):
-                raise ArchiveError("a tar with an image marker but no image manifest")
-            return read_image(store, context)
+            return read_image(store, context) if is_image(store) else None
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError) as error:
         raise ArchiveError(f"container image tar is corrupt or truncated: {error}") from None
-
-
-def sniff_file(handle: BinaryIO) -> Format | None:
-    """The format the open file starts with (the handle is left at its start)."""
-    head, _ = read_head(handle)
-    handle.seek(0)
-    return sniff(head)
+    finally:
+        if isinstance(stream, Rewinding):
+            stream.close()

@@ -1,8 +1,10 @@
-"""Byte streams of an archive: what a head of bytes is (by magic), decompression, and metering.
+"""Bounded byte streams: one Stream type, and the views every reader reads through.
 
-Formats are told by content; a file name only breaks ties (a zip is a wheel
-when it is called *.whl). Every decompressed byte is charged to the archive's
-Budget, so a bomb stops at the bound, not at the end of memory.
+Every reader reads a `Stream` front to back: a file, a member of an archive, a
+decompressor, or a view here (`Prefixed` puts back sniffed bytes, `Bounded` is
+one member of a sequential container, `Metered` charges the archive's Budget).
+Every decompressed byte is charged to that Budget, so a bomb stops at the bound,
+not at the end of memory.
 """
 
 from __future__ import annotations
@@ -14,10 +16,24 @@ import lzma
 import mmap
 import zlib
 from collections.abc import Callable
-from typing import BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Protocol, cast
 
-from linkgate.archives.limits import ArchiveError, Budget, size_text
-from linkgate.archives.magic import HEAD, Format
+from linkgate.archives.limits import ENVIRONMENT, ArchiveError, Budget, size_text
+from linkgate.archives.sniff import HEAD, Format
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+# Bytes read at a time into a held member; bytes skipped at a time.
+_CHUNK, _SKIP = 16 << 20, 1 << 20
+
+
+class Stream(Protocol):
+    """Bytes read front to back. Reads may be short; b"" is the end."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> object: ...
 
 
 class Prefixed:
@@ -27,7 +43,7 @@ class Prefixed:
     member is read with n = its whole size. Reads may be short, as raw reads are.
     """
 
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+    def __init__(self, head: bytes, stream: Stream) -> None:
         self._head = head
         self._stream = stream
 
@@ -53,7 +69,7 @@ class Prefixed:
 class Metered:
     """A reader that charges every byte it returns to `budget`, and turns decoder errors into ArchiveError."""
 
-    def __init__(self, stream: BinaryIO, budget: Budget, what: str) -> None:
+    def __init__(self, stream: Stream, budget: Budget, what: str) -> None:
         self._stream = stream
         self._budget = budget
         self._what = what
@@ -76,31 +92,32 @@ class Metered:
         self.close()
 
 
-def buffered(raw: io.RawIOBase) -> BinaryIO:
-    return cast(BinaryIO, io.BufferedReader(raw, buffer_size=1 << 20))
+def buffered(raw: io.RawIOBase) -> io.BufferedReader:
+    """`raw` read ahead in large pieces (callers such as tarfile read a few hundred bytes at a time)."""
+    return io.BufferedReader(raw, buffer_size=1 << 20)
 
 
-def decompressed(kind: Format, stream: BinaryIO, budget: Budget) -> BinaryIO:
+def decompressed(kind: Format, stream: Stream, budget: Budget) -> Stream:
     """The decompressed bytes of `stream`, metered; ArchiveError when zstd support is not installed."""
     opener = _OPENERS.get(kind) or _zstd_reader
-    return cast(BinaryIO, Metered(opener(stream), budget, kind.value))
+    return Metered(opener(stream), budget, kind.value)
 
 
-def _zstd_reader(stream: BinaryIO) -> BinaryIO:
+def _zstd_reader(stream: Stream) -> Stream:
     try:
         import zstandard  # noqa: PLC0415  (optional: the linkgate[zstd] extra; imported only when met)
     except ImportError:
         raise ArchiveError(
             "zstd-compressed data cannot be read without the optional zstd support: pip install 'linkgate[zstd]'"
         ) from None
-    reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-    return cast(BinaryIO, _Translated(reader, zstandard.ZstdError))
+    reader = zstandard.ZstdDecompressor().stream_reader(_as_file(stream), read_across_frames=True, closefd=False)
+    return _Translated(reader, zstandard.ZstdError)
 
 
 class _Translated:
     """A decoder whose own exception type becomes OSError, which Metered reports."""
 
-    def __init__(self, stream: BinaryIO, error: type[Exception]) -> None:
+    def __init__(self, stream: Stream, error: type[Exception]) -> None:
         self._stream = stream
         self._error = error
 
@@ -115,20 +132,62 @@ class _Translated:
 
 
 # The stdlib decoders: each reads concatenated streams (gzip members, xz streams) as one.
-_OPENERS: dict[Format, Callable[[BinaryIO], BinaryIO]] = {
-    Format.GZIP: lambda s: cast(BinaryIO, gzip.GzipFile(fileobj=s, mode="rb")),
-    Format.XZ: lambda s: cast(BinaryIO, lzma.LZMAFile(s)),  # noqa: SIM115  (closed with the stream)
-    Format.BZIP2: lambda s: cast(BinaryIO, bz2.BZ2File(s)),
+_OPENERS: dict[Format, Callable[[Stream], Stream]] = {
+    Format.GZIP: lambda s: gzip.GzipFile(fileobj=_as_file(s), mode="rb"),
+    Format.XZ: lambda s: lzma.LZMAFile(_as_file(s)),  # noqa: SIM115  (closed with the stream)
+    Format.BZIP2: lambda s: bz2.BZ2File(_as_file(s)),
 }
 
 
-def seekable_decompressed(kind: Format, stream: BinaryIO) -> BinaryIO:
-    """A decompressed view that can seek (by decoding again): for container image tars read out of order."""
-    if kind not in _OPENERS:
-        raise ArchiveError(
-            f"a {kind.value}-compressed container image cannot be read out of order: decompress it first"
-        )
-    return _OPENERS[kind](stream)
+def _as_file(stream: Stream) -> IO[bytes]:
+    """`stream` for a decoder typed to take a file: read front to back, the decoders only call read."""
+    return cast(IO[bytes], stream)
+
+
+class Rewinding:
+    """The decompressed bytes of a compressed file, seekable: for a container image tar read out of
+    order. Forward by decoding and dropping, backward by decoding again from the start; every byte
+    decoded is charged to the budget, so going back and forth costs no more than it may decode."""
+
+    def __init__(self, kind: Format, handle: io.FileIO, budget: Budget) -> None:
+        self._kind, self._handle, self._budget = kind, handle, budget
+        self._buffer: io.BufferedReader | None = None
+        self._at = 0
+        self._stream = self._restart()
+
+    def _restart(self) -> Stream:
+        self._let_go()
+        self._handle.seek(0)
+        self._buffer = buffered(self._handle)
+        self._at = 0
+        return decompressed(self._kind, self._buffer, self._budget)
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._at += len(data)
+        return data
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        target = offset + (self._at if whence == io.SEEK_CUR else 0)
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < 0:
+            raise OSError("a decompressed stream seeks only from its start or its position")
+        if target < self._at:
+            self._stream = self._restart()
+        while self._at < target and self.read(min(_SKIP, target - self._at)):
+            pass
+        return self._at
+
+    def close(self) -> None:
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The buffer is let go of, never closed: the handle is its opener's to close."""
+        if self._buffer is not None:
+            self._buffer.detach()
+            self._buffer = None
 
 
 _DECODER_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError, lzma.LZMAError, zlib.error)
@@ -140,18 +199,15 @@ def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def read_head(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+def read_head(stream: Stream) -> tuple[bytes, Stream]:
     """The first HEAD bytes (fewer at the end of the stream), and the stream with them put back."""
     head = b""
     while len(head) < HEAD and (chunk := stream.read(HEAD - len(head))):
         head += chunk
-    return head, cast(BinaryIO, Prefixed(head, stream))
+    return head, Prefixed(head, stream)
 
 
-_CHUNK = 16 << 20
-
-
-def read_capped(stream: BinaryIO, cap: int, what: str, size: int | None = None) -> bytes | mmap.mmap:
+def read_capped(stream: Stream, cap: int, what: str, size: int | None = None) -> bytes | mmap.mmap:
     """The rest of `stream` (`size` bytes when the archive says so), at most `cap`; ArchiveError beyond it.
 
     Read in pieces: asking for `cap` bytes at once would make some readers allocate
@@ -159,7 +215,7 @@ def read_capped(stream: BinaryIO, cap: int, what: str, size: int | None = None) 
     memory of that size, so it is held once (joining pieces held a 180 MB library twice).
     """
     if size is not None and size > cap:
-        raise ArchiveError(f"{what} is larger than {size_text(cap)} (raise member= in LINKGATE_ARCHIVE_LIMITS)")
+        raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
     if size is not None and size > _CHUNK:
         return _read_sized(stream, size)
     parts: list[bytes] = []
@@ -169,19 +225,75 @@ def read_capped(stream: BinaryIO, cap: int, what: str, size: int | None = None) 
         parts.append(part)
         total += len(part)
     if total > cap:
-        raise ArchiveError(f"{what} is larger than {size_text(cap)} (raise member= in LINKGATE_ARCHIVE_LIMITS)")
+        raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _read_sized(stream: BinaryIO, size: int) -> bytes | mmap.mmap:
-    """`size` bytes of `stream` in anonymous memory (fewer, as bytes, when the stream ends early)."""
+def _read_sized(stream: Stream, size: int) -> bytes | mmap.mmap:
+    """`size` bytes of `stream` in anonymous memory (fewer, as bytes, when the stream ends early).
+
+    Pieces of zeros are not written: the pages stay untouched, so a member padded with
+    zeros (a bomb's favourite content) costs its real bytes in memory, not its size.
+    """
     memory = mmap.mmap(-1, size)
     total = 0
     while total < size and (part := stream.read(min(_CHUNK, size - total))):
-        memory.write(part)
+        if _zeros(part):
+            memory.seek(len(part), io.SEEK_CUR)
+        else:
+            memory.write(part)
         total += len(part)
     if total == size:
         return memory
     short = memory[:total]  # a cut-off member: what there is, for the reader to refuse
     memory.close()
     return short
+
+
+def _zeros(part: bytes) -> bool:
+    return part[0] == 0 and part[-1] == 0 and part.count(0) == len(part)
+
+
+def spooled(stream: Stream, cap: int, what: str) -> IO[bytes]:
+    """The rest of `stream` in a file that can seek: in memory up to 64 MiB, then in an unlinked
+    temporary file; ArchiveError beyond `cap` bytes."""
+    import tempfile  # noqa: PLC0415  (lazy: start-up; only a nested zip needs it)
+
+    held = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115  (the caller closes it)
+    total = 0
+    while part := stream.read(_SKIP):
+        total += len(part)
+        if total > cap:
+            held.close()
+            raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
+        held.write(part)
+    held.seek(0)
+    return held
+
+
+class Bounded(io.RawIOBase):
+    """At most `size` bytes of `stream` (one member of an ar or cpio archive); ArchiveError when it ends first."""
+
+    def __init__(self, stream: Stream, size: int, what: str) -> None:
+        self._stream = stream
+        self.left = size
+        self._what = what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self.left)
+        if want == 0:
+            return 0
+        data = self._stream.read(want)
+        if not data:
+            raise ArchiveError(f"{self._what} ends before its member does (truncated)")
+        view[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+    def skip_rest(self) -> None:
+        while self.left:
+            self.readinto(bytearray(min(self.left, _SKIP)))

@@ -64,6 +64,8 @@ class Unit:
         # `.wh..wh..opq` directories (their contents in the layers below are deleted).
         self.whiteouts: list[str] = []
         self.opaque: list[str] = []
+        # A container layer: the filesystem of the layers below it, where a hard link may point.
+        self.below: Unit | None = None
 
     def shown(self, name: str) -> str:
         return "/" + name if self.absolute_names else name

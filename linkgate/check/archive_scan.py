@@ -16,14 +16,15 @@ from collections.abc import Callable, Container, Iterator, Sequence
 
 from linkgate.archives.foreign import unjudged
 from linkgate.archives.limits import ArchiveError, Limits
-from linkgate.archives.magic import Format, archive_kind
 from linkgate.archives.read import Reading, read_file, read_layout
+from linkgate.archives.sniff import Format, archive_kind
 from linkgate.archives.tree import Unit
+from linkgate.archives.wheel import name_platforms
 from linkgate.check import android_promise
 from linkgate.check.archive_shipping import member_site, shipped_in
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, always_on, evaluate, unreadable
-from linkgate.check.wheel_promise import WheelJudgement, judgement_for
+from linkgate.check.wheel_promise import WheelJudgement, any_platform_findings, judgement_for
 from linkgate.core.findings import ArtifactResult, Finding
 from linkgate.core.records import field, record, replace
 from linkgate.core.site import Site
@@ -106,18 +107,18 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     `kind` None: the candidate is an OCI image layout directory.
     """
     name = os.path.basename(candidate.fs_path.rstrip("/"))
-    wheel = judgement_for(name, options.wheel_tags)
-    by_tag = wheel is not None and wheel.replaces_policy
+    wheels = _Wheels(candidate.display, name, options.wheel_tags)
+    by_tag = wheels.top is not None and wheels.top.replaces_policy
     complete = None if by_tag else _completer(options.policy)  # a wheel's own tag reads no more facts
-    reading = Reading(options.limits, _selection(options.policy, wheel), complete, options.situated or by_tag)
+    # Wheels nested in the archive are judged by their own tags too: their shared libraries' exports are read.
+    exports = options.situated or by_tag or options.wheel_tags
+    reading = Reading(options.limits, wheels.selection(options.policy), complete, exports)
     try:
         unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:
         return (_problem_result(candidate.display, _reason(error), options),)
     results = _Results()
-    rules = None
-    if wheel is not None:
-        rules = wheel.settle(unit, candidate.display, results.add_wheel_finding, options.policy, options.today)
+    rules = _wheel_rules(unit, name, candidate.display, options, results)
     rules = rules or _android(unit, name, candidate.display, options, results)
     _judge(unit, candidate.display, options, rules, results)
     return _counting_unjudged(results.done(), unjudged(unit))
@@ -131,20 +132,64 @@ def _counting_unjudged(found: tuple[ArtifactResult, ...], counts: dict[str, int]
     return (replace(found[0], unjudged=tuple(counts.items())), *found[1:])
 
 
+class _Wheels:
+    """The judgement of each wheel met in one archive given on the command line (itself, or nested)."""
+
+    def __init__(self, display: str, name: str, wheel_tags: bool) -> None:
+        self._wheel_tags = wheel_tags
+        self._by_archive: dict[str, WheelJudgement | None] = {}
+        self.top = self.of(display, name)
+
+    def of(self, archive: str, name: str) -> WheelJudgement | None:
+        """The judgement of the wheel `name` shown at `archive` (None: not a wheel, or judged by the policy)."""
+        if archive not in self._by_archive:
+            self._by_archive[archive] = judgement_for(name, self._wheel_tags)
+        return self._by_archive[archive]
+
+    def selection(self, policy: CompiledPolicy) -> Callable[[str], Container[tuple[str, str]]]:
+        """Which (library, version) needs get their symbols joined, per member display path: those
+        the wheel directly holding the member rejects, else those the policy rejects."""
+
+        def select(display: str) -> Container[tuple[str, str]]:
+            archive = display.rsplit("!", 1)[0]
+            wheel = self.of(archive, archive.rsplit("!", 1)[-1].rsplit("/", 1)[-1])
+            return wheel if wheel is not None and wheel.replaces_policy else RejectedVersions(policy, display)
+
+        return select
+
+
+def _wheel_rules(
+    unit: Unit, name: str, display: str, options: ArchiveOptions, results: _Results
+) -> Sequence[ConfiguredRule] | None:
+    """The rules a wheel's members are judged by when its tags replace the policy (else None); a
+    wheel whose tags promise any platform but which ships ELF files is refused in every mode."""
+    if name_platforms(name) is None or unit.format != "zip":
+        return None
+    for finding in any_platform_findings(unit, name, display, options.policy, options.today):
+        results.add_wheel_finding(finding)
+    wheel = judgement_for(name, options.wheel_tags)
+    if wheel is None:
+        return None
+    return wheel.settle(unit, display, results.add_wheel_finding, options.policy, options.today)
+
+
 class _Results:
     """Findings grouped per display path, in the order paths are first met."""
 
     def __init__(self) -> None:
         self._by_path: dict[str, list[Finding]] = {}
+        self._elf: set[str] = set()  # the paths of ELF members (the others are problems, wheel tags)
 
-    def add(self, path: str, findings: Sequence[Finding]) -> None:
+    def add(self, path: str, findings: Sequence[Finding], elf: bool = False) -> None:
         self._by_path.setdefault(path, []).extend(findings)
+        if elf:
+            self._elf.add(path)
 
     def add_wheel_finding(self, finding: Finding) -> None:
         self.add(finding.path, [finding])
 
     def done(self) -> tuple[ArtifactResult, ...]:
-        return tuple(ArtifactResult(path, tuple(findings)) for path, findings in self._by_path.items())
+        return tuple(ArtifactResult(p, tuple(f), elf=p in self._elf) for p, f in self._by_path.items())
 
 
 def _judge(
@@ -158,15 +203,18 @@ def _judge(
     for name, node in unit.elf_members():
         display = f"{prefix}!{unit.shown(name)}"
         if node.facts is None:
-            results.add(display, unreadable(display, node.error or "", options.policy, options.today))
+            results.add(display, unreadable(display, node.error or "", options.policy, options.today), elf=True)
             continue
         site = member_site(unit, name, shipped)
-        results.add(display, evaluate(display, node.facts, options.policy, options.today, site, rules=rules))
+        results.add(display, evaluate(display, node.facts, options.policy, options.today, site, rules=rules), elf=True)
     for name, node in sorted(unit.nodes.items()):
         if node.nested is not None:
-            # A nested archive is its own shipping unit, judged by the policy (an Android package: see _android).
+            # A nested archive is its own shipping unit, judged by the policy (a wheel: by its own tags;
+            # an Android package: see _android).
             inner = f"{prefix}!{unit.shown(name)}"
-            _judge(node.nested, inner, options, _android(node.nested, name, inner, options, results), results)
+            nested_rules = _wheel_rules(node.nested, name.rsplit("/", 1)[-1], inner, options, results)
+            nested_rules = nested_rules or _android(node.nested, name, inner, options, results)
+            _judge(node.nested, inner, options, nested_rules, results)
 
 
 def _android(
@@ -184,14 +232,7 @@ def _problem(path: str, reason: str, options: ArchiveOptions) -> Finding:
 
 
 def _problem_result(display: str, reason: str, options: ArchiveOptions) -> ArtifactResult:
-    return ArtifactResult(display, (_problem(display, reason, options),))
-
-
-def _selection(policy: CompiledPolicy, wheel: WheelJudgement | None) -> Callable[[str], Container[tuple[str, str]]]:
-    """Which (library, version) needs get their symbols joined, per member display path."""
-    if wheel is not None and wheel.replaces_policy:
-        return lambda _display: wheel
-    return lambda display: RejectedVersions(policy, display)
+    return ArtifactResult(display, (_problem(display, reason, options),), elf=False)
 
 
 def _completer(policy: CompiledPolicy) -> Callable[[str, Buffer, ElfFacts], ElfFacts]:

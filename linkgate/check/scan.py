@@ -10,8 +10,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from linkgate.archives.magic import COMPRESSED, Format, archive_kind, sniff
-from linkgate.archives.peek import inner_head
+from linkgate.archives.sniff import (
+    CENTRAL_DIRECTORY,
+    COMPRESSED,
+    ZIP_TAIL,
+    Format,
+    archive_kind,
+    inner_head,
+    sniff,
+    zip_directory,
+    zip_in,
+)
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, evaluate, unreadable
 from linkgate.check.shipping import collect_shipped, site_of, situated
@@ -71,9 +80,10 @@ ARCHIVE_SUFFIXES = (".whl", ".zip", ".jar", ".aar", ".egg", ".tar", ".tgz", ".gz
 class NotElfError(Exception):
     """The candidate is not an ELF file; it is counted as skipped unless its first bytes (`head`) are an archive's."""
 
-    def __init__(self, display: str, head: bytes = b"") -> None:
+    def __init__(self, display: str, head: bytes = b"", zip_at_end: bool = False) -> None:
         super().__init__(display)
         self.head = head
+        self.zip_at_end = zip_at_end  # a zip behind other bytes (a self-extracting stub), found from the end
 
 
 def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -> ElfFacts:
@@ -98,7 +108,7 @@ def _with_elf_bytes(candidate: Candidate, use: Callable[[Buffer], T]) -> T:
     try:
         head = os.read(descriptor, ARCHIVE_HEAD)
         if not head.startswith(ELF_MAGIC):
-            raise NotElfError(candidate.display, head)
+            raise NotElfError(candidate.display, head, archive_kind(head) is None and _zip_behind(descriptor, size))
         if size <= READ_WHOLE:
             return use(_rest_read(descriptor, head, size))
         with _mapped(descriptor) as data:
@@ -120,6 +130,13 @@ def _rest_read(descriptor: int, head: bytes, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _zip_behind(descriptor: int, size: int) -> bool:
+    """The file ends in a zip whose central directory is where its end record says (zipfile's test)."""
+    tail_at = max(0, size - ZIP_TAIL)
+    start = zip_directory(os.pread(descriptor, ZIP_TAIL, tail_at), tail_at)
+    return start is not None and os.pread(descriptor, 4, start) == CENTRAL_DIRECTORY
+
+
 def _mapped(descriptor: int) -> mmap.mmap:
     try:
         return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
@@ -132,19 +149,21 @@ def check_candidate(candidate: Candidate, options: ScanOptions) -> tuple[Artifac
     if candidate.image_layout:
         return _check_archive(candidate, None, options)
     try:
-        return (_check_file(candidate, options),)
+        result, zipped = _check_file(candidate, options)
     except NotElfError as not_elf:
-        kind = archive_kind(not_elf.head)
+        kind = Format.ZIP if not_elf.zip_at_end else archive_kind(not_elf.head)
         if kind is None or (kind in COMPRESSED and _holds_nothing(candidate, kind)):
             return ()
         return _check_archive(candidate, kind, options)
+    # An ELF stub with a zip behind it is also the zip zipfile, pip and unzip unpack.
+    return (result, *_check_archive(candidate, Format.ZIP, options)) if zipped else (result,)
 
 
 def _holds_nothing(candidate: Candidate, kind: Format) -> bool:
     """A compressed file whose content starts neither an ELF file nor an archive (`config.sh.gz`).
 
     The full reader would say the same, after importing every archive reader: decided here on the
-    decompressed head alone, and only when that is certain (linkgate.archives.peek).
+    decompressed head alone, and only when that is certain (linkgate.archives.sniff.inner_head).
     """
     try:
         with open_regular(candidate.fs_path) as handle:
@@ -165,13 +184,17 @@ def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptio
     return check_archive(candidate, kind, archive)
 
 
-def _check_file(candidate: Candidate, options: ScanOptions) -> ArtifactResult:
-    """Evaluate one ELF file (NotElfError otherwise)."""
+def _check_file(candidate: Candidate, options: ScanOptions) -> tuple[ArtifactResult, bool]:
+    """Evaluate one ELF file (NotElfError otherwise), and say whether a zip follows its bytes."""
     try:
-        findings = _with_elf_bytes(candidate, partial(_judge, candidate, options))
+        findings, zipped = _with_elf_bytes(candidate, partial(_judge_with_zip, candidate, options))
     except ElfFormatError as error:
-        findings = unreadable(candidate.display, str(error), options.policy, options.today)
-    return ArtifactResult(candidate.display, findings)
+        findings, zipped = unreadable(candidate.display, str(error), options.policy, options.today), False
+    return ArtifactResult(candidate.display, findings), zipped
+
+
+def _judge_with_zip(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[tuple[Finding, ...], bool]:
+    return _judge(candidate, options, data), zip_in(data)
 
 
 def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Finding, ...]:

@@ -124,6 +124,24 @@ def _refusal(tag: PlatformTag) -> tuple[str, str, str] | None:
     return None
 
 
+def any_platform_findings(
+    unit: Unit, file_name: str, display: str, policy: CompiledPolicy, today: datetime.date
+) -> list[Finding]:
+    """A wheel tagged for any platform (`py3-none-any`, or `any` beside platform tags) that ships ELF
+    files: pip installs it everywhere, musllinux included, where a glibc extension cannot load."""
+    platforms = name_platforms(file_name) or ()
+    elf = [name for name, _node in unit.elf_members()]
+    if "any" not in platforms or not elf:
+        return []
+    shown = ", ".join(elf[:5]) + (f" and {len(elf) - 5} more" if len(elf) > 5 else "")
+    violation = wheel_tag.refused(
+        "any",
+        f"the wheel is tagged for any platform but ships {len(elf)} ELF file(s): {shown}",
+        "build a platform wheel (`auditwheel repair`), or ship no compiled files in an any-platform wheel",
+    )
+    return [always_on(display, wheel_tag.RULE, violation, policy, today)]
+
+
 def judgement_for(file_name: str, wheel_tags: bool) -> WheelJudgement | None:
     """The wheel's judgement when wheels are judged by their tags and `file_name` is a wheel's."""
     platforms = name_platforms(file_name) if wheel_tags else None

@@ -84,6 +84,9 @@ class ArtifactResult:
     # (kind, count) of the native code of other formats (Mach-O, PE) in the archive this artifact came
     # from: not judged, but counted (carried by the archive's first result).
     unjudged: tuple[tuple[str, int], ...] = ()
+    # False: the findings are about an archive or a member that is no ELF file (it cannot be read, a
+    # wheel's tags), so the summary does not count it as an ELF artifact.
+    elf: bool = True
 
 
 @record

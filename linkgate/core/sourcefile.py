@@ -8,9 +8,9 @@ type is checked again on the open descriptor.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
-from typing import BinaryIO
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -42,7 +42,7 @@ class NotRegularFileError(OSError):
     """What was opened is not a regular file (swapped for a FIFO or device after discovery)."""
 
 
-def open_regular(path: str) -> BinaryIO:
+def open_regular(path: str) -> io.FileIO:
     """`path` opened read-only and unbuffered; NotRegularFileError unless it is a regular file."""
     return os.fdopen(regular_file(path)[0], "rb", buffering=0)
 

@@ -27,10 +27,11 @@ def summary(report: Report) -> str:
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     total = len(report.artifacts)
     waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
+    what = _artifacts(report)
     if report.passed:
-        parts = [f"passed: {total} ELF artifact(s) meet policy {report.policy}"]
+        parts = [f"passed: {total} {what} meet policy {report.policy}"]
     else:
-        parts = [f"failed: {report.failed_artifacts} of {total} ELF artifact(s) break policy {report.policy}"]
+        parts = [f"failed: {report.failed_artifacts} of {total} {what} break policy {report.policy}"]
     parts.append(f"{errors} error(s), {warnings} warning(s)")
     if waived:
         parts.append(f"{waived} waived")
@@ -47,6 +48,14 @@ def unjudged_phrase(counts: dict[str, int]) -> str:
     """`3 Mach-O/PE file(s) not judged (2 Mach-O, 1 PE)`."""
     detail = ", ".join(f"{number} {kind}" for kind, number in counts.items())
     return f"{sum(counts.values())} {'/'.join(counts)} file(s) not judged ({detail})"
+
+
+def _artifacts(report: Report) -> str:
+    """ "ELF artifact(s)", or, when some results are archives or members that are no ELF file, how many are."""
+    others = sum(1 for a in report.artifacts if not a.elf)
+    if not others:
+        return "ELF artifact(s)"
+    return f"artifact(s) ({len(report.artifacts) - others} ELF, {others} archive or member problem(s))"
 
 
 def diff_summary(report: Report) -> str:
