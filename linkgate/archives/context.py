@@ -35,6 +35,8 @@ class Context:
     # Read the exports of shared-library members: the unit's members are judged as shipped
     # together, and musl binds symbols by name to whichever loaded library exports them.
     exports: bool = False
+    # Member names whose text is kept on their node (an image's ld.so.conf, os-release, libc).
+    keep_text: Callable[[str], bool] | None = None
 
     def inside(self, member: str) -> Context:
         """The context of an archive found at `member` of this one."""

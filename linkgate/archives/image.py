@@ -110,7 +110,8 @@ def compose(store: Store, layers: list[str], context: Context) -> Unit:
     for index, layer_name in enumerate(layers):
         layer = Unit("layer", installed=True, absolute_names=True)
         try:
-            _read_layer(store.open(layer_name), layer, context)
+            with store.open(layer_name) as blob:  # a layout's layer file is closed once read
+                _read_layer(blob, layer, context)
         except BoundExceededError:
             raise
         except ArchiveError as error:

@@ -14,10 +14,13 @@ from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.magic import Format, sniff
 from linkgate.archives.streams import read_capped, read_head
 from linkgate.archives.tree import Entry, Node, Unit
+from linkgate.elf.banner import glibc_release_in
 from linkgate.elf.exports import exports_of
 from linkgate.elf.facts import Kind
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.elf.reader import parse_elf
+
+_TEXT_LIMIT = 64 << 10  # a kept text member (ld.so.conf, os-release) is small
 
 
 def take(unit: Unit, context: Context, name: str, stream: BinaryIO, size: int | None = None) -> None:
@@ -29,15 +32,19 @@ def take(unit: Unit, context: Context, name: str, stream: BinaryIO, size: int | 
     kind = sniff(head)
     node = Node(Entry.FILE)
     unit.nodes[name] = node
+    kept = context.keep_text is not None and context.keep_text(name)
     if kind is Format.ELF:
-        _read_elf(node, context, unit.shown(name), stream, size)
+        _read_elf(node, context, unit.shown(name), stream, size, kept=kept)
     elif kind is not None:
         node.nested = _read_nested(unit, context, name, kind, stream)
+    elif kept:
+        node.text = _text(stream)
 
 
-def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: int | None) -> None:
+def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: int | None, *, kept: bool) -> None:
     display = context.display(shown)
     data = read_capped(stream, context.limits.member, "ELF member", size)
+    node.text = glibc_release_in(data) if kept else None
     try:
         facts = parse_elf(data, context.select(display))
         node.facts = facts if context.complete is None else context.complete(display, data, facts)
@@ -46,6 +53,13 @@ def _read_elf(node: Node, context: Context, shown: str, stream: BinaryIO, size: 
         return
     if context.exports and (facts.payload or facts).kind is Kind.SHARED_LIBRARY:
         node.exports = _exports(data)
+
+
+def _text(stream: BinaryIO) -> str:
+    parts: list[bytes] = []
+    while (room := _TEXT_LIMIT - sum(map(len, parts))) > 0 and (part := stream.read(room)):
+        parts.append(part)
+    return b"".join(parts).decode("utf-8", "replace")
 
 
 def _exports(data: Buffer) -> frozenset[str] | None:

@@ -51,10 +51,13 @@ class Reading:
     complete: Completer | None = None
     # Read shared-library members' exports (their unit is judged as shipped together).
     exports: bool = False
+    keep_text: Callable[[str], bool] | None = None
 
     def context(self, display: str) -> Context:
         budget = Budget(self.limits)
-        return Context(self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports)
+        return Context(
+            self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports, self.keep_text
+        )
 
 
 def read_file(handle: BinaryIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:

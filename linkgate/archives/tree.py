@@ -25,7 +25,7 @@ class Entry(str, Enum):
 class Node:
     """One member; what reading it found is filled in as it is read."""
 
-    __slots__ = ("error", "exports", "facts", "kind", "link", "nested")
+    __slots__ = ("error", "exports", "facts", "kind", "link", "nested", "text")
 
     def __init__(self, kind: Entry, link: str = "", nested: Unit | None = None) -> None:
         self.kind = kind
@@ -34,11 +34,12 @@ class Node:
         self.error: str | None = None  # an ELF member that cannot be read, and why
         self.nested = nested  # an archive inside the archive, read as its own unit
         self.exports: frozenset[str] | None = None  # a shared library's defined dynamic symbols, when asked for
+        self.text: str | None = None  # a kept member's text; a kept ELF member: the C library release it names
 
     def copy(self) -> Node:
         """Another name for the same member (a hard link): what was read about it, shared."""
         twin = Node(self.kind, self.link, self.nested)
-        twin.facts, twin.error, twin.exports = self.facts, self.error, self.exports
+        twin.facts, twin.error, twin.exports, twin.text = self.facts, self.error, self.exports, self.text
         return twin
 
 

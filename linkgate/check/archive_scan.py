@@ -21,6 +21,7 @@ from linkgate.archives.tree import Unit
 from linkgate.check.archive_shipping import member_site, shipped_in
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, always_on, evaluate, unreadable
+from linkgate.check.image_system import ImageSelection, RulesFor, image_member, is_image, kept_text, rules_for
 from linkgate.check.wheel_promise import WheelJudgement, judgement_for
 from linkgate.core.findings import ArtifactResult, Finding
 from linkgate.core.records import field, record
@@ -30,7 +31,6 @@ from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import archive_format, fact_readers
-from linkgate.rules.base import ConfiguredRule
 
 
 @record
@@ -106,7 +106,9 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     wheel = judgement_for(name, options.wheel_tags)
     by_tag = wheel is not None and wheel.replaces_policy
     complete = None if by_tag else _completer(options.policy)  # a wheel's own tag reads no more facts
-    reading = Reading(options.limits, _selection(options.policy, wheel), complete, options.situated or by_tag)
+    reading = Reading(
+        options.limits, _selection(options.policy, wheel), complete, options.situated or by_tag, kept_text
+    )
     try:
         unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:
@@ -114,7 +116,8 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     results = _Results()
     rules = None
     if wheel is not None:
-        rules = wheel.settle(unit, candidate.display, results.add_wheel_finding, options.policy, options.today)
+        settled = wheel.settle(unit, candidate.display, results.add_wheel_finding, options.policy, options.today)
+        rules = None if settled is None else lambda _display: settled
     _judge(unit, candidate.display, options, rules, results)
     return results.done()
 
@@ -124,20 +127,27 @@ class _Results:
 
     def __init__(self) -> None:
         self._by_path: dict[str, list[Finding]] = {}
+        self._images: dict[str, str] = {}
 
-    def add(self, path: str, findings: Sequence[Finding]) -> None:
+    def add(self, path: str, findings: Sequence[Finding], image: str | None = None) -> None:
         self._by_path.setdefault(path, []).extend(findings)
+        if image is not None:
+            self._images[path] = image
 
     def add_wheel_finding(self, finding: Finding) -> None:
         self.add(finding.path, [finding])
 
     def done(self) -> tuple[ArtifactResult, ...]:
-        return tuple(ArtifactResult(path, tuple(findings)) for path, findings in self._by_path.items())
+        return tuple(
+            ArtifactResult(path, tuple(findings), self._images.get(path)) for path, findings in self._by_path.items()
+        )
 
 
-def _judge(
-    unit: Unit, prefix: str, options: ArchiveOptions, rules: Sequence[ConfiguredRule] | None, results: _Results
-) -> None:
+def _judge(unit: Unit, prefix: str, options: ArchiveOptions, rules: RulesFor | None, results: _Results) -> None:
+    image = None
+    if is_image(unit):  # judged on its own files too (or only, when no policy was given)
+        rules, system = rules_for(unit, options.limits.links, options.policy, options.wheel_tags)
+        image = system.description
     # Without a situated rule nothing reads the load chains: members are judged alone, as on disk.
     shipped, link_problems = shipped_in(unit, options.limits.links, options.situated or rules is not None)
     for where, reason in [*unit.problems, *link_problems]:
@@ -146,13 +156,14 @@ def _judge(
     for name, node in unit.elf_members():
         display = f"{prefix}!{unit.shown(name)}"
         if node.facts is None:
-            results.add(display, unreadable(display, node.error or "", options.policy, options.today))
+            results.add(display, unreadable(display, node.error or "", options.policy, options.today), image)
             continue
         site = member_site(unit, name, shipped)
-        results.add(display, evaluate(display, node.facts, options.policy, options.today, site, rules=rules))
+        judged_by = rules(display) if rules is not None else None
+        results.add(display, evaluate(display, node.facts, options.policy, options.today, site, rules=judged_by), image)
     for name, node in sorted(unit.nodes.items()):
         if node.nested is not None:
-            # A nested archive is its own shipping unit, judged by the policy.
+            # A nested archive is its own shipping unit, judged by the policy (an image: and by itself).
             _judge(node.nested, f"{prefix}!{unit.shown(name)}", options, None, results)
 
 
@@ -168,7 +179,12 @@ def _selection(policy: CompiledPolicy, wheel: WheelJudgement | None) -> Callable
     """Which (library, version) needs get their symbols joined, per member display path."""
     if wheel is not None and wheel.replaces_policy:
         return lambda _display: wheel
-    return lambda display: RejectedVersions(policy, display)
+
+    def select(display: str) -> Container[tuple[str, str]]:
+        rejected = RejectedVersions(policy, display)
+        return ImageSelection(rejected) if image_member(display) else rejected
+
+    return select
 
 
 def _completer(policy: CompiledPolicy) -> Callable[[str, Buffer, ElfFacts], ElfFacts]:

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     report = ci.with_policy_context(report, policy, context.workspace)
     if wheel_tags and any(".whl!" in artifact.path for artifact in report.artifacts):
         report = replace(report, policy=f"{policy.name} (wheels: their own platform tags)")
+    if wheel_tags and report.images:
+        report = replace(report, policy=f"{report.policy} (images: their own files)")
     if not report.artifacts and not args.allow_empty:
         # `dist/*.whl`, an empty build directory: nothing was checked, so nothing may pass.
         raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")

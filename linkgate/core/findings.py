@@ -81,6 +81,8 @@ class ArtifactResult:
 
     path: str
     findings: tuple[Finding, ...] = ()
+    # A container image's member: the image's own system it was judged on (`glibc 2.31 (Debian 11)`).
+    image: str | None = None
 
 
 @record
@@ -125,6 +127,11 @@ class Report:
     def count(self, severity: Severity) -> int:
         """Active findings of `severity` that are not known from the baseline."""
         return sum(1 for f in self._active() if f.severity is severity and not f.baselined)
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The systems of the container images checked, each once (`glibc 2.31 (Debian 11)`)."""
+        return tuple(dict.fromkeys(a.image for a in self.artifacts if a.image is not None))
 
     @property
     def baselined(self) -> int:

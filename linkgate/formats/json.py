@@ -39,6 +39,8 @@ def assemble(report: Report, rows: list[str]) -> str:
         "passed": report.passed,
         "failed_artifacts": report.failed_artifacts,
     }
+    if report.images:  # only then: other reports stay as they were
+        summary["images"] = list(report.images)
     head = json.dumps(summary, indent=2)[: -len("\n}")]
     joined = ",\n    ".join(rows)
     listed = f"[\n    {joined}\n  ]" if rows else "[]"

@@ -31,6 +31,8 @@ def summary(report: Report) -> str:
         parts = [f"passed: {total} ELF artifact(s) meet policy {report.policy}"]
     else:
         parts = [f"failed: {report.failed_artifacts} of {total} ELF artifact(s) break policy {report.policy}"]
+    if report.images:
+        parts.append(f"image{'s' if len(report.images) > 1 else ''}: {', '.join(report.images)}")
     parts.append(f"{errors} error(s), {warnings} warning(s)")
     if waived:
         parts.append(f"{waived} waived")

@@ -15,13 +15,11 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 
-from linkgate.elf.banner import glibc_release
 from linkgate.elf.facts import ElfFacts, Kind
-from linkgate.elf.image import ElfFormatError
-from linkgate.elf.reader import read_elf
 from linkgate.profiles.model import Libc, LibraryDefs, Profile, Provenance
 from linkgate.profiles.rootfs import RootFs
 from linkgate.profiles.searchpath import multiarch_dirs, search_dirs
+from linkgate.profiles.systemfs import SystemFs
 
 GENERATOR = "linkgate profile capture"
 _INTERPRETER_DIRS = ("/lib", "/lib64", "/lib32", "/libx32", "/usr/lib", "/usr/lib64", "/usr/lib32")
@@ -31,7 +29,11 @@ Libraries = dict[str, dict[str, LibraryDefs]]
 
 def capture(root: str = "/", name: str | None = None, today: datetime.date | None = None) -> Profile:
     """The profile of the system whose `/` is `root`."""
-    fs = RootFs(root)
+    return capture_fs(RootFs(root), name, today)
+
+
+def capture_fs(fs: SystemFs, name: str | None = None, today: datetime.date | None = None) -> Profile:
+    """The profile of the system whose files `fs` reads (a root directory, an image's layers)."""
     libraries = find_libraries(fs, search_dirs(fs))
     interpreters = find_interpreters(fs)
     release = os_release(fs)
@@ -46,7 +48,7 @@ def capture(root: str = "/", name: str | None = None, today: datetime.date | Non
     )
 
 
-def find_libraries(fs: RootFs, directories: list[str]) -> Libraries:
+def find_libraries(fs: SystemFs, directories: list[str]) -> Libraries:
     """machine -> name -> definitions, sorted for stable files."""
     found: Libraries = {}
     for directory in directories:
@@ -60,7 +62,7 @@ def find_libraries(fs: RootFs, directories: list[str]) -> Libraries:
     return {m: dict(sorted(t.items())) for m, t in sorted(found.items())}
 
 
-def find_interpreters(fs: RootFs) -> dict[str, str]:
+def find_interpreters(fs: SystemFs) -> dict[str, str]:
     """Program interpreters present (path -> machine): ld-linux*, ld64.so.*, ld-musl-*, ld.so.1."""
     directories = dict.fromkeys([*_INTERPRETER_DIRS, *multiarch_dirs(fs)])
     found: dict[str, str] = {}
@@ -72,42 +74,28 @@ def find_interpreters(fs: RootFs) -> dict[str, str]:
     return found
 
 
-def _elf_files(fs: RootFs, directory: str, wanted: Callable[[str], bool]) -> Iterator[tuple[str, ElfFacts]]:
+def _elf_files(fs: SystemFs, directory: str, wanted: Callable[[str], bool]) -> Iterator[tuple[str, ElfFacts]]:
     for name in fs.listdir(directory):
         if not wanted(name):
             continue
         path = f"{directory}/{name}"
-        facts = _read(fs, path)
+        facts = fs.elf_facts(path)
         if facts is not None:
             yield path, facts
 
 
-def _read(fs: RootFs, path: str) -> ElfFacts | None:
-    host = fs.host_path(path)
-    if host is None or not fs.is_file(path):
-        return None
-    try:
-        with open(host, "rb") as handle:
-            if handle.read(4) != b"\x7fELF":
-                return None  # linker scripts (libc.so) and other text
-        return read_elf(host, want_symbols=frozenset())
-    except (OSError, ElfFormatError):
-        return None
-
-
-def _libc(fs: RootFs, interpreters: dict[str, str], libraries: Libraries) -> Libc | None:
+def _libc(fs: SystemFs, interpreters: dict[str, str], libraries: Libraries) -> Libc | None:
     """glibc when libc.so.6 is there (a musl loader beside it is an add-on, as on Debian), else musl."""
     for table in libraries.values():
         libc = table.get("libc.so.6")
         if libc is not None and libc.path is not None:
-            host = fs.host_path(libc.path)
-            return Libc(family="glibc", version=glibc_release(host) if host else None)
+            return Libc(family="glibc", version=fs.glibc_release(libc.path))
     if any(posixpath.basename(p).startswith("ld-musl-") for p in interpreters):
         return Libc(family="musl")
     return None
 
 
-def os_release(fs: RootFs) -> dict[str, str]:
+def os_release(fs: SystemFs) -> dict[str, str]:
     """KEY=value pairs of the target's os-release (quotes removed)."""
     for path in _OS_RELEASE:
         text = fs.read_text(path)

@@ -12,6 +12,7 @@ from linkgate.rules import (
     forbid_upx,
     forbidden_needed,
     hardening,
+    image_target,
     interpreters,
     linkage,
     max_glibc,
@@ -39,7 +40,7 @@ _CONFIGURABLE = (
     hardening.RULE,
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
-ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE)
+ALL_RULES: tuple[Rule, ...] = (elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE, image_target.RULE)
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}
 
 
