@@ -11,14 +11,13 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from linkgate.archives.tree import Unit
 from linkgate.elf.facts import split_version_token
 from linkgate.elf.versions import SymbolSelection
 from linkgate.policy.compiled import CompiledPolicy
-from linkgate.profiles.capture import capture_fs, os_release
 from linkgate.profiles.imagefs import ImageFs
-from linkgate.profiles.model import Profile
 from linkgate.rules import image_target
 from linkgate.rules.base import Configured, ConfiguredRule
 
@@ -27,6 +26,9 @@ _KEPT = ("etc/ld.so.conf", "etc/ld.so.conf.d/*", "etc/os-release", "usr/lib/os-r
 _LIBC = ("libc.so.6", "libc-[0-9]*.so")
 # Symbols are joined for glibc needs newer than this: the ones an older image may lack.
 _OLDEST_JOINED = (2, 17)
+
+if TYPE_CHECKING:
+    from linkgate.profiles.model import Profile
 
 RulesFor = Callable[[str], Sequence[ConfiguredRule] | None]
 
@@ -43,6 +45,9 @@ def is_image(unit: Unit) -> bool:
 
 def image_system(unit: Unit, hops: int) -> image_target.ImageSystem:
     """The image `unit` as a target system, captured from its own files."""
+    # Imported here: the profile models (pydantic) cost start-up time archives without an image never need.
+    from linkgate.profiles.capture import capture_fs, os_release  # noqa: PLC0415
+
     fs = ImageFs(unit, hops)
     release = os_release(fs)
     system = _os_words(release, "{}")

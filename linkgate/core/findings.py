@@ -7,6 +7,7 @@ from enum import Enum
 
 from linkgate.core.digest import sha256_hex
 from linkgate.core.records import field, record, replace
+from linkgate.core.verdicts import TargetMatrix
 
 
 class Severity(str, Enum):
@@ -114,6 +115,8 @@ class Report:
     rules: tuple[str, ...] = ()
     # Set only when the policy is a file inside the workspace (a tracked file annotations can target).
     policy_ref: PolicyRef | None = None
+    # Each artifact on each shipped target: only for runs that write a step summary.
+    targets: TargetMatrix | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:
