@@ -237,3 +237,21 @@ def test_capture_in_place_equals_capture_of_the_unpacked_root(
     unpacked = capture(str(root.path), name="x", today=today)
     assert in_place == unpacked
     assert in_place.libc is not None and in_place.libc.version == {"11": "2.31", "13": "2.41"}[release]
+
+
+def test_a_hostile_image_fails_closed(roots: dict[str, DebianRoot], programs: dict[str, Path], tmp_path: Path) -> None:
+    """ld.so.conf including itself, a library directory that is a symlink loop, an os-release far
+    larger than the text kept: judged (no libc found), never a traceback."""
+    del roots
+    files = tmp_path / "files"
+    (files / "etc").mkdir(parents=True)
+    (files / "etc/ld.so.conf").write_text("include /etc/ld.so.conf\n/lib/loop\n")
+    (files / "etc/os-release").write_text("NAME=Hostile\nVERSION_ID=1\n" + "X=" + "y" * (1 << 20) + "\n")
+    (files / "lib").mkdir()
+    os.symlink("/lib/loop", files / "lib/loop")
+    os.symlink("lib", files / "lib64")
+    image = tmp_path / "image"
+    _layer(image, files, True)
+    code, found, _, system = check_image(with_program(image, programs["new"], tmp_path / "with"))
+    assert code == 1 and found == {LOADER}
+    assert system == "no C library (Hostile 1)"
