@@ -77,7 +77,7 @@ def _judged(candidate: Candidate, shipped: Shipped) -> Iterator[Judged]:
         yield from _members(candidate, b"")
         return
     try:
-        yield "", read_candidate(candidate), site_of(candidate, shipped)
+        yield "", read_candidate(candidate, frozenset()), site_of(candidate, shipped)  # no symbols: verdicts only
     except NotElfError as not_elf:
         yield from _members(candidate, not_elf.head[:ARCHIVE_HEAD])
     except ElfFormatError:
