@@ -94,7 +94,8 @@ def _layer(layout: Path, files: Path, new: bool) -> None:
 @pytest.fixture(scope="session")
 def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Built here (Debian 12's glibc 2.36): `new` needs GLIBC_2.34 (every program linked against
-    glibc >= 2.34) and GLIBC_2.25 (getrandom); `cxx` also GLIBCXX_3.4.29; `static` nothing at all."""
+    glibc >= 2.34) and GLIBC_2.25 (getrandom); `cxx` also GLIBCXX_3.4.29; `static` nothing at all;
+    `lib` a library of its own."""
     work = tmp_path_factory.mktemp("programs")
     (work / "new.c").write_text(
         "#include <stdio.h>\n#include <sys/random.h>\n"
@@ -108,7 +109,12 @@ def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     run(require_tool("gcc"), "-O2", "-o", work / "new", work / "new.c")
     run(require_tool("g++"), "-O2", "-std=c++17", "-o", work / "cxx", work / "cxx.cc")
     run(require_tool("musl-gcc"), "-static", "-O2", "-o", work / "static", work / "static.c")
-    return {name: work / name for name in ("new", "cxx", "static")}
+    # `lib` needs libdemo.so.1, which no image has (only the program is copied).
+    (work / "demo.c").write_text("int demo(void) { return 1; }\n")
+    (work / "lib.c").write_text("int demo(void);\nint main(void) { return demo() - 1; }\n")
+    run("gcc", "-shared", "-fPIC", "-Wl,-soname,libdemo.so.1", "-o", work / "libdemo.so", work / "demo.c")
+    run("gcc", "-o", work / "lib", work / "lib.c", f"-L{work}", "-ldemo")
+    return {name: work / name for name in ("new", "cxx", "static", "lib")}
 
 
 def loader_missing(root: Path, program: Path) -> set[str]:
@@ -124,9 +130,10 @@ def loader_missing(root: Path, program: Path) -> set[str]:
     finally:
         shutil.rmtree(inside, ignore_errors=True)
     words = result.stdout + result.stderr
-    assert "linux-vdso" in words or "not found" in words, words  # the loader really ran
+    assert "linux-vdso" in words or "not found" in words or "cannot open" in words, words  # the loader ran
     versions = re.findall(r"version [`']([^`']+)' not found", words)
     libraries = re.findall(r"^\s*(\S+) => not found", words, re.M)
+    libraries += re.findall(r"error while loading shared libraries: ([^:]+): cannot open shared object", words)
     return {*versions, *libraries}
 
 
@@ -141,7 +148,7 @@ def check_image(image: Path, *options: str) -> tuple[int, set[str], list[dict[st
     return result.returncode, ours, findings, ", ".join(report.get("images", ()))
 
 
-@pytest.mark.parametrize("case", ["new-11", "new-13", "cxx-11", "cxx-13"])
+@pytest.mark.parametrize("case", ["new-11", "new-13", "cxx-11", "cxx-13", "lib-13"])
 def test_a_copied_program_is_judged_as_the_image_loader_judges_it(
     roots: dict[str, DebianRoot], programs: dict[str, Path], build_dir: Path, tmp_path: Path, case: str
 ) -> None:
@@ -168,6 +175,16 @@ def test_the_multi_stage_failure_is_named_with_its_fix(
     assert "__libc_start_main" in line
     assert "a builder stage FROM the same base" in result.stdout
     assert "policy default (images: their own files); image: glibc 2.31 (Debian 11)" in result.stderr
+
+
+def test_a_missing_library_is_named_with_the_image_fix(
+    roots: dict[str, DebianRoot], programs: dict[str, Path], build_dir: Path, tmp_path: Path
+) -> None:
+    image = with_program(base_image(roots["13"], build_dir), programs["lib"], tmp_path)
+    result = run_linkgate("check", str(image), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "[image-target] libdemo.so.1: cannot open shared object file" in result.stdout
+    assert "fix: install the package that provides libdemo.so.1 in the image's final stage" in result.stdout
 
 
 def test_a_policy_is_applied_on_top(

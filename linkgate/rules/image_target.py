@@ -45,12 +45,16 @@ def rejects(image: ImageSystem, library: str, version: str) -> bool:
 
 
 def _with_fix(violation: Violation, facts: ElfFacts, image: ImageSystem) -> Violation:
-    parsed = split_version_token(violation.subject)
-    if parsed is None or violation.subject.startswith("/"):
-        if violation.subject.startswith("/") and image.profile.libc_family is None:
-            return replace(violation, hint=remedies.no_libc_fix(facts))
-        return violation
-    return replace(violation, hint=remedies.image_fix(facts, parsed[0], image.profile.libc_version, image.system))
+    """The fixes of an image: the runtime stage's base, not a target system one deploys to."""
+    subject = violation.subject
+    parsed = split_version_token(subject)
+    if subject.startswith("/"):  # the interpreter
+        return replace(violation, hint=remedies.no_libc_fix(facts)) if image.profile.libc_family is None else violation
+    if parsed is not None:
+        return replace(violation, hint=remedies.image_fix(facts, parsed[0], image.profile.libc_version, image.system))
+    if ".so" in subject and not violation.advisory:  # a library the image lacks
+        return replace(violation, hint=remedies.image_library_fix(subject))
+    return violation
 
 
 # Configured by the scan from each image's own files, not by a policy.

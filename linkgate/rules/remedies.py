@@ -154,3 +154,11 @@ def image_fix(facts: ElfFacts, namespace: str, release: str | None, system: str)
 def no_libc_fix(facts: ElfFacts) -> str:
     """How to run a dynamically linked program in an image that has no C library (scratch, static distroless)."""
     return f"copy it into a base image with the C library it was built against, or {static_fix(facts)}"
+
+
+def image_library_fix(library: str) -> str:
+    """How to give a program in an image the library the image lacks."""
+    return (
+        f"install the package that provides {library} in the image's final stage, or copy the library in "
+        "beside the program and point its RUNPATH at it ($ORIGIN/...)"
+    )
