@@ -26,6 +26,7 @@ from linkgate.archives.read import Reading, read_layout
 from linkgate.check.image_system import is_image, kept_text
 from linkgate.profiles.capture import capture, capture_fs
 from linkgate.profiles.imagefs import ImageFs
+from linkgate.profiles.ldcache import cached_paths
 from scripts.debian_roots import DebianRoot, debian_root
 from tests.conftest import run_linkgate
 from tests.support import require_tool, unavailable
@@ -272,3 +273,47 @@ def test_a_hostile_image_fails_closed(roots: dict[str, DebianRoot], programs: di
     code, found, _, system = check_image(with_program(image, programs["new"], tmp_path / "with"))
     assert code == 1 and found == {LOADER}
     assert system == "no C library (Hostile 1)"
+
+
+def test_ld_so_cache_decides_what_an_ld_so_conf_directory_offers(
+    roots: dict[str, DebianRoot], programs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A library copied into /usr/local/lib/x86_64-linux-gnu (listed in ld.so.conf.d) is found only once
+    ldconfig has put it in ld.so.cache: the Dockerfile that forgets `RUN ldconfig` ships a broken image."""
+    root = tmp_path / "root"
+    shutil.copytree(
+        roots["13"].path, root, symlinks=True, ignore=lambda d, _: _NOT_PACKED if d == str(roots["13"].path) else ()
+    )
+    run("chroot", root, "/sbin/ldconfig")  # the base image's cache
+    local = root / "usr/local/lib/x86_64-linux-gnu"
+    local.mkdir(parents=True, exist_ok=True)
+    shutil.copy(programs["lib"].parent / "libdemo.so", local / "libdemo.so.1")
+    verdicts = []
+    for step in ("copied", "after ldconfig"):
+        if step == "after ldconfig":
+            run("chroot", root, "/sbin/ldconfig")
+        image = tmp_path / step.replace(" ", "-")
+        _layer(image, root, True)
+        _, found, _, _ = check_image(with_program(image, programs["lib"], tmp_path / f"{image.name}-app"))
+        verdicts.append((found, loader_missing(root, programs["lib"])))
+    assert verdicts == [({"libdemo.so.1"}, {"libdemo.so.1"}), (set(), set())]
+
+
+@pytest.mark.parametrize("release", ["11", "13"])
+def test_ld_so_cache_is_read_as_ldconfig_prints_it(roots: dict[str, DebianRoot], release: str) -> None:
+    """Debian 11's ldconfig can still write the compat format (`-c compat`: the old table, then the new
+    one), Debian 13's the new one only; `ldconfig -p` of the same file is the oracle. Cut short or
+    garbled, it is no cache."""
+    root = roots[release].path
+    inside = f"/{IN_ROOT}.cache"
+    try:
+        run("chroot", root, "/sbin/ldconfig", *(["-c", "compat"] if release == "11" else []), "-C", inside)
+        printed = run("chroot", root, "/sbin/ldconfig", "-p", "-C", inside)
+        data = (root / inside.lstrip("/")).read_bytes()
+    finally:
+        (root / inside.lstrip("/")).unlink(missing_ok=True)
+    assert data.startswith(b"ld.so-1.7.0" if release == "11" else b"glibc-ld.so.cache1.1")
+    expected = set(re.findall(r" => (\S+)$", printed, re.M))
+    assert len(expected) > 50 and cached_paths(data) == frozenset(expected)
+    assert cached_paths(data[: len(data) // 2]) is None
+    assert cached_paths(b"glibc-ld.so.cache1.1" + b"\xff" * 64) is None

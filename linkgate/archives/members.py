@@ -20,7 +20,7 @@ from linkgate.elf.facts import Kind
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.elf.reader import parse_elf
 
-_TEXT_LIMIT = 64 << 10  # a kept text member (ld.so.conf, os-release) is small
+_TEXT_LIMIT = 4 << 20  # a kept member (ld.so.conf, os-release, ld.so.cache) is small
 
 
 def take(unit: Unit, context: Context, name: str, stream: BinaryIO, size: int | None = None) -> None:
@@ -59,7 +59,7 @@ def _text(stream: BinaryIO) -> str:
     parts: list[bytes] = []
     while (room := _TEXT_LIMIT - sum(map(len, parts))) > 0 and (part := stream.read(room)):
         parts.append(part)
-    return b"".join(parts).decode("utf-8", "replace")
+    return b"".join(parts).decode("utf-8", "surrogateescape")  # lossless: ld.so.cache is binary
 
 
 def _exports(data: Buffer) -> frozenset[str] | None:

@@ -22,7 +22,8 @@ from linkgate.rules import image_target
 from linkgate.rules.base import Configured, ConfiguredRule
 
 # Members whose text (or, for a libc, its release banner) the image's profile reads.
-_KEPT = ("etc/ld.so.conf", "etc/ld.so.conf.d/*", "etc/os-release", "usr/lib/os-release", "etc/ld-musl-*.path")
+_KEPT = ("etc/ld.so.conf", "etc/ld.so.conf.d/*", "etc/ld.so.cache", "etc/os-release", "usr/lib/os-release",
+         "etc/ld-musl-*.path")  # fmt: skip
 _LIBC = ("libc.so.6", "libc-[0-9]*.so")
 # Symbols are joined for glibc needs newer than this: the ones an older image may lack.
 _OLDEST_JOINED = (2, 17)

@@ -2,7 +2,8 @@
 directory holding one) can find, as a Profile.
 
 Recorded: the interpreters present, every shared library in the loader's
-search path under the name the loader looks up (its soname; the file name
+search path (an ld.so.conf directory only as far as ld.so.cache lists it, when
+the system has one) under the name the loader looks up (its soname; the file name
 when it has none) with the versions its DT_VERDEF defines, and the C library's
 family and release. The first library of a name and machine wins, as in the
 loader's own search.
@@ -16,14 +17,16 @@ import re
 from collections.abc import Callable, Iterator
 
 from linkgate.elf.facts import ElfFacts, Kind
+from linkgate.profiles.ldcache import cached_paths
 from linkgate.profiles.model import Libc, LibraryDefs, Profile, Provenance
 from linkgate.profiles.rootfs import RootFs
-from linkgate.profiles.searchpath import multiarch_dirs, search_dirs
+from linkgate.profiles.searchpath import multiarch_dirs, search_dirs, system_dirs
 from linkgate.profiles.systemfs import SystemFs
 
 GENERATOR = "linkgate profile capture"
 _INTERPRETER_DIRS = ("/lib", "/lib64", "/lib32", "/libx32", "/usr/lib", "/usr/lib64", "/usr/lib32")
 _OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+LD_SO_CACHE = "/etc/ld.so.cache"
 Libraries = dict[str, dict[str, LibraryDefs]]
 
 
@@ -34,7 +37,7 @@ def capture(root: str = "/", name: str | None = None, today: datetime.date | Non
 
 def capture_fs(fs: SystemFs, name: str | None = None, today: datetime.date | None = None) -> Profile:
     """The profile of the system whose files `fs` reads (a root directory, an image's layers)."""
-    libraries = find_libraries(fs, search_dirs(fs))
+    libraries = find_libraries(fs, search_dirs(fs), _admitted(fs))
     interpreters = find_interpreters(fs)
     release = os_release(fs)
     return Profile(
@@ -48,11 +51,24 @@ def capture_fs(fs: SystemFs, name: str | None = None, today: datetime.date | Non
     )
 
 
-def find_libraries(fs: SystemFs, directories: list[str]) -> Libraries:
-    """machine -> name -> definitions, sorted for stable files."""
+def _admitted(fs: SystemFs) -> Callable[[str], bool]:
+    """Whether the loader can find the library at a path: in a system directory it searches itself,
+    else only through ld.so.cache. A system without a readable cache keeps every ld.so.conf directory."""
+    data = fs.read_bytes(LD_SO_CACHE)
+    cached = cached_paths(data) if data is not None else None
+    if cached is None:
+        return lambda _path: True
+    system = set(system_dirs(fs))
+    return lambda path: posixpath.dirname(path) in system or path in cached
+
+
+def find_libraries(fs: SystemFs, directories: list[str], admitted: Callable[[str], bool]) -> Libraries:
+    """machine -> name -> definitions (of the libraries `admitted` lets the loader find), sorted for stable files."""
     found: Libraries = {}
     for directory in directories:
         for path, facts in _elf_files(fs, directory, lambda n: ".so" in n):
+            if not admitted(path):
+                continue
             name = posixpath.basename(path)
             # A library reached through a link named after its soname is recorded
             # under that name (ldconfig creates such links); other names are aliases.

@@ -49,6 +49,10 @@ class ImageFs:
         node = self._node(path)
         return node.text if node is not None and node.facts is None else None
 
+    def read_bytes(self, path: str) -> bytes | None:
+        text = self.read_text(path)  # kept losslessly: undecodable bytes as surrogates
+        return text.encode("utf-8", "surrogateescape") if text is not None else None
+
     def listdir(self, path: str) -> list[str]:
         name = self._resolved(path)
         return sorted(self._children.get(name, ())) if name is not None else []

@@ -71,6 +71,16 @@ class RootFs:
         except OSError:
             return None
 
+    def read_bytes(self, path: str) -> bytes | None:
+        host = self.host_path(path)
+        if host is None or not os.path.isfile(host):
+            return None
+        try:
+            with open(host, "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names of the target directory `path` (empty when it is not one)."""
         host = self.host_path(path)

@@ -22,8 +22,13 @@ _FIXED_SYSTEM_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib")
 
 def search_dirs(fs: SystemFs) -> list[str]:
     """ld.so.conf directories, then the system directories present; each once."""
-    found = [*conf_dirs(fs, LD_SO_CONF, 0), *multiarch_dirs(fs), *_FIXED_SYSTEM_DIRS]
+    found = [*conf_dirs(fs, LD_SO_CONF, 0), *system_dirs(fs)]
     return [d for d in dict.fromkeys(found) if fs.is_dir(d)]
+
+
+def system_dirs(fs: SystemFs) -> list[str]:
+    """The directories the loader searches itself, with or without ld.so.cache."""
+    return [*multiarch_dirs(fs), *_FIXED_SYSTEM_DIRS]
 
 
 def multiarch_dirs(fs: SystemFs) -> list[str]:

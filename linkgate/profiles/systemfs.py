@@ -20,6 +20,9 @@ class SystemFs(Protocol):
 
     def read_text(self, path: str) -> str | None: ...
 
+    def read_bytes(self, path: str) -> bytes | None:
+        """A small file's bytes (ld.so.cache); None when there is none."""
+
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names of the directory `path` (empty when it is not one)."""
 
