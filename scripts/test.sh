@@ -10,6 +10,8 @@ APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils fil
 APT_PACKAGES+=(qemu-user)
 # Android: libraries linked for <abi>-linux-android<api>, APKs aligned and signed with the real tools.
 APT_PACKAGES+=(clang lld zipalign apksigner)
+# The GitHub step summary rendered as GitHub does (cmark-gfm) and screenshotted (tests/test_github_matrix.py).
+APT_PACKAGES+=(cmark-gfm chromium fonts-noto-color-emoji)
 
 # Installs the missing ones when root; otherwise names them and stops (exit 2).
 install_system_packages() {

@@ -96,6 +96,8 @@ def test_pipeline_fails_on_a_binary_that_breaks_the_policy(
     assert [(i["check_name"], i["location"]["path"]) for i in issues] == [("max-glibc", "dist/app")]
     junit = assert_valid_junit(exported(root, "linkgate-junit.xml"))
     assert junit.find("testsuite/testcase[@name='max-glibc']/failure") is not None
+    # The merge request links the artifact x target matrix (expose_as).
+    assert "| `dist/app` | ❌<br>max-glibc: GLIBC_2.34 | " in exported(root, "linkgate-summary.md")
 
 
 def test_pipeline_passes_on_a_clean_binary(

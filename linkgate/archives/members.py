@@ -17,6 +17,7 @@ from linkgate.archives.sniff import Format, sniff, zip_in
 from linkgate.archives.streams import Stream, read_capped, read_head
 from linkgate.archives.tree import Entry, Node, Unit
 from linkgate.core.records import record, replace
+from linkgate.elf.banner import glibc_release_in
 from linkgate.elf.exports import exports_of
 from linkgate.elf.facts import ElfFacts, Kind
 from linkgate.elf.image import Buffer, ElfFormatError
@@ -28,6 +29,8 @@ from linkgate.elf.versions import SymbolSelection
 Completer = Callable[[str, Buffer, ElfFacts], ElfFacts]
 # Reads an archive of a known format from a stream: (format, stream, its member name, context) -> unit.
 Reader = Callable[[Format, Stream, str, "Context"], Unit]
+
+_TEXT_LIMIT = 4 << 20  # a kept member (ld.so.conf, os-release, ld.so.cache) is small
 
 
 @record
@@ -47,6 +50,8 @@ class Context:
     exports: bool = False
     # A tar given on the command line may be a container image (false once it proved not to be one).
     images: bool = True
+    # Member names whose text is kept on their node (an image's ld.so.conf, os-release, libc).
+    keep_text: Callable[[str], bool] | None = None
 
     def inside(self, member: str) -> Context:
         """The context of an archive found at `member` of this one."""
@@ -65,20 +70,26 @@ def take(unit: Unit, context: Context, name: str, stream: Stream, size: int | No
     kind = sniff(head)
     node = Node(Entry.FILE)
     unit.nodes[name] = node
+    kept = context.keep_text is not None and context.keep_text(name)
     if kind is Format.ELF:
-        data = _read_elf(node, context, unit.shown(name), stream, size)
+        data = _read_elf(node, context, unit.shown(name), stream, size, kept=kept)
         if zip_in(data):  # a self-extracting archive: unzip and pip read the zip behind the stub
             node.nested = _read_nested(unit, context, name, Format.ZIP, _seekable_view(data))
     elif kind is not None:
         node.nested = _read_nested(unit, context, name, kind, stream)
+    elif kept:
+        node.text = _text(stream)
     else:
         node.foreign = native_kind(head)
 
 
-def _read_elf(node: Node, context: Context, shown: str, stream: Stream, size: int | None) -> bytes | mmap.mmap:
-    """The member's bytes, held; what they say filled in on `node`."""
+def _read_elf(
+    node: Node, context: Context, shown: str, stream: Stream, size: int | None, *, kept: bool
+) -> bytes | mmap.mmap:
+    """The member's bytes, held; what they say filled in on `node` (a kept one: the C library release it names)."""
     display = context.display(shown)
     data = read_capped(stream, context.limits.member, "ELF member", size)
+    node.text = glibc_release_in(data) if kept else None
     try:
         facts = parse_elf(data, context.select(display))
         node.facts = facts if context.complete is None else context.complete(display, data, facts)
@@ -93,6 +104,13 @@ def _read_elf(node: Node, context: Context, shown: str, stream: Stream, size: in
 def _seekable_view(data: bytes | mmap.mmap) -> Stream:
     """Held bytes as a stream the zip reader can seek in, without a copy."""
     return io.BytesIO(data) if isinstance(data, bytes) else data
+
+
+def _text(stream: Stream) -> str:
+    parts: list[bytes] = []
+    while (room := _TEXT_LIMIT - sum(map(len, parts))) > 0 and (part := stream.read(room)):
+        parts.append(part)
+    return b"".join(parts).decode("utf-8", "surrogateescape")  # lossless: ld.so.cache is binary
 
 
 def _exports(data: Buffer) -> frozenset[str] | None:

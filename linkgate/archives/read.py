@@ -50,11 +50,15 @@ class Reading:
     complete: Completer | None = None
     # Read shared-library members' exports (their unit is judged as shipped together).
     exports: bool = False
+    keep_text: Callable[[str], bool] | None = None
 
     def context(self, display: str, size: int = 0) -> Context:
         """The context of one archive given on the command line, `size` bytes long (0: counted as read)."""
         budget = Budget(self.limits, size)
-        return Context(self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports)
+        return Context(
+            self.limits, budget, self.select, display, read_stream, 1, self.complete, self.exports,
+            keep_text=self.keep_text,
+        )  # fmt: skip
 
 
 def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading: Reading) -> Unit:

@@ -26,7 +26,7 @@ class Entry(str, Enum):
 class Node:
     """One member; what reading it found is filled in as it is read."""
 
-    __slots__ = ("error", "exports", "facts", "foreign", "kind", "link", "nested")
+    __slots__ = ("error", "exports", "facts", "foreign", "kind", "link", "nested", "text")
 
     def __init__(self, kind: Entry, link: str = "", nested: Unit | None = None) -> None:
         self.kind = kind
@@ -36,11 +36,13 @@ class Node:
         self.nested = nested  # an archive inside the archive, read as its own unit
         self.exports: frozenset[str] | None = None  # a shared library's defined dynamic symbols, when asked for
         self.foreign: str | None = None  # native code of another format (Mach-O, PE): counted, not judged
+        self.text: str | None = None  # a kept member's text; a kept ELF member: the C library release it names
 
     def copy(self) -> Node:
         """Another name for the same member (a hard link): what was read about it, shared."""
         twin = Node(self.kind, self.link, self.nested)
-        twin.facts, twin.error, twin.exports, twin.foreign = self.facts, self.error, self.exports, self.foreign
+        twin.facts, twin.error, twin.exports = self.facts, self.error, self.exports
+        twin.foreign, twin.text = self.foreign, self.text
         return twin
 
 

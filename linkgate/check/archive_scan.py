@@ -24,6 +24,7 @@ from linkgate.check import android_promise
 from linkgate.check.archive_shipping import member_site, shipped_in
 from linkgate.check.discover import Candidate
 from linkgate.check.evaluate import RejectedVersions, always_on, evaluate, unreadable
+from linkgate.check.image_system import ImageSelection, RulesFor, image_member, is_image, kept_text, rules_for
 from linkgate.check.wheel_promise import WheelJudgement, any_platform_findings, judgement_for
 from linkgate.core.findings import ArtifactResult, Finding
 from linkgate.core.records import field, record, replace
@@ -112,7 +113,7 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     complete = None if by_tag else _completer(options.policy)  # a wheel's own tag reads no more facts
     # Wheels nested in the archive are judged by their own tags too: their shared libraries' exports are read.
     exports = options.situated or by_tag or options.wheel_tags
-    reading = Reading(options.limits, wheels.selection(options.policy), complete, exports)
+    reading = Reading(options.limits, wheels.selection(options.policy), complete, exports, kept_text)
     try:
         unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:
@@ -153,14 +154,15 @@ class _Wheels:
         def select(display: str) -> Container[tuple[str, str]]:
             archive = display.rsplit("!", 1)[0]
             wheel = self.of(archive, archive.rsplit("!", 1)[-1].rsplit("/", 1)[-1])
-            return wheel if wheel is not None and wheel.replaces_policy else RejectedVersions(policy, display)
+            if wheel is not None and wheel.replaces_policy:
+                return wheel
+            rejected = RejectedVersions(policy, display)
+            return ImageSelection(rejected) if image_member(display) else rejected
 
         return select
 
 
-def _wheel_rules(
-    unit: Unit, name: str, display: str, options: ArchiveOptions, results: _Results
-) -> Sequence[ConfiguredRule] | None:
+def _wheel_rules(unit: Unit, name: str, display: str, options: ArchiveOptions, results: _Results) -> RulesFor | None:
     """The rules a wheel's members are judged by when its tags replace the policy (else None); a
     wheel whose tags promise any platform but which ships ELF files is refused in every mode."""
     if name_platforms(name) is None or unit.format != "zip":
@@ -170,7 +172,7 @@ def _wheel_rules(
     wheel = judgement_for(name, options.wheel_tags)
     if wheel is None:
         return None
-    return wheel.settle(unit, display, results.add_wheel_finding, options.policy, options.today)
+    return _every_member(wheel.settle(unit, display, results.add_wheel_finding, options.policy, options.today))
 
 
 class _Results:
@@ -179,22 +181,30 @@ class _Results:
     def __init__(self) -> None:
         self._by_path: dict[str, list[Finding]] = {}
         self._elf: set[str] = set()  # the paths of ELF members (the others are problems, wheel tags)
+        self._images: dict[str, str] = {}  # an image member's path -> the image's own system
 
-    def add(self, path: str, findings: Sequence[Finding], elf: bool = False) -> None:
+    def add(self, path: str, findings: Sequence[Finding], elf: bool = False, image: str | None = None) -> None:
         self._by_path.setdefault(path, []).extend(findings)
         if elf:
             self._elf.add(path)
+        if image is not None:
+            self._images[path] = image
 
     def add_wheel_finding(self, finding: Finding) -> None:
         self.add(finding.path, [finding])
 
     def done(self) -> tuple[ArtifactResult, ...]:
-        return tuple(ArtifactResult(p, tuple(f), elf=p in self._elf) for p, f in self._by_path.items())
+        return tuple(
+            ArtifactResult(path, tuple(found), elf=path in self._elf, image=self._images.get(path))
+            for path, found in self._by_path.items()
+        )
 
 
-def _judge(
-    unit: Unit, prefix: str, options: ArchiveOptions, rules: Sequence[ConfiguredRule] | None, results: _Results
-) -> None:
+def _judge(unit: Unit, prefix: str, options: ArchiveOptions, rules: RulesFor | None, results: _Results) -> None:
+    image = None
+    if is_image(unit):  # judged on its own files too (or only, when no policy was given)
+        rules, system = rules_for(unit, options.limits.links, options.policy, options.wheel_tags)
+        image = system.description
     # Without a situated rule nothing reads the load chains: members are judged alone, as on disk.
     shipped, link_problems = shipped_in(unit, options.limits.links, options.situated or rules is not None)
     for where, reason in [*unit.problems, *link_problems]:
@@ -203,28 +213,34 @@ def _judge(
     for name, node in unit.elf_members():
         display = f"{prefix}!{unit.shown(name)}"
         if node.facts is None:
-            results.add(display, unreadable(display, node.error or "", options.policy, options.today), elf=True)
+            results.add(display, unreadable(display, node.error or "", options.policy, options.today), True, image)
             continue
         site = member_site(unit, name, shipped)
-        results.add(display, evaluate(display, node.facts, options.policy, options.today, site, rules=rules), elf=True)
+        judged_by = rules(display) if rules is not None else None
+        found = evaluate(display, node.facts, options.policy, options.today, site, rules=judged_by)
+        results.add(display, found, True, image)
     for name, node in sorted(unit.nodes.items()):
         if node.nested is not None:
             # A nested archive is its own shipping unit, judged by the policy (a wheel: by its own tags;
-            # an Android package: see _android).
+            # an Android package: see _android; an image: by itself too).
             inner = f"{prefix}!{unit.shown(name)}"
             nested_rules = _wheel_rules(node.nested, name.rsplit("/", 1)[-1], inner, options, results)
             nested_rules = nested_rules or _android(node.nested, name, inner, options, results)
             _judge(node.nested, inner, options, nested_rules, results)
 
 
-def _android(
-    unit: Unit, name: str, display: str, options: ArchiveOptions, results: _Results
-) -> Sequence[ConfiguredRule] | None:
+def _android(unit: Unit, name: str, display: str, options: ArchiveOptions, results: _Results) -> RulesFor | None:
     """An Android package's rules (the `android` preset when no policy was given) and its own findings."""
-    return android_promise.settle(
+    settled = android_promise.settle(
         unit, name, display, emit=results.add_wheel_finding, policy=options.policy, today=options.today,
         no_policy=options.wheel_tags,
     )  # fmt: skip
+    return _every_member(settled)
+
+
+def _every_member(rules: Sequence[ConfiguredRule] | None) -> RulesFor | None:
+    """The same rules for every member of a unit (None: the policy's)."""
+    return None if rules is None else lambda _display: rules
 
 
 def _problem(path: str, reason: str, options: ArchiveOptions) -> Finding:

@@ -62,7 +62,8 @@ def unreadable(path: str, reason: str, policy: CompiledPolicy, today: datetime.d
 
 
 def always_on(path: str, rule: Rule, violation: Violation, policy: CompiledPolicy, today: datetime.date) -> Finding:
-    """A finding of a rule no policy configures (elf-format, archive-format, wheel-tag), waivers applied."""
+    """A finding of a rule no policy configures (elf-format, archive-format, wheel-tag, image-target),
+    waivers applied."""
     severity = policy.severity.get(rule.id, rule.severity)
     return _waived(_finding(rule, severity, path, violation), policy, today)
 

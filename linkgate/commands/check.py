@@ -39,6 +39,9 @@ def add_parser(commands: Any) -> None:
     )
     check.add_argument("--baseline", metavar="REPORT", help="fail only on findings not in this JSON report")
     check.add_argument("--write-baseline", metavar="FILE", help="also write the JSON report to FILE, as a baseline")
+    check.add_argument(
+        "--summary-file", metavar="FILE", help="also write the Markdown summary (artifact x target matrix) to FILE"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,12 +62,27 @@ def run(args: argparse.Namespace) -> int:
     report = ci.with_policy_context(report, policy, context.workspace)
     if wheel_tags and any(".whl!" in artifact.path for artifact in report.artifacts):
         report = replace(report, policy=f"{policy.name} (wheels: their own platform tags)")
+    if wheel_tags and report.images:
+        report = replace(report, policy=f"{report.policy} (images: their own files)")
     if not report.artifacts and not args.allow_empty:
         # `dist/*.whl`, an empty build directory: nothing was checked, so nothing may pass.
         raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")
     if known is not None:
         report = against_baseline(report, known)
+    if context.step_summary is not None or args.summary_file:
+        report = _with_summary(report, candidates, args.summary_file)
     return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline, json_rows=json_rows)
+
+
+def _with_summary(report: Report, candidates: list[Candidate], summary_file: str | None) -> Report:
+    """The report with its artifact x target matrix; written to --summary-file (a GitLab MR's view)."""
+    # Imported here: only runs that write a summary read the artifacts again for its matrix.
+    from linkgate.check.target_matrix import with_target_matrix  # noqa: PLC0415
+    from linkgate.formats import github_summary  # noqa: PLC0415
+
+    report = with_target_matrix(report, candidates)
+    ci.write_reports(report, [(summary_file, github_summary.render)])
+    return report
 
 
 def _jobs(text: str) -> int:

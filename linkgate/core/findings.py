@@ -7,6 +7,7 @@ from enum import Enum
 
 from linkgate.core.digest import sha256_hex
 from linkgate.core.records import field, record, replace
+from linkgate.core.verdicts import TargetMatrix
 
 
 class Severity(str, Enum):
@@ -87,6 +88,8 @@ class ArtifactResult:
     # False: the findings are about an archive or a member that is no ELF file (it cannot be read, a
     # wheel's tags), so the summary does not count it as an ELF artifact.
     elf: bool = True
+    # A container image's member: the image's own system it was judged on (`glibc 2.31 (Debian 11)`).
+    image: str | None = None
 
 
 @record
@@ -118,6 +121,8 @@ class Report:
     rules: tuple[str, ...] = ()
     # Set only when the policy is a file inside the workspace (a tracked file annotations can target).
     policy_ref: PolicyRef | None = None
+    # Each artifact on each shipped target: only for runs that write a step summary.
+    targets: TargetMatrix | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -140,6 +145,11 @@ class Report:
     def count(self, severity: Severity) -> int:
         """Active findings of `severity` that are not known from the baseline."""
         return sum(1 for f in self._active() if f.severity is severity and not f.baselined)
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The systems of the container images checked, each once (`glibc 2.31 (Debian 11)`)."""
+        return tuple(dict.fromkeys(a.image for a in self.artifacts if a.image is not None))
 
     @property
     def baselined(self) -> int:

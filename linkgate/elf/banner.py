@@ -11,7 +11,15 @@ import mmap
 import os
 import re
 
+from linkgate.elf.image import Buffer
+
 _GLIBC_RELEASE = re.compile(rb"GNU C Library [^\n\x00]*release version (\d+\.\d+(?:\.\d+)?)")
+
+
+def glibc_release_in(data: Buffer) -> str | None:
+    """ "2.31" from the banner in the bytes of a libc.so.6; None when there is none."""
+    match = _GLIBC_RELEASE.search(data)  # type: ignore[call-overload]  # bytes or mmap, both searchable
+    return bytes(match.group(1)).decode() if match else None
 
 
 def glibc_release(path: str | os.PathLike[str]) -> str | None:

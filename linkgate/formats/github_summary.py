@@ -7,6 +7,7 @@ many rows they leave out.
 from __future__ import annotations
 
 from linkgate.core.findings import ArtifactResult, Finding, Report, Severity
+from linkgate.formats.github_matrix import details_lines, matrix_lines, status_of
 from linkgate.formats.text import unjudged_phrase
 
 MAX_ROWS = 200
@@ -15,6 +16,11 @@ _STATUS = {"fail": "❌ fail", "warn": "⚠️ warn", "pass": "✅ pass"}
 
 def render(report: Report) -> str:
     lines = [f"### linkgate: {_headline(report)}", "", _facts(report), ""]
+    if report.targets is not None:
+        groups = ordered_groups(report)
+        shown = dict(list(groups.items())[:MAX_ROWS])
+        lines += matrix_lines(report, report.targets, shown) + _more(len(groups), "artifact(s)")
+        return "\n".join(lines + details_lines(report, shown)) + "\n\n"
     lines.extend(_artifact_table(report))
     if report.findings:
         lines.extend(["", f"<details><summary>Findings ({len(report.findings)})</summary>", ""])
@@ -32,8 +38,19 @@ def _headline(report: Report) -> str:
     return f"{'⚠️' if warnings else '✅'} passed: {total} artifact(s) ({counts})"
 
 
+def ordered_groups(report: Report) -> dict[str, list[ArtifactResult]]:
+    """The artifacts as given (an archive's members under the archive), failing ones first."""
+    groups: dict[str, list[ArtifactResult]] = {}
+    for artifact in report.artifacts:
+        groups.setdefault(artifact.path.split("!", 1)[0], []).append(artifact)
+    rank = {"fail": 0, "warn": 1, "pass": 2}
+    return dict(sorted(groups.items(), key=lambda item: rank[status_of(report, item[1])]))
+
+
 def _facts(report: Report) -> str:
     parts = [f"Policy {_code(report.policy)}"]
+    if report.images:
+        parts.append(f"image: {', '.join(report.images)}")
     waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
     if waived:
         parts.append(f"{waived} finding(s) waived")

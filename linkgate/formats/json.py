@@ -42,6 +42,8 @@ def assemble(report: Report, rows: list[str]) -> str:
     }
     if report.unjudged:  # only then: reports without Mach-O or PE members keep their shape
         summary["not_judged"] = report.unjudged
+    if report.images:  # only then: other reports stay as they were
+        summary["images"] = list(report.images)
     head = json.dumps(summary, indent=2)[: -len("\n}")]
     joined = ",\n    ".join(rows)
     listed = f"[\n    {joined}\n  ]" if rows else "[]"

@@ -32,6 +32,8 @@ def summary(report: Report) -> str:
         parts = [f"passed: {total} {what} meet policy {report.policy}"]
     else:
         parts = [f"failed: {report.failed_artifacts} of {total} {what} break policy {report.policy}"]
+    if report.images:
+        parts.append(f"image{'s' if len(report.images) > 1 else ''}: {', '.join(report.images)}")
     parts.append(f"{errors} error(s), {warnings} warning(s)")
     if waived:
         parts.append(f"{waived} waived")

@@ -2,7 +2,8 @@
 directory holding one) can find, as a Profile.
 
 Recorded: the interpreters present, every shared library in the loader's
-search path under the name the loader looks up (its soname; the file name
+search path (an ld.so.conf directory only as far as ld.so.cache lists it, when
+the system has one) under the name the loader looks up (its soname; the file name
 when it has none) with the versions its DT_VERDEF defines, and the C library's
 family and release. The first library of a name and machine wins, as in the
 loader's own search.
@@ -15,18 +16,18 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 
-from linkgate.elf.banner import glibc_release
 from linkgate.elf.facts import ElfFacts, Kind
-from linkgate.elf.image import ElfFormatError
-from linkgate.elf.reader import read_elf
+from linkgate.profiles.ldcache import cached_paths
 from linkgate.profiles.machine import live_machine
 from linkgate.profiles.model import Libc, LibraryDefs, Machine, Profile, Provenance
 from linkgate.profiles.rootfs import RootFs
-from linkgate.profiles.searchpath import multiarch_dirs, search_dirs
+from linkgate.profiles.searchpath import multiarch_dirs, search_dirs, system_dirs
+from linkgate.profiles.systemfs import SystemFs
 
 GENERATOR = "linkgate profile capture"
 _INTERPRETER_DIRS = ("/lib", "/lib64", "/lib32", "/libx32", "/usr/lib", "/usr/lib64", "/usr/lib32")
 _OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
+LD_SO_CACHE = "/etc/ld.so.cache"
 Libraries = dict[str, dict[str, LibraryDefs]]
 
 
@@ -35,8 +36,20 @@ def capture(
 ) -> Profile:
     """The profile of the system whose `/` is `root`; `machine` its kernel, page size and CPU level
     (for the live system, read from it when not given)."""
-    fs = RootFs(root)
-    libraries = find_libraries(fs, search_dirs(fs))
+    return capture_fs(RootFs(root), name, today, machine, live=root == "/")
+
+
+def capture_fs(
+    fs: SystemFs,
+    name: str | None = None,
+    today: datetime.date | None = None,
+    machine: Machine | None = None,
+    *,
+    live: bool = False,
+) -> Profile:
+    """The profile of the system whose files `fs` reads (a root directory, an image's layers); `live`:
+    the running system, whose machine is read from it when not given."""
+    libraries = find_libraries(fs, search_dirs(fs), _admitted(fs))
     interpreters = find_interpreters(fs)
     release = os_release(fs)
     return Profile(
@@ -46,16 +59,29 @@ def capture(
         libc=_libc(fs, interpreters, libraries),
         architectures=tuple(sorted(set(interpreters.values()))),
         interpreters=tuple(sorted(interpreters)),
-        machine=machine if machine is not None or root != "/" else live_machine(interpreters),
+        machine=machine if machine is not None or not live else live_machine(interpreters),
         libraries=libraries,
     )
 
 
-def find_libraries(fs: RootFs, directories: list[str]) -> Libraries:
-    """machine -> name -> definitions, sorted for stable files."""
+def _admitted(fs: SystemFs) -> Callable[[str], bool]:
+    """Whether the loader can find the library at a path: in a system directory it searches itself,
+    else only through ld.so.cache. A system without a readable cache keeps every ld.so.conf directory."""
+    data = fs.read_bytes(LD_SO_CACHE)
+    cached = cached_paths(data) if data is not None else None
+    if cached is None:
+        return lambda _path: True
+    system = set(system_dirs(fs))
+    return lambda path: posixpath.dirname(path) in system or path in cached
+
+
+def find_libraries(fs: SystemFs, directories: list[str], admitted: Callable[[str], bool]) -> Libraries:
+    """machine -> name -> definitions (of the libraries `admitted` lets the loader find), sorted for stable files."""
     found: Libraries = {}
     for directory in directories:
         for path, facts in _elf_files(fs, directory, lambda n: ".so" in n):
+            if not admitted(path):
+                continue
             name = posixpath.basename(path)
             # A library reached through a link named after its soname is recorded
             # under that name (ldconfig creates such links); other names are aliases.
@@ -65,7 +91,7 @@ def find_libraries(fs: RootFs, directories: list[str]) -> Libraries:
     return {m: dict(sorted(t.items())) for m, t in sorted(found.items())}
 
 
-def find_interpreters(fs: RootFs) -> dict[str, str]:
+def find_interpreters(fs: SystemFs) -> dict[str, str]:
     """Program interpreters present (path -> machine): ld-linux*, ld64.so.*, ld-musl-*, ld.so.1."""
     directories = dict.fromkeys([*_INTERPRETER_DIRS, *multiarch_dirs(fs)])
     found: dict[str, str] = {}
@@ -77,42 +103,28 @@ def find_interpreters(fs: RootFs) -> dict[str, str]:
     return found
 
 
-def _elf_files(fs: RootFs, directory: str, wanted: Callable[[str], bool]) -> Iterator[tuple[str, ElfFacts]]:
+def _elf_files(fs: SystemFs, directory: str, wanted: Callable[[str], bool]) -> Iterator[tuple[str, ElfFacts]]:
     for name in fs.listdir(directory):
         if not wanted(name):
             continue
         path = f"{directory}/{name}"
-        facts = _read(fs, path)
+        facts = fs.elf_facts(path)
         if facts is not None:
             yield path, facts
 
 
-def _read(fs: RootFs, path: str) -> ElfFacts | None:
-    host = fs.host_path(path)
-    if host is None or not fs.is_file(path):
-        return None
-    try:
-        with open(host, "rb") as handle:
-            if handle.read(4) != b"\x7fELF":
-                return None  # linker scripts (libc.so) and other text
-        return read_elf(host, want_symbols=frozenset())
-    except (OSError, ElfFormatError):
-        return None
-
-
-def _libc(fs: RootFs, interpreters: dict[str, str], libraries: Libraries) -> Libc | None:
+def _libc(fs: SystemFs, interpreters: dict[str, str], libraries: Libraries) -> Libc | None:
     """glibc when libc.so.6 is there (a musl loader beside it is an add-on, as on Debian), else musl."""
     for table in libraries.values():
         libc = table.get("libc.so.6")
         if libc is not None and libc.path is not None:
-            host = fs.host_path(libc.path)
-            return Libc(family="glibc", version=glibc_release(host) if host else None)
+            return Libc(family="glibc", version=fs.glibc_release(libc.path))
     if any(posixpath.basename(p).startswith("ld-musl-") for p in interpreters):
         return Libc(family="musl")
     return None
 
 
-def os_release(fs: RootFs) -> dict[str, str]:
+def os_release(fs: SystemFs) -> dict[str, str]:
     """KEY=value pairs of the target's os-release (quotes removed)."""
     for path in _OS_RELEASE:
         text = fs.read_text(path)

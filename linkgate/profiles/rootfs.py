@@ -13,6 +13,11 @@ import posixpath
 from collections import deque
 from fnmatch import fnmatchcase
 
+from linkgate.elf.banner import glibc_release
+from linkgate.elf.facts import ElfFacts
+from linkgate.elf.image import ElfFormatError
+from linkgate.elf.reader import read_elf
+
 _MAX_LINKS = 40  # the kernel's own limit (ELOOP)
 
 
@@ -66,6 +71,16 @@ class RootFs:
         except OSError:
             return None
 
+    def read_bytes(self, path: str) -> bytes | None:
+        host = self.host_path(path)
+        if host is None or not os.path.isfile(host):
+            return None
+        try:
+            with open(host, "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names of the target directory `path` (empty when it is not one)."""
         host = self.host_path(path)
@@ -80,3 +95,19 @@ class RootFs:
         if not any(c in name for c in "*?["):
             return [pattern] if self.is_file(pattern) else []
         return [posixpath.join(directory, n) for n in self.listdir(directory) if fnmatchcase(n, name)]
+
+    def elf_facts(self, path: str) -> ElfFacts | None:
+        host = self.host_path(path)
+        if host is None or not self.is_file(path):
+            return None
+        try:
+            with open(host, "rb") as handle:
+                if handle.read(4) != b"\x7fELF":
+                    return None  # linker scripts (libc.so) and other text
+            return read_elf(host, want_symbols=frozenset())
+        except (OSError, ElfFormatError):
+            return None
+
+    def glibc_release(self, path: str) -> str | None:
+        host = self.host_path(path)
+        return glibc_release(host) if host else None

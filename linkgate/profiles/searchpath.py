@@ -12,7 +12,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from linkgate.profiles.rootfs import RootFs
+from linkgate.profiles.systemfs import SystemFs
 
 LD_SO_CONF = "/etc/ld.so.conf"
 _MAX_INCLUDE_DEPTH = 16
@@ -20,19 +20,24 @@ _LIB_ROOTS = ("/lib", "/usr/lib")
 _FIXED_SYSTEM_DIRS = ("/lib64", "/usr/lib64", "/lib", "/usr/lib")
 
 
-def search_dirs(fs: RootFs) -> list[str]:
+def search_dirs(fs: SystemFs) -> list[str]:
     """ld.so.conf directories, then the system directories present; each once."""
-    found = [*conf_dirs(fs, LD_SO_CONF, 0), *multiarch_dirs(fs), *_FIXED_SYSTEM_DIRS]
+    found = [*conf_dirs(fs, LD_SO_CONF, 0), *system_dirs(fs)]
     return [d for d in dict.fromkeys(found) if fs.is_dir(d)]
 
 
-def multiarch_dirs(fs: RootFs) -> list[str]:
+def system_dirs(fs: SystemFs) -> list[str]:
+    """The directories the loader searches itself, with or without ld.so.cache."""
+    return [*multiarch_dirs(fs), *_FIXED_SYSTEM_DIRS]
+
+
+def multiarch_dirs(fs: SystemFs) -> list[str]:
     """/lib/<triplet> and /usr/lib/<triplet> (x86_64-linux-gnu, aarch64-linux-gnu, …)."""
     triplets = sorted({n for base in _LIB_ROOTS for n in fs.listdir(base) if "-linux-" in n})
     return [f"{base}/{t}" for t in triplets for base in _LIB_ROOTS if fs.is_dir(f"{base}/{t}")]
 
 
-def conf_dirs(fs: RootFs, path: str, depth: int) -> Iterator[str]:
+def conf_dirs(fs: SystemFs, path: str, depth: int) -> Iterator[str]:
     """Directories named by one ld.so.conf file and the files it includes."""
     text = fs.read_text(path) if depth <= _MAX_INCLUDE_DEPTH else None
     for line in (text or "").splitlines():

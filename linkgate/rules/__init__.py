@@ -16,6 +16,7 @@ from linkgate.rules import (
     forbid_upx,
     forbidden_needed,
     hardening,
+    image_target,
     interpreters,
     linkage,
     max_glibc,
@@ -53,7 +54,7 @@ _CONFIGURABLE = (
 )
 POLICY_RULES: tuple[ConfigurableRule, ...] = _CONFIGURABLE
 ALL_RULES: tuple[Rule, ...] = (
-    elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE, android_package.RULE
+    elf_format.RULE, archive_format.RULE, *_CONFIGURABLE, wheel_tag.RULE, android_package.RULE, image_target.RULE
 )  # fmt: skip
 RULES_BY_ID = {rule.id: rule for rule in ALL_RULES}
 

@@ -401,3 +401,30 @@ ANDROID_SYMBOL_FIX = (
     "which makes the reference weak"
 )
 ANDROID_ZIPALIGN_FIX = "align the APK with `zipalign -P 16 -f 4 in.apk out.apk` (build-tools 35+; AGP 8.5.1+ does it)"
+
+
+def image_fix(facts: ElfFacts, namespace: str, release: str | None, system: str) -> str:
+    """How to make a program copied into an image need no newer versions than the image defines."""
+    go = go_fix(facts)
+    if go is not None:
+        return go
+    named = f"{system}: " if system else ""
+    builder = f"build it on the image's own release ({named}a builder stage FROM the same base, not a newer one)"
+    if namespace == "GLIBC" and release:
+        return f"{builder}, or `zig cc -target {zig_target(facts.machine)}.{release}`, or link statically against musl"
+    if namespace in ("GLIBCXX", "CXXABI", "GCC"):
+        return f"{builder}, or link the C++ runtime statically: `-static-libstdc++ -static-libgcc`"
+    return f"{builder}, or install the newer library in the image"
+
+
+def no_libc_fix(facts: ElfFacts) -> str:
+    """How to run a dynamically linked program in an image that has no C library (scratch, static distroless)."""
+    return f"copy it into a base image with the C library it was built against, or {static_fix(facts)}"
+
+
+def image_library_fix(library: str) -> str:
+    """How to give a program in an image the library the image lacks."""
+    return (
+        f"install the package that provides {library} in the image's final stage, or copy the library in "
+        "beside the program and point its RUNPATH at it ($ORIGIN/...)"
+    )
