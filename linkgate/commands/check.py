@@ -13,7 +13,7 @@ from linkgate.check import ci, progress
 from linkgate.check.discover import Candidate, discover
 from linkgate.check.scan import ScanOptions, check_each
 from linkgate.commands.shared import add_output_arguments, archive_limits, compiled_policy, publish
-from linkgate.core.exitcodes import CannotEvaluateError
+from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.core.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
 from linkgate.core.records import replace
 from linkgate.formats import FORMATS
@@ -37,7 +37,9 @@ def add_parser(commands: Any) -> None:
         "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (default: the CPU count; 1: none)"
     )
     check.add_argument("--baseline", metavar="REPORT", help="fail only on findings not in this JSON report")
-    check.add_argument("--write-baseline", metavar="FILE", help="also write the JSON report to FILE, as a baseline")
+    check.add_argument(
+        "--write-baseline", metavar="FILE", help="write the JSON report to FILE as a baseline, and exit 0 once written"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +65,13 @@ def run(args: argparse.Namespace) -> int:
         raise CannotEvaluateError(f"no ELF artifacts found in {' '.join(args.paths)} (--allow-empty to pass)")
     if known is not None:
         report = against_baseline(report, known)
-    return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline, json_rows=json_rows)
+    code = publish(report, args, context, text_format.summary, baseline_file=args.write_baseline, json_rows=json_rows)
+    if args.write_baseline:
+        # Writing the first baseline is adopting the gate: the job that writes it succeeds.
+        held = len(report.findings)  # the active ones: a waived finding is not known (formats.json)
+        print(f"linkgate: baseline written to {args.write_baseline}: {held} finding(s)", file=sys.stderr)
+        return ExitCode.OK
+    return code
 
 
 def _jobs(text: str) -> int:

@@ -46,6 +46,8 @@ def publish(
         sys.stdout.write(json_format.assemble(report, json_rows))
     else:
         sys.stdout.write(renderer(output)(report))
+    # A pipe block-buffers stdout: unflushed, the stderr summary would come first in every CI log.
+    sys.stdout.flush()
     if output in ("text", "github"):
         print(summary(report), file=sys.stderr)
     reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))
