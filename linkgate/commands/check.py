@@ -111,7 +111,9 @@ def collect(
     skipped = 0
     # One item per candidate (an archive yields all its members at once): progress counts files.
     checked = check_each(candidates, options)
-    if len(candidates) >= progress.MIN_FILES and progress.wanted(sys.stderr, os.environ):
+    if not progress.wanted(sys.stderr, os.environ):
+        checked = progress.ticked(checked, len(candidates), sys.stderr)  # a CI log or a pipe: plain lines
+    elif len(candidates) >= progress.MIN_FILES:
         checked = progress.counted(checked, len(candidates), sys.stderr)
     for found in checked:
         results.extend(found)
