@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linkgate.core.findings import Finding, Report, Severity
+from linkgate.rules import archive_format
 
 
 def render(report: Report) -> str:
@@ -25,12 +26,17 @@ def finding_lines(finding: Finding) -> list[str]:
 def summary(report: Report) -> str:
     """One line for stderr: what was checked and the verdict in numbers."""
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
-    total = len(report.artifacts)
+    # An archive that could not be read yielded no ELF file: it is named apart, never counted as one.
+    unreadable = [a for a in report.artifacts if a.findings and all(_archive_problem(f) for f in a.findings)]
+    total = len(report.artifacts) - len(unreadable)
     waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
     if report.passed:
         parts = [f"passed: {total} ELF artifact(s) meet policy {report.policy}"]
     else:
-        parts = [f"failed: {report.failed_artifacts} of {total} ELF artifact(s) break policy {report.policy}"]
+        failed = report.failed_artifacts - sum(1 for a in unreadable if report.artifact_failed(a))
+        parts = [f"failed: {failed} of {total} ELF artifact(s) break policy {report.policy}"]
+    if unreadable:
+        parts.append(f"{len(unreadable)} archive(s) cannot be checked")
     parts.append(f"{errors} error(s), {warnings} warning(s)")
     if waived:
         parts.append(f"{waived} waived")
@@ -39,6 +45,10 @@ def summary(report: Report) -> str:
     if report.skipped:
         parts.append(f"{report.skipped} non-ELF file(s) skipped")
     return "linkgate: " + "; ".join(parts)
+
+
+def _archive_problem(finding: Finding) -> bool:
+    return finding.rule == archive_format.RULE.id
 
 
 def diff_summary(report: Report) -> str:
