@@ -274,7 +274,7 @@ def test_file_swapped_after_the_check_is_refused_on_the_open_descriptor(tmp_path
     program = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from linkgate import sourcefile\n"
+        "from linkgate.core import sourcefile\n"
         "sourcefile.check_source = lambda path, limit: None\n"
         "try:\n"
         "    sourcefile.read_source(Path(sys.argv[1]), sourcefile.POLICY_LIMIT)\n"
