@@ -5,7 +5,8 @@
 set -euo pipefail
 
 APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils file checksec devscripts
-              tar zip unzip xz-utils zstd bzip2 dpkg rpm umoci skopeo)
+              tar zip unzip xz-utils zstd bzip2 dpkg rpm umoci skopeo
+              python3-venv zsh fish)
 
 # Installs the missing ones when root; otherwise names them and stops (exit 2).
 install_system_packages() {
