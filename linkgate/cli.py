@@ -10,16 +10,17 @@ from typing import Any, NoReturn
 
 from linkgate import __version__
 from linkgate.check.discover import MissingPathError
-from linkgate.commands import check, diff, explain, inspect, profile, schema
+from linkgate.commands import check, completion, diff, explain, inspect, profile, schema
 from linkgate.commands.check import BaselineError
-from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
+from linkgate.core.exitcodes import MEANINGS, CannotEvaluateError, ExitCode
 from linkgate.policy.errors import PolicyError
 from linkgate.profiles.errors import ProfileError
 
 # Each command module adds its parser and runs it; the order is the order of --help.
-COMMAND_MODULES = (check, inspect, explain, profile, schema, diff)
+COMMAND_MODULES = (check, inspect, explain, profile, schema, diff, completion)
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": check.run,
+    "completion": completion.run,
     "diff": diff.run,
     "explain": explain.run,
     "inspect": inspect.run,
@@ -38,6 +39,10 @@ class _Formatter(argparse.HelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=_columns() - 2)
 
+    def _fill_text(self, text: str, width: int, indent: str) -> str:  # noqa: ARG002 - lines kept as written
+        """Descriptions and epilogs keep their own lines (the exit code and preset lists)."""
+        return "\n".join(indent + line for line in text.splitlines())
+
 
 def _columns() -> int:
     """The terminal's width as shutil.get_terminal_size tells it: $COLUMNS, the terminal's, else 80."""
@@ -52,11 +57,20 @@ def _columns() -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Every parser and subparser formats with _Formatter (subparsers are made of the parser's class)."""
+    """Every parser and subparser formats with _Formatter (subparsers are made of the parser's class).
+
+    `epilog_factory` makes the epilog when help is shown: the presets are read from their files,
+    which no other run needs."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(**kwargs)
+        self.epilog_factory: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        if self.epilog_factory is not None:
+            self.epilog = self.epilog_factory()
+        return super().format_help()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +79,33 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_parser(commands)
+    parser.epilog_factory = reference
+    commands.choices["check"].epilog_factory = reference
+    # `completion` writes its scripts from this parser: the commands, their options and choices.
+    parser.set_defaults(parser=parser)
     return parser
+
+
+def reference() -> str:
+    """The exit codes and the presets, for --help."""
+    lines = ["exit codes:", *(f"  {int(code)}  {meaning}" for code, meaning in MEANINGS.items()), ""]
+    lines += ["presets (--policy NAME; without --policy: the nearest linkgate.yml, else default):"]
+    lines += [f"  {name:<16}{description}" for name, description in preset_descriptions()]
+    lines += ["", "target profiles (`target:` in a policy, or --policy NAME): linkgate profile list"]
+    return "\n".join(lines)
+
+
+def preset_descriptions() -> list[tuple[str, str]]:
+    """(name, description) of each shipped preset, read from its file."""
+    import yaml  # noqa: PLC0415 - only --help reads the presets
+
+    from linkgate.policy.locate import presets_dir  # noqa: PLC0415 - same
+
+    described = []
+    for path in sorted(presets_dir().glob("*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        described.append((path.stem, str(document.get("description", "")) if isinstance(document, dict) else ""))
+    return described
 
 
 def run() -> NoReturn:

@@ -12,6 +12,8 @@ APT_PACKAGES+=(qemu-user)
 APT_PACKAGES+=(clang lld zipalign apksigner)
 # The GitHub step summary rendered as GitHub does (cmark-gfm) and screenshotted (tests/test_github_matrix.py).
 APT_PACKAGES+=(cmark-gfm chromium fonts-noto-color-emoji)
+# The README's install command as a fresh machine runs it (venv); shell completions loaded by real shells.
+APT_PACKAGES+=(python3-venv zsh fish)
 
 # Installs the missing ones when root; otherwise names them and stops (exit 2).
 install_system_packages() {

@@ -177,7 +177,7 @@ FORMATS: dict[str, tuple[Builder, str]] = {
 def build(kind: str, binary: Path, tmp_path: Path) -> tuple[Path, str]:
     builder, member = FORMATS[kind]
     if kind in ("tar.zst", "deb-zstd", "rpm-zstd"):
-        require_module("zstandard")
+        require_module("backports.zstd")  # the default install's zstd decoder below Python 3.14
     root = tree(tmp_path / "root", binary)
     out = tmp_path / "out"
     out.mkdir()

@@ -108,15 +108,19 @@ def test_corrupt_compressed_data_is_an_error(tmp_path: Path) -> None:
     assert_archive_error(check(archive), archive.name, "corrupt")
 
 
-def test_zstd_without_the_optional_extra_is_an_error_not_a_pass(tmp_path: Path) -> None:
+def test_zstd_without_a_decoder_is_an_error_that_says_how_to_get_one(tmp_path: Path) -> None:
+    """zstd is read by the default install; an install that lost its decoder fails closed and says
+    how to fix the install, not the artifact."""
     archive, _member = build("tar.zst", Path("/usr/bin/true"), tmp_path)
-    blocker = tmp_path / "blocker" / "zstandard"
+    blocker = tmp_path / "blocker" / "backports"
     blocker.mkdir(parents=True)
-    (blocker / "__init__.py").write_text("raise ImportError('zstandard is not installed here')\n")
+    (blocker / "__init__.py").write_text("raise ImportError('backports.zstd is not installed here')\n")
     repo = Path(__file__).resolve().parents[1]
     # A process of its own: the blocker must shadow the module before anything imports it.
     result = check(archive, env={"PYTHONPATH": f"{blocker.parent}:{repo}"}, process=True)
-    assert_archive_error(result, archive.name, "linkgate[zstd]")
+    assert_archive_error(result, archive.name, "no zstd decoder is installed")
+    assert "fix: install linkgate with its dependencies (`pip install backports.zstd`" in result.stdout
+    assert "re-download" not in result.stdout
 
 
 def test_nesting_is_bounded(tmp_path: Path) -> None:
@@ -129,3 +133,11 @@ def test_malformed_limits_cannot_evaluate(tmp_path: Path) -> None:
     result = check(archive, "total=lots")
     assert result.returncode == 2
     assert "LINKGATE_ARCHIVE_LIMITS" in result.stderr
+
+
+def test_an_archive_that_yields_no_elf_file_is_not_counted_as_one(tmp_path: Path) -> None:
+    archive, _member = build("tar.gz", Path("/usr/bin/true"), tmp_path)
+    archive.write_bytes(archive.read_bytes()[:100])  # cut inside the gzip stream: no member can be read
+    result = check(archive)
+    assert_archive_error(result, archive.name, "corrupt or truncated")
+    assert "failed: 1 of 1 artifact(s) (0 ELF, 1 archive or member problem(s)) break policy default" in result.stderr

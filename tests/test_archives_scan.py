@@ -18,7 +18,7 @@ from tests.support import REPO, require_tool
 
 READERS = ("linkgate.check.archive_scan", "linkgate.archives.read", "linkgate.archives.containers",
            "linkgate.archives.members", "linkgate.archives.streams", "linkgate.check.wheel_promise",
-           "zstandard")  # fmt: skip
+           "backports.zstd")  # fmt: skip
 
 
 def dist(tmp_path: Path) -> Path:

@@ -9,6 +9,8 @@ Regenerate the golden files after an intended output change, then review the dif
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import re
@@ -18,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from linkgate import __version__
+from linkgate import HOMEPAGE, __version__
 from linkgate.core.findings import ArtifactResult, Finding, PolicyRef, Report, Severity
 from linkgate.formats import github, github_summary, gitlab, junit, sarif
 from linkgate.rules import ALL_RULES
 from tests.report_checks import assert_valid_code_quality, assert_valid_junit, assert_valid_sarif
+from tests.support import REPO
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 HINT = "build against the oldest glibc you support"
@@ -82,6 +85,11 @@ def _sarif_golden(report: Report) -> str:
     assert [r["id"] for r in driver["rules"]] == [rule.id for rule in ALL_RULES]
     for metadata, rule in zip(driver["rules"], ALL_RULES, strict=True):
         assert metadata["fullDescription"]["text"] == rule.doc.strip()
+        # helpUri: the rule's own module (its docstring is the rule's documentation) at this version's tag.
+        prefix = f"{HOMEPAGE}/blob/v{__version__}/"
+        assert metadata["helpUri"].startswith(prefix)
+        module = REPO / metadata["helpUri"].removeprefix(prefix)
+        assert ast.get_docstring(ast.parse(module.read_text())) == inspect.cleandoc(rule.doc)
     driver.update(version="VERSION", rules="<one entry per rule in linkgate.rules.ALL_RULES>")
     for result in document["runs"][0]["results"]:
         del result["ruleIndex"]

@@ -14,11 +14,13 @@ import gzip
 import io
 import lzma
 import mmap
+import sys
 import zlib
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Protocol, cast
+from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 
 from linkgate.archives.limits import ENVIRONMENT, ArchiveError, Budget, size_text
+from linkgate.archives.missing import ZSTD_MISSING
 from linkgate.archives.sniff import HEAD, Format
 
 if TYPE_CHECKING:
@@ -98,20 +100,27 @@ def buffered(raw: io.RawIOBase) -> io.BufferedReader:
 
 
 def decompressed(kind: Format, stream: Stream, budget: Budget) -> Stream:
-    """The decompressed bytes of `stream`, metered; ArchiveError when zstd support is not installed."""
+    """The decompressed bytes of `stream`, metered; ArchiveError when no zstd decoder can be imported."""
     opener = _OPENERS.get(kind) or _zstd_reader
     return Metered(opener(stream), budget, kind.value)
 
 
 def _zstd_reader(stream: Stream) -> Stream:
+    zstd = _zstd_module()
+    reader = zstd.ZstdFile(_as_file(stream), mode="rb")  # reads concatenated frames as one stream, like gzip
+    return _Translated(reader, zstd.ZstdError)
+
+
+def _zstd_module() -> Any:
+    """The standard library's compression.zstd (Python 3.14+), else its backport, a dependency below 3.14."""
     try:
-        import zstandard  # noqa: PLC0415  (optional: the linkgate[zstd] extra; imported only when met)
-    except ImportError:
-        raise ArchiveError(
-            "zstd-compressed data cannot be read without the optional zstd support: pip install 'linkgate[zstd]'"
-        ) from None
-    reader = zstandard.ZstdDecompressor().stream_reader(_as_file(stream), read_across_frames=True, closefd=False)
-    return _Translated(reader, zstandard.ZstdError)
+        if sys.version_info >= (3, 14):
+            from compression import zstd  # noqa: PLC0415 - imported only when zstd data is met: start-up time
+        else:
+            from backports import zstd  # noqa: PLC0415 - same
+    except ImportError:  # a broken install (--no-deps): say so, never pass what was not read
+        raise ArchiveError(ZSTD_MISSING) from None
+    return zstd
 
 
 class _Translated:

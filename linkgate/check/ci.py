@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TextIO
 
 from linkgate.check.discover import Candidate, relative_display, workspace_roots
 from linkgate.core.exitcodes import CannotEvaluateError
@@ -36,6 +37,18 @@ def detect(environ: Mapping[str, str], cwd: str) -> CiContext:
     root = workspace if workspace and os.path.isdir(workspace) else cwd
     summary = environ.get("GITHUB_STEP_SUMMARY") if github else None
     return CiContext(github, root, summary or None)
+
+
+def color_wanted(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """--color: `always`/`never` as said; `auto` honours NO_COLOR, then FORCE_COLOR (no-color.org,
+    force-color.org: set and not empty), else colours a terminal that is not `TERM=dumb`."""
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return environ.get("TERM") != "dumb" and stream.isatty()
 
 
 def output_format(requested: str, ci: CiContext) -> str:

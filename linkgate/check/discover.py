@@ -58,7 +58,21 @@ def discover(paths: list[str]) -> list[Candidate]:
             candidates.extend(_walk(path))
         else:
             candidates.append(Candidate(path, path))
-    return candidates
+    # `dist dist/app` or `dist ./dist` names a file twice: judged twice, it would give the same
+    # findings twice under one fingerprint. One path cannot repeat itself: skip the work then.
+    return _first_of_each_file(candidates) if len(paths) > 1 else candidates
+
+
+def _first_of_each_file(candidates: list[Candidate]) -> list[Candidate]:
+    """Each file once, under the first spelling given (paths compared normalised, links not followed)."""
+    seen: set[str] = set()
+    unique = []
+    for candidate in candidates:
+        key = os.path.normpath(os.path.abspath(candidate.fs_path))
+        if key not in seen:
+            seen.add(key)
+            unique.append(candidate)
+    return unique
 
 
 def is_image_layout(directory: str) -> bool:

@@ -1,7 +1,9 @@
-"""A progress line on stderr for long runs: files done of total, redrawn in place.
+"""Progress on stderr for long runs: files done of total.
 
-Shown only to a person: stderr is a terminal and no CI variable is set. CI logs and
-pipes get nothing, so reports and logs stay byte-for-byte the same with or without it.
+A person at a terminal (stderr a terminal, no CI variable) gets a line redrawn in place and
+erased before the summary. CI logs and pipes cannot redraw: they get a plain line about every
+PLAIN_INTERVAL seconds instead, so a long run is not silent, and a run shorter than that prints
+exactly what it printed before.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ T = TypeVar("T")
 MIN_FILES = 200
 # Redraw at most this often (seconds): a terminal write per file would cost more than the file.
 INTERVAL = 0.1
+# A plain line in a log this often (seconds): often enough to show life, rare enough to read.
+PLAIN_INTERVAL = 10.0
 
 
 def wanted(stream: TextIO, environ: Mapping[str, str]) -> bool:
@@ -40,3 +44,16 @@ def counted(items: Iterable[T], total: int, stream: TextIO, what: str = "files")
         if last:
             stream.write("\r\x1b[K")  # erase the line: the summary that follows starts clean
             stream.flush()
+
+
+def ticked(items: Iterable[T], total: int, stream: TextIO, interval: float = PLAIN_INTERVAL) -> Iterator[T]:
+    """`items`, writing `done/total files, N s` on its own line about every `interval` seconds."""
+    start = time.monotonic()
+    due = start + interval
+    for done, item in enumerate(items, 1):
+        now = time.monotonic()
+        if now >= due:
+            stream.write(f"linkgate: {done}/{total} files checked, {now - start:.0f} s\n")
+            stream.flush()
+            due = now + interval
+        yield item

@@ -13,7 +13,7 @@ from linkgate.check import ci, progress
 from linkgate.check.discover import Candidate, discover
 from linkgate.check.scan import ScanOptions, check_each
 from linkgate.commands.shared import add_output_arguments, archive_limits, compiled_policy, publish
-from linkgate.core.exitcodes import CannotEvaluateError
+from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.core.findings import DEFAULT_FAILING, STRICT_FAILING, ArtifactResult, Report, Severity, against_baseline
 from linkgate.core.records import replace
 from linkgate.core.sourcefile import BASELINE_LIMIT, SourceFileError, read_source
@@ -38,7 +38,9 @@ def add_parser(commands: Any) -> None:
         "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (default: the CPU count; 1: none)"
     )
     check.add_argument("--baseline", metavar="REPORT", help="fail only on findings not in this JSON report")
-    check.add_argument("--write-baseline", metavar="FILE", help="also write the JSON report to FILE, as a baseline")
+    check.add_argument(
+        "--write-baseline", metavar="FILE", help="write the JSON report to FILE as a baseline, and exit 0 once written"
+    )
     check.add_argument(
         "--summary-file", metavar="FILE", help="also write the Markdown summary (artifact x target matrix) to FILE"
     )
@@ -71,7 +73,13 @@ def run(args: argparse.Namespace) -> int:
         report = against_baseline(report, known)
     if context.step_summary is not None or args.summary_file:
         report = _with_summary(report, candidates, args.summary_file)
-    return publish(report, args, context, text_format.summary, baseline_file=args.write_baseline, json_rows=json_rows)
+    code = publish(report, args, context, text_format.summary, baseline_file=args.write_baseline, json_rows=json_rows)
+    if args.write_baseline:
+        # Writing the first baseline is adopting the gate: the job that writes it succeeds.
+        held = len(report.findings)  # the active ones: a waived finding is not known (formats.json)
+        print(f"linkgate: baseline written to {args.write_baseline}: {held} finding(s)", file=sys.stderr)
+        return ExitCode.OK
+    return code
 
 
 def _with_summary(report: Report, candidates: list[Candidate], summary_file: str | None) -> Report:
@@ -124,7 +132,9 @@ def collect(
     skipped = 0
     # One item per candidate (an archive yields all its members at once): progress counts files.
     checked = check_each(candidates, options)
-    if len(candidates) >= progress.MIN_FILES and progress.wanted(sys.stderr, os.environ):
+    if not progress.wanted(sys.stderr, os.environ):
+        checked = progress.ticked(checked, len(candidates), sys.stderr)  # a CI log or a pipe: plain lines
+    elif len(candidates) >= progress.MIN_FILES:
         checked = progress.counted(checked, len(candidates), sys.stderr)
     for found in checked:
         results.extend(found)

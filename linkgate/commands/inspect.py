@@ -14,7 +14,7 @@ def add_parser(commands: Any) -> None:
     """The `inspect` command on the main parser's subparsers."""
     inspect = commands.add_parser("inspect", help="show the loader's view of artifacts")
     inspect.add_argument("paths", nargs="+", metavar="PATH")
-    inspect.add_argument("--format", choices=["text", "json"], default="text")
+    inspect.add_argument("--format", "--output-format", choices=["text", "json"], default="text")
 
 
 def run(args: argparse.Namespace) -> int:

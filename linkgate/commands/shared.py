@@ -5,19 +5,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from linkgate.check import ci
 from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.core.findings import Report
 from linkgate.formats import renderer
+from linkgate.formats import text as text_format
 from linkgate.policy.cache import cache_dir, cached_policy
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.policy.locate import find_policy_file
 
 if TYPE_CHECKING:
     from linkgate.archives.limits import Limits
+
+
+class Summary(Protocol):
+    """The stderr line of a run (formats.text.summary, diff_summary)."""
+
+    def __call__(self, report: Report, *, color: bool = ...) -> str: ...
+
 
 # Bounds on reading archives (linkgate.archives.limits.ENVIRONMENT).
 ARCHIVE_LIMITS = "LINKGATE_ARCHIVE_LIMITS"
@@ -30,7 +38,7 @@ def publish(
     report: Report,
     args: argparse.Namespace,
     context: ci.CiContext,
-    summary: Callable[[Report], str],
+    summary: Summary,
     *,
     baseline_file: str | None = None,
     json_rows: list[str] | None = None,
@@ -45,17 +53,25 @@ def publish(
             from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
 
             sys.stdout.write(json_format.assemble(report, json_rows))
+        elif output == "text":
+            sys.stdout.write(text_format.render(report, quiet=args.quiet, color=_color(args, sys.stdout)))
         else:
             sys.stdout.write(renderer(output)(report))
-        sys.stdout.flush()  # here, so that a full disk is this error and not a lost report
+        # A pipe block-buffers stdout: unflushed, the stderr summary would come first in every CI log;
+        # and a full disk is this error, not a lost report.
+        sys.stdout.flush()
     except OSError as error:
         raise CannotEvaluateError(f"cannot write the report to standard output: {error.strerror or error}") from None
     if output in ("text", "github"):
-        print(summary(report), file=sys.stderr)
+        print(summary(report, color=_color(args, sys.stderr)), file=sys.stderr)
     reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))
     ci.write_reports(report, [(path, renderer(name)) for path, name in reports if path])
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
+
+
+def _color(args: argparse.Namespace, stream: TextIO) -> bool:
+    return ci.color_wanted(args.color, stream, os.environ)
 
 
 def archive_limits(environ: Mapping[str, str]) -> Limits | None:
@@ -87,7 +103,22 @@ def compiled_policy(spec: str | None, cwd: str) -> CompiledPolicy:
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, formats: list[str], default_help: str) -> None:
-    """--format and the side-report flags, the same for check and diff."""
-    parser.add_argument("--format", choices=["auto", *formats], default="auto", help=default_help)
+    """--format (alias --output-format, ruff's spelling), --color, -q and the side-report flags: check and diff."""
+    choices = ["auto", *formats]
+    parser.add_argument(
+        "--format",
+        "--output-format",
+        choices=choices,
+        default="auto",
+        metavar="FORMAT",
+        help=f"{', '.join(choices)}; {default_help}",
+    )
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour severities (default auto: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="text output: only the findings that fail the run")
     for flag, what in SIDE_REPORTS:
         parser.add_argument(flag, metavar="FILE", help=f"also write a {what} report to FILE")

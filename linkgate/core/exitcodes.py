@@ -23,5 +23,13 @@ class ExitCode(IntEnum):
         return cls.OK if report.passed else cls.FINDINGS
 
 
+# What each code means, as `linkgate --help` and `check --help` list them.
+MEANINGS = {
+    ExitCode.OK: "no error-level findings",
+    ExitCode.FINDINGS: "error-level findings (or warnings with --strict)",
+    ExitCode.CANNOT_EVALUATE: "could not evaluate: bad arguments or policy, missing path, no ELF file, internal error",
+}
+
+
 class CannotEvaluateError(Exception):
     """The run cannot give a verdict: the CLI prints the message and exits CANNOT_EVALUATE."""

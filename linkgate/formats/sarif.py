@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 from urllib.parse import quote
 
-from linkgate import __version__
+from linkgate import HOMEPAGE, __version__
 from linkgate.core.findings import Finding, PolicyRef, Report, Severity
 from linkgate.formats.catalogue import rules_of
 from linkgate.rules.base import Rule
@@ -43,7 +44,8 @@ def render(report: Report) -> str:
 
 def document(report: Report) -> dict[str, Any]:
     rules = rules_of(report)
-    driver = {"name": "linkgate", "version": __version__, "rules": [rule_metadata(r) for r in rules]}
+    driver = {"name": "linkgate", "version": __version__, "informationUri": HOMEPAGE,
+              "rules": [rule_metadata(r) for r in rules]}  # fmt: skip
     index = {rule.id: position for position, rule in enumerate(rules)}
     results = [result(f, report.policy_ref, index) for a in report.artifacts for f in a.findings]
     run = {"tool": {"driver": driver}, "taxonomies": [binskim_taxonomy()], "results": results}
@@ -69,11 +71,22 @@ def rule_metadata(rule: Rule) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary.removeprefix(f"{rule.id}: ")},
         "fullDescription": {"text": doc},
         "help": {"text": help_text, "markdown": help_text},
+        "helpUri": help_uri(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
     }
     if related:
         metadata["relationships"] = [_related(index, row[0]) for index, row in related]
     return metadata
+
+
+def help_uri(rule: Rule) -> str:
+    """The rule's documentation (its module's docstring, as `linkgate explain` prints it) at this version's tag."""
+    module = next(
+        name
+        for name, loaded in list(sys.modules.items())
+        if name.startswith(("linkgate.rules.", "linkgate.diff.")) and getattr(loaded, "RULE", None) is rule
+    )
+    return f"{HOMEPAGE}/blob/v{__version__}/{module.replace('.', '/')}.py"
 
 
 def _related(index: int, ba: str) -> dict[str, Any]:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from linkgate.core.findings import Finding, Report, Severity
 
+# SGR styles of a coloured terminal: the severity word of each finding, the verdict of the summary.
+STYLES = {"error": "1;31", "warning": "33", "note": "36", "failed": "1;31", "passed": "32"}
 
-def render(report: Report) -> str:
-    """Finding lines for stdout ("" when there are none)."""
-    lines = [line for finding in report.findings for line in finding_lines(finding)]
+
+def render(report: Report, *, quiet: bool = False, color: bool = False) -> str:
+    """Finding lines for stdout ("" when there are none); `quiet`: only the findings that fail the run."""
+    findings = [f for f in report.findings if report.fails(f)] if quiet else report.findings
+    lines = [line for finding in findings for line in finding_lines(finding, color=color)]
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def finding_lines(finding: Finding) -> list[str]:
+def painted(text: str, style: str, color: bool) -> str:
+    """`text` in the STYLES entry `style` when colouring, else unchanged."""
+    return f"\x1b[{STYLES[style]}m{text}\x1b[0m" if color and style in STYLES else text
+
+
+def finding_lines(finding: Finding, *, color: bool = False) -> list[str]:
     """A finding and its fix; a waived one says so and why, a known one that it is in the baseline."""
-    level = f"waived ({finding.waived_by})" if finding.waived_by else finding.severity.value
+    severity = finding.severity.value
+    level = f"waived ({finding.waived_by})" if finding.waived_by else painted(severity, severity, color)
     if finding.baselined and not finding.waived_by:
         level += " (baselined)"
     lines = [f"{finding.path}: {level}: [{finding.rule}] {finding.message}"]
@@ -22,16 +32,17 @@ def finding_lines(finding: Finding) -> list[str]:
     return lines
 
 
-def summary(report: Report) -> str:
+def summary(report: Report, *, color: bool = False) -> str:
     """One line for stderr: what was checked and the verdict in numbers."""
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     total = len(report.artifacts)
     waived = sum(1 for a in report.artifacts for f in a.findings if f.waived_by)
     what = _artifacts(report)
     if report.passed:
-        parts = [f"passed: {total} {what} meet policy {report.policy}"]
+        parts = [f"{painted('passed', 'passed', color)}: {total} {what} meet policy {report.policy}"]
     else:
-        parts = [f"failed: {report.failed_artifacts} of {total} {what} break policy {report.policy}"]
+        verdict = painted("failed", "failed", color)
+        parts = [f"{verdict}: {report.failed_artifacts} of {total} {what} break policy {report.policy}"]
     if report.images:
         parts.append(f"image{'s' if len(report.images) > 1 else ''}: {', '.join(report.images)}")
     parts.append(f"{errors} error(s), {warnings} warning(s)")
@@ -60,15 +71,16 @@ def _artifacts(report: Report) -> str:
     return f"artifact(s) ({len(report.artifacts) - others} ELF, {others} archive or member problem(s))"
 
 
-def diff_summary(report: Report) -> str:
+def diff_summary(report: Report, *, color: bool = False) -> str:
     """`linkgate diff`'s line for stderr: whether anything got worse, in numbers."""
     worse = sum(1 for f in report.findings if report.fails(f))
     noted = len(report.findings) - worse
     total = len(report.artifacts)
     if report.passed:
-        parts = [f"nothing got worse across {total} ELF artifact(s)"]
+        parts = [f"{painted('nothing got worse', 'passed', color)} across {total} ELF artifact(s)"]
     else:
-        parts = [f"worse: {report.failed_artifacts} of {total} ELF artifact(s), {worse} change(s) fail"]
+        worse_text = painted("worse", "failed", color)
+        parts = [f"{worse_text}: {report.failed_artifacts} of {total} ELF artifact(s), {worse} change(s) fail"]
     parts.append(f"{noted} change(s) noted")
     if report.skipped:
         parts.append(f"{report.skipped} non-ELF file(s) skipped")

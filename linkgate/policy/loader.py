@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from linkgate.core.findings import Severity
 from linkgate.core.sourcefile import POLICY_LIMIT, PROFILE_LIMIT, SourceFileError, check_source, read_source
 from linkgate.core.yamlsource import Location, YamlDocument, YamlError, dotted, load_yaml
-from linkgate.policy import targets
+from linkgate.policy import pyproject, suggest, targets
 from linkgate.policy.compiled import CompiledDiff, CompiledOverride, CompiledPolicy, CompiledWaiver
 from linkgate.policy.errors import PolicyError
-from linkgate.policy.locate import DEFAULT_PRESET, find_policy_file, is_preset_name, preset_names, presets_dir
+from linkgate.policy.locate import (
+    DEFAULT_PRESET,
+    PYPROJECT,
+    find_policy_file,
+    is_preset_name,
+    preset_names,
+    presets_dir,
+)
 from linkgate.policy.model import PolicyFile, Rules, Waiver, diff_values, rule_values
 from linkgate.profiles.errors import ProfileError
 from linkgate.profiles.index import TargetIndex
@@ -70,21 +79,29 @@ def _read(path: Path) -> tuple[PolicyFile, Mapping[Location, int]]:
     if path.parent == targets.profiles_dir(presets_dir()):
         return targets.profile_preset(path), {}
     try:
-        source = load_yaml(read_source(path, POLICY_LIMIT))
+        text = read_source(path, POLICY_LIMIT)
+        source = pyproject.load_table(text) if path.name == PYPROJECT else load_yaml(text)
     except SourceFileError as error:
         raise PolicyError(str(path), error.line, "(file)", error.message) from None
     except YamlError as error:
         raise PolicyError(str(path), error.line, error.key, f"invalid YAML: {error}") from None
+    except pyproject.TomlError as error:
+        raise PolicyError(str(path), error.line, error.key or "(file)", error.message) from None
     data = source.data if source.data is not None else {}
     if not isinstance(data, dict):
         raise PolicyError(str(path), 1, "(top level)", "a policy is a mapping (rules:, extends:, ...)")
+    return _validated(path, data, source)
+
+
+def _validated(path: Path, data: dict[str, Any], source: YamlDocument) -> tuple[PolicyFile, Mapping[Location, int]]:
     try:
         document = targets.anchored(PolicyFile.model_validate(data), path.parent)
     except ValidationError as error:
         first = error.errors()[0]
         # pydantic appends "[key]" when a mapping key is what is wrong; the key's path says that already.
         location = tuple(part for part in first["loc"] if part != "[key]")
-        raise PolicyError(str(path), source.line_of(location), dotted(location), _describe(first)) from None
+        message = _describe(first, location)
+        raise PolicyError(str(path), source.line_of(location), dotted(location), message) from None
     _check_references(path, document, source)
     return document, source.lines
 
@@ -124,11 +141,15 @@ def _check_reference(spec: str, base: Path, extends: bool, limit: int) -> None:
         raise SourceFileError(f"no such target profile (shipped: {known})")
 
 
-def _describe(error: object) -> str:
+def _describe(error: object, location: Location) -> str:
     assert isinstance(error, dict)
     if error["type"] == "extra_forbidden":
-        return "unknown key"
-    return str(error["msg"]).removeprefix("Value error, ")
+        return "unknown key" + suggest.did_you_mean(str(location[-1]), suggest.keys_at(PolicyFile, location[:-1]))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "literal_error" and isinstance(error.get("input"), str):  # `hardening: {pei: true}`
+        close = suggest.close_to(error["input"], re.findall(r"'([^']*)'", str(error["ctx"]["expected"])))
+        message += f" (did you mean {close}?)" if close else ""
+    return message
 
 
 def _merge(name: str, chain: list[ChainLink]) -> CompiledPolicy:

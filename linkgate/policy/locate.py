@@ -7,13 +7,22 @@ its policy without importing the YAML and validation libraries.
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 DEFAULT_PRESET = "default"
-POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
+# In one directory at most one of these may exist (two would be two policies: which one is meant?).
+POLICY_FILE_NAMES = ("linkgate.yml", "linkgate.yaml", ".linkgate.yml", ".linkgate.yaml")
+# A Python project's tool settings: used when it has a [tool.linkgate] table and no policy file is beside it.
+PYPROJECT = "pyproject.toml"
+
+
+# `[tool.linkgate]`, `[tool.linkgate.rules]`, `[[tool.linkgate.waivers]]` at the start of a line.
+# A broken header (`[tool.linkgate` unclosed) counts too: the loader then says the TOML is invalid.
+_TABLE = re.compile(rb"^[ \t]*\[\[?[ \t]*tool[ \t]*\.[ \t]*linkgate(?![\w-])", re.M)
 
 
 def presets_dir() -> Path:
@@ -34,21 +43,47 @@ def preset_names() -> list[str]:
 
 
 def find_policy_file(start: str | os.PathLike[str]) -> str | None:
-    """linkgate.yml or .linkgate.yml in `start` or the nearest parent that has one."""
+    """The policy file in `start` or the nearest parent that has one: linkgate.yml (.yaml, or hidden),
+    else a pyproject.toml with a [tool.linkgate] table. PolicyError when a directory has two policy files."""
     directory = os.fspath(start)
     while True:
-        for name in POLICY_FILE_NAMES:
-            candidate = os.path.join(directory, name)
-            # Not isfile(): a linkgate.yml that is a FIFO or a dangling link is an error, not "no policy".
-            try:
-                os.lstat(candidate)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            return candidate
+        found = [name for name in POLICY_FILE_NAMES if _exists(os.path.join(directory, name))]
+        if len(found) > 1:
+            from linkgate.policy.errors import PolicyError  # noqa: PLC0415 - a mistake's cost, not every run's
+
+            message = f"{' and '.join(found)} are both policies here: keep one"
+            raise PolicyError(os.path.join(directory, found[0]), None, None, message)
+        if found:
+            return os.path.join(directory, found[0])
+        pyproject = os.path.join(directory, PYPROJECT)
+        if _has_linkgate_table(pyproject):
+            return pyproject
         parent = os.path.dirname(directory)
         if parent == directory:
             return None
         directory = parent
+
+
+def _exists(path: str) -> bool:
+    # Not isfile(): a linkgate.yml that is a FIFO or a dangling link is an error, not "no policy".
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
+def _has_linkgate_table(path: str) -> bool:
+    """Whether a pyproject.toml says anything under tool.linkgate (a cheap look: the loader parses it).
+
+    A pyproject.toml that cannot be read is not a policy: a Python project's file is not linkgate's to judge
+    unless it names linkgate; the loader reports every problem of one that does."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 20)
+    except OSError:
+        return False
+    return _TABLE.search(head) is not None
 
 
 def is_preset_name(spec: str) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from linkgate.core.findings import Violation
 from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts
+from linkgate.rules import remedies
 from linkgate.rules.base import PolicyRule, same
 from linkgate.rules.globs import matches_any
 from linkgate.rules.schema import Globs
@@ -34,6 +35,8 @@ def check(facts: ElfFacts, allowed: tuple[str, ...], site: Site) -> Iterator[Vio
 
 
 def _hint(soname: str, site: Site) -> str:
+    if remedies.is_c_library(soname):
+        return remedies.c_library_fix(soname)
     if site.in_wheel:
         return f"repair the wheel: `auditwheel repair` copies {soname} into PKG.libs/ and points RPATH at it"
     return "link it statically, bundle it with RUNPATH $ORIGIN, or add it to allowed-needed if every target provides it"

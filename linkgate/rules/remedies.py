@@ -106,6 +106,23 @@ def toolchain(facts: ElfFacts) -> Toolchain:
 # --- the helpers the rules have always called --------------------------------------------------
 
 
+# The C library's own files: the target's loader provides them (musl's answers glibc's names with
+# itself); copying one into a wheel or next to a program never makes the artifact run.
+_GLIBC_LIBRARIES = ("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1")
+
+
+def is_c_library(name: str) -> bool:
+    return name in _GLIBC_LIBRARIES or name.startswith(("ld-linux", "ld-musl-", "libc.musl-"))
+
+
+def c_library_fix(name: str) -> str:
+    """Never "bundle it": the C library comes with the target, so the artifact is built for the target's."""
+    return (
+        f"{name} belongs to the C library, which cannot be bundled: build the artifact in an image of the "
+        "target's C library (a musllinux image for musl targets, a manylinux one for glibc)"
+    )
+
+
 def glibc_fix(facts: ElfFacts, limit: tuple[int, ...]) -> str:
     """How to stop needing glibc versions newer than `limit`."""
     return fix(Problem.GLIBC, facts, Goal(facts.machine, limit))

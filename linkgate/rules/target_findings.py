@@ -9,7 +9,7 @@ from linkgate.core.findings import Violation
 from linkgate.core.site import LoadContext, Site
 from linkgate.elf.facts import ElfFacts, VersionNeed, split_version_token
 from linkgate.profiles.index import TargetIndex
-from linkgate.rules import culprits
+from linkgate.rules import culprits, remedies
 from linkgate.rules.base import short_list
 from linkgate.rules.remedies import glibc_fix, runtime_fix, static_fix
 from linkgate.rules.target_search import Found, Step, requester, search_steps
@@ -127,6 +127,8 @@ def _missing_hint(name: str, site: Site) -> str:
             "the artifact is linked against musl, whose C library is the loader itself and cannot be shipped: "
             "build it for a glibc target (a manylinux image, `zig cc -target x86_64-linux-gnu.2.17`)"
         )
+    if remedies.is_c_library(name):
+        return remedies.c_library_fix(name)
     if site.in_wheel:
         return (
             f"repair the wheel: `auditwheel repair` copies {name} into PKG.libs/ and points RPATH at it "

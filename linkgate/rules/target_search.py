@@ -6,7 +6,10 @@ every object up the chain that loaded it (an object with DT_RUNPATH contributes
 none); LD_LIBRARY_PATH (the environment's, not assumed); the requester's own
 DT_RUNPATH (never inherited); then ld.so.cache and the default directories,
 which a profile records. musl (ldso/dynlink.c) walks the same chain but takes
-each object's DT_RUNPATH, else its DT_RPATH, so RUNPATH is inherited too.
+each object's DT_RUNPATH, else its DT_RPATH, so RUNPATH is inherited too; and
+before any search it answers the names it reserves (libc.*, libpthread.*,
+librt.*, libm.*, libdl.*, libutil.*, libxnet.*: glibc's libc.so.6 too) with
+itself, whatever a profile lists or an artifact ships.
 A directory reached through `$ORIGIN` is among the checked artifacts; other
 absolute directories are the target's. docs/targets.md describes the model.
 """
@@ -78,6 +81,10 @@ def find_library(
         # A NEEDED path is opened as is: only absolute ones can be known before run time.
         on_target = profile.library_at(name) if name.startswith("/") else None
         return Found(on_target) if on_target else None
+    if profile.libc_family == "musl" and musl_reserved(name):
+        loader = musl_loader_libc(profile, facts.machine, name)
+        if loader is not None:
+            return Found(loader)
     context = context or site.contexts_for(profile.libc_family)[0]
     already = context.loaded.get(name)
     shipped = site.library_at(already) if already else None
@@ -90,6 +97,30 @@ def find_library(
             return found
     on_target = profile.library(facts.machine, name)
     return Found(on_target) if on_target is not None else None
+
+
+# ldso/dynlink.c, load_library(): "lib" + one of these + "." is the loader itself ("reserved").
+MUSL_RESERVED = ("c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet.")
+# musl's libc soname per machine (Alpine's libc.musl-ARCH.so.1; ARCH as musl's build names it).
+MUSL_SONAME_ARCH = {"x86_64": "x86_64", "i386": "x86", "aarch64": "aarch64", "arm": "armv7", "ppc64le": "ppc64le",
+                    "s390x": "s390x", "riscv64": "riscv64", "loongarch64": "loongarch64"}  # fmt: skip
+
+
+def musl_reserved(name: str) -> bool:
+    """A name musl's loader maps onto itself: libc.so.6, libpthread.so.0, libm.so.6, librt.so.1..."""
+    return name.startswith("lib") and name[3:].startswith(MUSL_RESERVED)
+
+
+def musl_loader_libc(profile: TargetIndex, machine: str, name: str) -> Library | None:
+    """What musl's loader exports, as the profile records it: under the reserved name itself (Alpine
+    lists them), musl's soname for the machine (musllinux tags), or the loader's path (captured hosts)."""
+    arch = MUSL_SONAME_ARCH.get(machine)
+    names = (name, f"libc.musl-{arch}.so.1") if arch else (name,)
+    for candidate in names:
+        found = profile.library(machine, candidate)
+        if found is not None:
+            return found
+    return next((lib for path in sorted(profile.interpreters) if (lib := profile.library_at(path))), None)
 
 
 def find_shipped(facts: ElfFacts, name: str, site: Site, family: str | None) -> ShippedLibrary | None:

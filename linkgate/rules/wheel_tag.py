@@ -18,7 +18,7 @@ from linkgate.core.records import record
 from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, split_version_token
 from linkgate.profiles.index import TargetIndex
-from linkgate.rules import target
+from linkgate.rules import remedies, target
 from linkgate.rules.base import Rule, short_list
 
 # A wheel tag's architecture -> linkgate's machine name.
@@ -63,10 +63,14 @@ def _reworded(violation: Violation, promise: Promise) -> Violation:
             "or tag the wheel for the glibc it needs"
         )
         return Violation(violation.subject, message, hint, violation.symbols, violation.advisory)
+    # Only a missing library can be bundled; unbound symbols and the C library are fixed by the build.
+    bundle = violation.subject != "symbol-binding" and not remedies.is_c_library(violation.subject)
     return Violation(
         violation.subject,
         f"{violation.message} ({promised})",
-        "bundle the library into the wheel with `auditwheel repair`, or link it statically",
+        "bundle the library into the wheel with `auditwheel repair`, or link it statically"
+        if bundle
+        else violation.hint,
         violation.symbols,
         violation.advisory,
     )
