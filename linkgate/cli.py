@@ -71,10 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run() -> NoReturn:
     """The console script and `python -m linkgate`: main(), then an exit that skips tearing down.
 
-    A tree's report is a hundred thousand objects, and freeing them one by one at exit took
-    ~10 ms of a 300 ms run. By then the report files are written and closed and the workers
-    reaped; only the standard streams are flushed here. Output that cannot be delivered fails
-    the run (exit 2), as it would have failed it when written.
+    A tree's report is a hundred thousand objects, and freeing them one by one at exit is a
+    measurable part of a run (docs/architecture.md, "Start-up figures"). By then the report
+    files are written and closed and the workers reaped; only the standard streams are flushed
+    here. Output that cannot be delivered fails the run (exit 2), as it would have failed it
+    when written.
     """
     code = main()
     try:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import pickle
-import subprocess
-import sys
 import typing
 import typing as t
 from collections.abc import Mapping
@@ -172,15 +170,6 @@ def test_pickle_round_trip_keeps_equality() -> None:
     assert copy.note == "n"
     with pytest.raises(FrozenRecordError):
         copy.x = 0
-
-
-def test_check_path_does_not_import_dataclasses() -> None:
-    """The reason for this module: `check` starts without dataclasses (and inspect)."""
-    code = (
-        "import sys, linkgate.cli, linkgate.check.scan; print('dataclasses' in sys.modules, 'inspect' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False"]
 
 
 def test_one_class_is_called_record() -> None:

@@ -69,7 +69,7 @@ def write_reports(report: Report, targets: Iterable[tuple[str | None, Renderer]]
 
 def append_step_summary(report: Report, ci: CiContext) -> None:
     if ci.step_summary is not None:
-        from linkgate.formats import github_summary  # noqa: PLC0415 - only GitHub runs write one: start-up time
+        from linkgate.formats import github_summary  # noqa: PLC0415 - lazy: start-up
 
         with open(ci.step_summary, "a", encoding="utf-8") as handle:
             handle.write(github_summary.render(report))

@@ -108,9 +108,8 @@ def _members(candidate: Candidate, head: bytes, profiles: Mapping[str, TargetInd
     """The archive's ELF members as candidates with their entries; [] when it is no archive."""
     if head == b"" and not candidate.image_layout:
         return []
-    # Imported here: the archive readers cost start-up time diffs of plain files never need.
-    from linkgate.archives.limits import limits_from  # noqa: PLC0415
-    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415 - lazy: start-up
 
     read = archive_members(candidate, head, limits_from(os.environ), bool(profiles)) or []
     return [(replace(candidate, display=m.display, member=m.member), _member_entry(m, profiles)) for m in read]

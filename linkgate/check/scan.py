@@ -154,9 +154,8 @@ def _holds_nothing(candidate: Candidate, kind: Format) -> bool:
 
 def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptions) -> tuple[ArtifactResult, ...]:
     """`kind` None: an OCI image layout directory."""
-    # Imported here: the archive readers cost start-up time runs over plain ELF files never need.
-    from linkgate.archives.limits import Limits  # noqa: PLC0415
-    from linkgate.check.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415
+    from linkgate.archives.limits import Limits  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415 - lazy: start-up
 
     limits = options.archive_limits or Limits()
     archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
@@ -205,7 +204,7 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
         yield from (check_candidate(c, options) for c in candidates)
         return
     if archives and options.wheel_tags:
-        from linkgate.check.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - see _check_archive
+        from linkgate.check.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - lazy: start-up
 
         preload_wheel_profiles(candidates[i].fs_path for i in archives)  # once, before workers fork
     if len(archives) < 2:
@@ -232,8 +231,7 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
 def _pooled(
     candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int, uneven: int = 0
 ) -> Iterator[tuple[ArtifactResult, ...]]:
-    # Imported here: the pool (fork, pipes, poll) is start-up time that runs on a few files never use.
-    from linkgate.check.workers import WorkerLostError, ordered_map  # noqa: PLC0415
+    from linkgate.check.workers import WorkerLostError, ordered_map  # noqa: PLC0415 - lazy: start-up
 
     try:
         yield from ordered_map(_worker_task(options), candidates, workers, chunk, uneven)

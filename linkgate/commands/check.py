@@ -78,7 +78,7 @@ def _jobs(text: str) -> int:
 
 def read_baseline(path: str) -> frozenset[str]:
     """The fingerprints a baseline report knows; BaselineError (exit 2) when it cannot be read."""
-    from linkgate.formats import json as json_format  # noqa: PLC0415 - only runs with --baseline pay for it
+    from linkgate.formats import json as json_format  # noqa: PLC0415 - lazy: start-up
 
     try:
         with open(path, encoding="utf-8") as handle:
@@ -115,7 +115,7 @@ def collect(
 
 def _json_rows_adder(rows: list[str], failing: frozenset[Severity]) -> Callable[[tuple[ArtifactResult, ...]], None]:
     """What appends one candidate's JSON finding lines to `rows`; the renderer imported once, not per result."""
-    from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+    from linkgate.formats import json as json_format  # noqa: PLC0415 - lazy: start-up
 
     def add(found: tuple[ArtifactResult, ...]) -> None:
         for artifact in found:

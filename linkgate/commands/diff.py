@@ -39,7 +39,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from linkgate.check.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
+    from linkgate.check.pairing import PairingError  # noqa: PLC0415 - lazy: start-up
 
     archive_limits(os.environ)  # a malformed value is named before any archive is read
     context = ci.detect(os.environ, os.getcwd())
@@ -54,12 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiContext) -> Report:
     """The diff as a Report: its changes are findings, and the report decides whether it got worse."""
-    # Imported here: the diff rules, whole builds and the target profiles are diff's cost, not check's start-up.
-    from linkgate.check.compare import Side, diff  # noqa: PLC0415
-    from linkgate.check.pairing import parse_pair  # noqa: PLC0415
-    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415
-    from linkgate.policy.locate import presets_dir  # noqa: PLC0415
-    from linkgate.policy.targets import load_shipped  # noqa: PLC0415
+    from linkgate.check.compare import Side, diff  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.pairing import parse_pair  # noqa: PLC0415 - lazy: start-up
+    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.locate import presets_dir  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - lazy: start-up
 
     explicit = [parse_pair(text) for text in args.pair]
     old, new = _side(args.old, context), _side(args.new, context)

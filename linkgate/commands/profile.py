@@ -30,9 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _capture(root: str, output: str | None, name: str | None) -> int:
-    # Imported here: `check` parses this module's arguments on every run but never captures.
-    from linkgate.profiles.capture import capture  # noqa: PLC0415
-    from linkgate.profiles.files import profile_yaml  # noqa: PLC0415
+    from linkgate.profiles.capture import capture  # noqa: PLC0415 - lazy: start-up
+    from linkgate.profiles.files import profile_yaml  # noqa: PLC0415 - lazy: start-up
 
     if not os.path.isdir(root):
         print(f"linkgate: no such directory: {root}", file=sys.stderr)
@@ -54,7 +53,7 @@ def _capture(root: str, output: str | None, name: str | None) -> int:
 
 
 def _list() -> int:
-    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - see _capture
+    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - lazy: start-up
 
     for name, profile in load_shipped(presets_dir()).items():
         aliases = f" (also: {', '.join(profile.aliases)})" if profile.aliases else ""

@@ -41,7 +41,7 @@ def publish(
     """
     output = ci.output_format(args.format, context)
     if json_rows is not None:
-        from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+        from linkgate.formats import json as json_format  # noqa: PLC0415 - lazy: start-up
 
         sys.stdout.write(json_format.assemble(report, json_rows))
     else:
@@ -58,7 +58,7 @@ def archive_limits(environ: Mapping[str, str]) -> Limits | None:
     """LINKGATE_ARCHIVE_LIMITS (None when unset: the defaults); CannotEvaluateError (exit 2) when malformed."""
     if not environ.get(ARCHIVE_LIMITS):
         return None
-    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - only archives need it: start-up time
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
 
     try:
         return limits_from(environ)
@@ -72,10 +72,9 @@ def compiled_policy(spec: str | None, cwd: str) -> CompiledPolicy:
     key = f"{spec!r}|{found}|{cwd}"
 
     def load() -> CompiledPolicy:
-        # Imported only on a cache miss: YAML parsing and validation (and pathlib) cost start-up time.
-        from pathlib import Path  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415 - lazy: start-up
 
-        from linkgate.policy.loader import load_policy  # noqa: PLC0415
+        from linkgate.policy.loader import load_policy  # noqa: PLC0415 - lazy: start-up
 
         return load_policy(spec, Path(cwd))
 

@@ -1,8 +1,8 @@
 """SHA-256 hex digests (policy cache keys, finding fingerprints) without importing hashlib.
 
-`import hashlib` loads OpenSSL's libcrypto, ~3 ms of every start of a run whose one-binary
-check takes ~50 ms. CPython's own SHA-256 module (`_sha2` from 3.12, `_sha256` before) gives
-the same digests; an interpreter without it falls back to hashlib.
+`import hashlib` loads OpenSSL's libcrypto at every start (docs/architecture.md, "Start-up
+figures"; ruff's banned-api refuses it elsewhere under linkgate/). CPython's own SHA-256
+module (`_sha2` from 3.12, `_sha256` before) gives the same digests; an interpreter without it falls back to hashlib.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _sha256_constructor() -> Callable[[bytes], _Hash]:
         except (ImportError, AttributeError):
             continue
         return constructor
-    import hashlib  # noqa: PLC0415 - only where CPython's module is missing
+    import hashlib  # noqa: PLC0415 - lazy: start-up
 
     return hashlib.sha256
 

@@ -1,11 +1,11 @@
 """Frozen value records: what `@dataclass(frozen=True)` gives, without generating code.
 
 Why not dataclasses: `dataclasses` compiles six methods per class with `exec`
-when the class is created (about 0.8 ms each on the reference machine), and
-linkgate defines ~60 records on the `check` path: that alone was 40 ms of a
-one-binary run, plus importing `inspect`. Here every record shares one
-`__init__`, `__eq__`, `__hash__` and `__repr__` that read a per-class field
-table, so creating a class costs a few microseconds. mypy sees the decorator
+when the class is created, linkgate defines ~60 records on the `check` path,
+and importing it imports `inspect` (docs/architecture.md, "Start-up figures",
+has the costs; ruff's banned-api refuses it under linkgate/). Here every record
+shares one `__init__`, `__eq__`, `__hash__` and `__repr__` that read a
+per-class field table, so creating a class costs next to nothing. mypy sees the decorator
 through `dataclass_transform` and checks constructors and assignments as it does
 for frozen dataclasses. docs/architecture.md ("Records") has the rules.
 

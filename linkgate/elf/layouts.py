@@ -59,8 +59,8 @@ NT_GO_BUILDID = 4  # the Go linker's build-ID note, owner "Go"
 class _Field(property):
     """A record field by position: records are tuples (cheap to make, unpackable) with named fields.
 
-    (typing.NamedTuple would do, but builds each class through eval: ~0.7 ms a record type at
-    every start-up.) A property over itemgetter reads a field in C: a tree run reads ~100,000.
+    (typing.NamedTuple would do, but builds each class through eval at every start-up: see
+    docs/architecture.md, "Start-up figures".) A property over itemgetter reads a field in C: a tree run reads ~100,000.
     """
 
     def __init__(self, index: int) -> None:

@@ -18,8 +18,8 @@ POLICY_FILE_NAMES = ("linkgate.yml", ".linkgate.yml")
 
 def presets_dir() -> Path:
     """The shipped presets: package data after `pip install`, the top-level policies/ in a checkout."""
-    import importlib.resources  # noqa: PLC0415 - a cached policy never needs it: start-up time
-    from pathlib import Path  # noqa: PLC0415 - nor pathlib: its imports (urllib, ipaddress) cost ~4 ms a start
+    import importlib.resources  # noqa: PLC0415 - lazy: start-up
+    from pathlib import Path  # noqa: PLC0415 - lazy: start-up
 
     try:
         return Path(str(importlib.resources.files("linkgate.policies")))
