@@ -30,7 +30,7 @@ from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import archive_format, fact_readers
-from linkgate.rules.base import ConfiguredRule
+from linkgate.rules.base import ConfiguredRule, FactReader
 
 
 @record
@@ -55,8 +55,11 @@ class MemberFacts:
     site: Site
 
 
-def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated: bool) -> list[MemberFacts] | None:
-    """Every ELF member of the archive `candidate` as unpacked; None when it is no archive.
+def archive_members(
+    candidate: Candidate, head: bytes, limits: Limits, situated: bool, reads: tuple[FactReader, ...] = ()
+) -> list[MemberFacts] | None:
+    """Every ELF member of the archive `candidate` as unpacked, with the facts `reads` add; None when it
+    is no archive.
 
     `head` empty: an OCI image layout. An archive that cannot be read is one MemberFacts with its error.
     """
@@ -64,7 +67,8 @@ def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated:
     if head and kind is None:
         return None
     name = os.path.basename(candidate.fs_path.rstrip("/"))
-    reading = Reading(limits, lambda _display: None, exports=situated)
+    complete = _completer(lambda _display: reads) if reads else None
+    reading = Reading(limits, lambda _display: None, complete, exports=situated)
     try:
         unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:
@@ -105,7 +109,9 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     name = os.path.basename(candidate.fs_path.rstrip("/"))
     wheel = judgement_for(name, options.wheel_tags)
     by_tag = wheel is not None and wheel.replaces_policy
-    complete = None if by_tag else _completer(options.policy)  # a wheel's own tag reads no more facts
+    policy = options.policy
+    # A wheel's own tag reads no more facts.
+    complete = None if by_tag else _completer(lambda display: fact_readers(policy.rules_for(display)))
     reading = Reading(options.limits, _selection(options.policy, wheel), complete, options.situated or by_tag)
     try:
         unit = _read_unit(candidate, kind, name, reading)
@@ -171,11 +177,11 @@ def _selection(policy: CompiledPolicy, wheel: WheelJudgement | None) -> Callable
     return lambda display: RejectedVersions(policy, display)
 
 
-def _completer(policy: CompiledPolicy) -> Callable[[str, Buffer, ElfFacts], ElfFacts]:
-    """Facts beyond the loader's view the member's rules read (hardening), from the member's bytes."""
+def _completer(reads_for: Callable[[str], tuple[FactReader, ...]]) -> Callable[[str, Buffer, ElfFacts], ElfFacts]:
+    """Facts beyond the loader's view (hardening) that `reads_for(display)` reads, from the member's bytes."""
 
     def complete(display: str, data: Buffer, facts: ElfFacts) -> ElfFacts:
-        readers = fact_readers(policy.rules_for(display))
+        readers = reads_for(display)
         if not readers:
             return facts
         # The readers take a path: the member's bytes in an anonymous memory file, never on disk.

@@ -19,6 +19,7 @@ from linkgate.core.records import record, replace
 from linkgate.diff import artifacts, packing
 from linkgate.diff.catalogue import COMPARISONS
 from linkgate.diff.change import Build, Change
+from linkgate.elf.hardening import with_hardening
 from linkgate.elf.image import ElfFormatError
 from linkgate.policy.compiled import CompiledDiff
 from linkgate.profiles.index import TargetIndex
@@ -111,7 +112,7 @@ def _members(candidate: Candidate, head: bytes, profiles: Mapping[str, TargetInd
     from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
     from linkgate.check.archive_scan import archive_members  # noqa: PLC0415 - lazy: start-up
 
-    read = archive_members(candidate, head, limits_from(os.environ), bool(profiles)) or []
+    read = archive_members(candidate, head, limits_from(os.environ), bool(profiles), (with_hardening,)) or []
     return [(replace(candidate, display=m.display, member=m.member), _member_entry(m, profiles)) for m in read]
 
 
@@ -125,7 +126,7 @@ def _member_entry(member: MemberFacts, profiles: Mapping[str, TargetIndex]) -> E
 
 def _build(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: Shipped) -> Build:
     # Every symbol joined (no selection): a rising floor names the symbols that raised it.
-    facts = read_candidate(candidate, want_symbols=None)
+    facts = with_hardening(candidate.fs_path, read_candidate(candidate, want_symbols=None))
     judged = facts.payload or facts
     site = site_of(candidate, shipped)
     verdicts = {name: tuple(v.subject for v in judge(judged, profile, site)) for name, profile in profiles.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import mmap
 import os
-import signal
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -34,16 +33,13 @@ if TYPE_CHECKING:
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
 _CHUNK = 16
-# Test-only hook, inert unless set: a pool worker that reaches a file with this
-# basename SIGKILLs itself, as the OOM killer would (tests/test_fail_closed_scan.py).
-TEST_KILL_ON = "LINKGATE_TEST_KILL_ON"
 
 
 @record
 class ScanOptions:
     policy: CompiledPolicy
     today: datetime.date
-    # Shared libraries among the checked files, for target profiles (filled by check_all).
+    # Shared libraries among the checked files, for target profiles (filled by check_each).
     shipped: Mapping[str, ShippedLibrary] | None = None
     # Worker processes; None: the CPU count (at most 8). Reports are the same whatever the number.
     jobs: int | None = None
@@ -187,12 +183,6 @@ def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Fi
     return findings if detailed is facts else evaluate(candidate.display, detailed, options.policy, options.today, site)
 
 
-def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
-    """Results in candidate order (an archive's members one by one); None for a file holding no ELF."""
-    for results in check_each(candidates, options):
-        yield from results or (None,)
-
-
 def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tuple[ArtifactResult, ...]]:
     """The results of each candidate in order, one tuple per candidate; forked workers for large trees."""
     if options.shipped is None and situated(options.policy):
@@ -252,13 +242,4 @@ def _can_fork() -> bool:
 
 
 def _worker_task(options: ScanOptions) -> Callable[[Candidate], tuple[ArtifactResult, ...]]:
-    kill_on = os.environ.get(TEST_KILL_ON)
-    if not kill_on:
-        return partial(check_candidate, options=options)
-    return partial(_killed_on, kill_on, options)
-
-
-def _killed_on(basename: str, options: ScanOptions, candidate: Candidate) -> tuple[ArtifactResult, ...]:
-    if os.path.basename(candidate.fs_path) == basename:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return check_candidate(candidate, options)
+    return partial(check_candidate, options=options)

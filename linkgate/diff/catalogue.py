@@ -15,12 +15,12 @@ COMPARISONS: tuple[tuple[str, Comparison], ...] = (
     (packing.RULE.id, packing.compare),
     (targets.RULE.id, targets.compare),
     (go.RULE.id, go.compare),
-    # EXTENSION POINT (hardening): compares nothing until ElfFacts.hardening exists; see hardening.py.
-    ("diff-hardening", hardening.compare),
+    (hardening.RULE.id, hardening.compare),
 )
 
 DIFF_RULES: tuple[Rule, ...] = (
-    linkage.RULE, floor.RULE, needed.RULE, search_path.RULE, packing.RULE, targets.RULE, go.RULE, artifacts.RULE,
+    linkage.RULE, floor.RULE, needed.RULE, search_path.RULE, packing.RULE, targets.RULE, go.RULE, hardening.RULE,
+    artifacts.RULE,
 )  # fmt: skip
 DIFF_RULES_BY_ID = {rule.id: rule for rule in DIFF_RULES}
 
