@@ -9,12 +9,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from linkgate import __version__
-from linkgate.check.discover import MissingPathError
 from linkgate.commands import check, diff, explain, inspect, profile, schema
-from linkgate.commands.check import BaselineError
 from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
-from linkgate.policy.errors import PolicyError
-from linkgate.profiles.errors import ProfileError
 
 # Each command module adds its parser and runs it; the order is the order of --help.
 COMMAND_MODULES = (check, inspect, explain, profile, schema, diff)
@@ -93,21 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         return COMMANDS[args.command](args)
-    except (MissingPathError, PolicyError, ProfileError, BaselineError) as error:
-        prefix = next(text for kind, text in _ERROR_PREFIX.items() if isinstance(error, kind))
-        print(f"linkgate: {prefix}{error}", file=sys.stderr)
     except CannotEvaluateError as error:
-        print(f"linkgate: {error}", file=sys.stderr)
+        print(f"linkgate: {error.prefix}{error}", file=sys.stderr)
     except KeyboardInterrupt:
         print("linkgate: interrupted", file=sys.stderr)
     except Exception as error:  # fail closed: an internal error must never look like a pass
         print(f"linkgate: internal error: {type(error).__name__}: {error}", file=sys.stderr)
     return ExitCode.CANNOT_EVALUATE
-
-
-_ERROR_PREFIX: dict[type[Exception], str] = {
-    MissingPathError: "no such file or directory: ",
-    PolicyError: "policy error: ",
-    ProfileError: "policy error: ",
-    BaselineError: "baseline error: ",
-}

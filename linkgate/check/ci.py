@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from linkgate.check.discover import Candidate, relative_display, workspace_roots
 from linkgate.core.findings import PolicyRef, Report
 from linkgate.core.records import record, replace
+from linkgate.formats import FormatName, format_name
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import elf_format
 
@@ -36,10 +37,10 @@ def detect(environ: Mapping[str, str], cwd: str) -> CiContext:
     return CiContext(github, root, summary or None)
 
 
-def output_format(requested: str, ci: CiContext) -> str:
+def output_format(requested: str, ci: CiContext) -> FormatName:
     """`auto`: workflow commands under GitHub Actions, plain text everywhere else."""
     if requested != "auto":
-        return requested
+        return format_name(requested)
     return "github" if ci.github_actions else "text"
 
 

@@ -143,6 +143,8 @@ def _compare(old: Entry, new: Entry, settings: CompiledDiff) -> ArtifactResult:
     comparisons = COMPARISONS if seen else [(rule, c) for rule, c in COMPARISONS if rule == packing.RULE.id]
     for rule, compare in comparisons:
         findings += (_finding(rule, new.path, change, settings) for change in compare(old, new, settings))
+    # Most severe first; within a severity, the rules' order (what a user feels most first).
+    findings.sort(key=lambda finding: finding.severity is not Severity.ERROR)
     return ArtifactResult(new.path, tuple(findings))
 
 

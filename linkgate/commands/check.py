@@ -21,8 +21,10 @@ from linkgate.formats import text as text_format
 from linkgate.policy.locate import find_policy_file
 
 
-class BaselineError(Exception):
+class BaselineError(CannotEvaluateError):
     """The --baseline report cannot be read: the run cannot be evaluated (exit 2)."""
+
+    prefix = "baseline error: "
 
 
 def add_parser(commands: Any) -> None:

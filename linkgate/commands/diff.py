@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from linkgate.check import ci
 from linkgate.check.discover import Candidate, MissingPathError, discover
 from linkgate.commands.shared import add_output_arguments, archive_limits, compiled_policy, publish
-from linkgate.core.exitcodes import ExitCode
 from linkgate.core.findings import Report
 from linkgate.formats import FORMATS
 from linkgate.formats import text as text_format
@@ -39,17 +37,10 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from linkgate.check.pairing import PairingError  # noqa: PLC0415 - lazy: start-up
-
     archive_limits(os.environ)  # a malformed value is named before any archive is read
     context = ci.detect(os.environ, os.getcwd())
     policy = compiled_policy(args.policy, os.getcwd())
-    try:
-        diffed = report(args, policy, context)
-    except PairingError as error:
-        print(f"linkgate: {error}", file=sys.stderr)
-        return ExitCode.CANNOT_EVALUATE
-    return publish(diffed, args, context, text_format.diff_summary)
+    return publish(report(args, policy, context), args, context, text_format.diff_summary)
 
 
 def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiContext) -> Report:

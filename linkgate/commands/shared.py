@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from linkgate.check import ci
 from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.core.findings import Report
-from linkgate.formats import renderer
+from linkgate.formats import FormatName, renderer
 from linkgate.policy.cache import cache_dir, cached_policy
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.policy.locate import find_policy_file
@@ -48,7 +48,9 @@ def publish(
         sys.stdout.write(renderer(output)(report))
     if output in ("text", "github"):
         print(summary(report), file=sys.stderr)
-    reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))
+    reports: tuple[tuple[str | None, FormatName], ...] = (
+        (args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"),
+    )  # fmt: skip
     ci.write_reports(report, [(path, renderer(name)) for path, name in reports if path])
     ci.append_step_summary(report, context)
     return ExitCode.of(report)

@@ -8,10 +8,12 @@ position-independent), RELRO (full > partial > none), the non-executable stack
 
 Worse (`hardening-lost`): each mitigation the new build lost is its own finding
 (subject = the mitigation: `pie`, `relro`, `nx`, `canary`, `fortify`, `cet`),
-with the flag that restores it. Noted only: a mitigation gained. A fact one of
-the builds cannot tell (the canary of a stripped static program, fortify of a
-static program, CET on a machine without it) is not compared. UPX-packed files
-are judged by their payload.
+with the flag that restores it. Noted only: a mitigation gained. RELRO is not
+compared when the new build is static (not static-pie): nothing relocates it at
+run time, so there is nothing for RELRO to protect (a pure Go program has none,
+and `CGO_ENABLED=0` is no regression). A fact one of the builds cannot tell (the
+canary of a stripped static program, fortify of a static program, CET on a
+machine without it) is not compared. UPX-packed files are judged by their payload.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from linkgate.diff.change import Build, Change
-from linkgate.elf.facts import ElfFacts, Hardening, Kind
+from linkgate.elf.facts import ElfFacts, Hardening, Kind, Linkage
 from linkgate.policy.compiled import CompiledDiff
 from linkgate.rules.base import Rule, short_list
 from linkgate.rules.hardening import FIXES, GO_FIXES
@@ -45,7 +47,8 @@ def compare(old: Build, new: Build, _settings: CompiledDiff) -> Iterator[Change]
             yield _lost(new.judged, subject, _WORDS[subject][1], after)
         elif now and not was:
             yield Change(subject, _WORDS[subject][0])
-    yield from _relro(new.judged, before, after)
+    if new.judged.linkage is not Linkage.STATIC:
+        yield from _relro(new.judged, before, after)
     yield from _cet(new.judged, before, after)
 
 
