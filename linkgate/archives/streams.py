@@ -18,6 +18,7 @@ from typing import BinaryIO, cast
 
 from linkgate.archives.limits import ArchiveError, Budget, size_text
 from linkgate.archives.magic import HEAD, Format
+from linkgate.archives.readahead import read_ahead, skip
 
 
 class Prefixed:
@@ -39,6 +40,11 @@ class Prefixed:
             return data
         data, self._head = self._head[:size], self._head[size:]
         return data
+
+    def skip(self, count: int) -> int:
+        """Move `count` bytes on (readahead.Forward skips members so), copying none of the stream's."""
+        head, self._head = len(self._head[:count]), self._head[count:]
+        return head + skip(self._stream, count - head)
 
     def close(self) -> None:
         """The underlying stream belongs to whoever opened it."""
@@ -82,6 +88,8 @@ def buffered(raw: io.RawIOBase) -> BinaryIO:
 
 def decompressed(kind: Format, stream: BinaryIO, budget: Budget) -> BinaryIO:
     """The decompressed bytes of `stream`, metered; ArchiveError when zstd support is not installed."""
+    if ahead := read_ahead(kind, stream, budget):  # gzip and zstd: decoded by a thread (archives/readahead.py)
+        return ahead
     opener = _OPENERS.get(kind) or _zstd_reader
     return cast(BinaryIO, Metered(opener(stream), budget, kind.value))
 

@@ -16,6 +16,7 @@ from linkgate.archives.context import Context
 from linkgate.archives.limits import ArchiveError
 from linkgate.archives.magic import COMPRESSED, Format, sniff
 from linkgate.archives.members import take
+from linkgate.archives.readahead import Forward
 from linkgate.archives.streams import decompressed, read_head
 from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
 
@@ -60,17 +61,30 @@ def read_tar(stream: BinaryIO, unit: Unit, context: Context, layer: bool = False
     raise ImageFoundError at a top-level image marker.
     """
     try:
-        with tarfile.open(fileobj=stream, mode="r|", tarinfo=_Watched) as tar:
-            while (info := tar.next()) is not None:
+        # Seekable mode over a forward-only view: members nobody reads are skipped, not copied.
+        forward = Forward(stream)
+        with tarfile.open(fileobj=forward, mode="r:", tarinfo=_Watched) as tar:
+            while (info := _next(tar)) is not None:
                 cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
                 context.budget.member()
                 if watch_image and info.name.strip("./") in IMAGE_MARKERS:
                     raise ImageFoundError
                 _add(tar, info, unit, context, layer)
             _check_end(tar)
+        forward.drain()
     except (tarfile.TarError, EOFError) as error:
         raise ArchiveError(f"tar data is corrupt or truncated: {error}") from None
     return unit
+
+
+def _next(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
+    """The next member; a stream cut off inside a member nobody read ends as a quiet end does."""
+    try:
+        return tar.next()
+    except tarfile.ReadError as error:
+        if str(error) == "unexpected end of data":  # seekable mode's check before the next header
+            _check_end(tar)
+        raise
 
 
 def _check_end(tar: tarfile.TarFile) -> None:
