@@ -168,6 +168,8 @@ def test_a_dropped_reader_stops_its_thread() -> None:
     stream = read_ahead(Format.GZIP, io.BytesIO(packed), Budget(Limits()))
     assert stream is not None
     assert len(stream.read(100)) == 100
+    assert threading.active_count() == before  # a short read is decoded inline
+    assert len(stream.read(3 << 20)) == 3 << 20  # past the inline share: a thread decodes the rest
     assert threading.active_count() == before + 1
     del stream
     deadline = time.monotonic() + 10

@@ -26,6 +26,9 @@ from linkgate.archives.limits import ArchiveError, Budget
 from linkgate.archives.magic import Format
 
 _IN_CHUNK = 256 << 10
+# A stream is decoded in the caller's thread until it has given this much: most compressed members
+# (man pages, changelogs) end first, and need neither a thread nor read-ahead.
+_INLINE_CHUNK, _INLINE_LIMIT = 32 << 10, 2 << 20
 _BLOCK = 1 << 20
 _AHEAD_IN, _AHEAD_OUT = 16, 8
 _POLL = 0.05  # seconds: how soon an abandoned reader's thread notices
@@ -38,24 +41,30 @@ Blocks = queue.Queue[bytes | BaseException | None]
 
 
 class _Feed:
-    """The decoder thread's view of the compressed chunks the caller's thread hands over."""
+    """The decoder's view of the compressed chunks: read from the source while the decoder runs in the
+    caller's thread, then handed over by it through `chunks` once the decoder has a thread."""
 
-    def __init__(self, chunks: queue.Queue[bytes], stop: threading.Event) -> None:
+    def __init__(self, source: BinaryIO, chunks: queue.Queue[bytes], stop: threading.Event) -> None:
+        self.source: BinaryIO | None = source
         self._chunks = chunks
         self._stop = stop
-        self._ended = False
+        self.ended = False
         self._left = b""
 
     def chunk(self) -> bytes:
         """The next compressed chunk; b"" at the end of the source."""
-        while not self._ended:
+        if self.source is not None and not self.ended:
+            chunk = self.source.read(_INLINE_CHUNK)
+            self.ended = not chunk
+            return chunk
+        while not self.ended:
             try:
                 chunk = self._chunks.get(timeout=_POLL)
             except queue.Empty:
                 if self._stop.is_set():
                     raise _AbandonedError from None
                 continue
-            self._ended = chunk == _END
+            self.ended = chunk == _END
             return chunk
         return _END
 
@@ -138,7 +147,8 @@ def zstd_blocks(feed: _Feed) -> Iterator[bytes]:
 
 
 class ReadAhead:
-    """The decompressed bytes of `source`, decoded by a thread ahead of the reader; metered."""
+    """The decompressed bytes of `source`, decoded ahead of the reader (by a thread once the stream
+    proves long); metered."""
 
     def __init__(self, source: BinaryIO, produce: Producer, budget: Budget, what: str) -> None:
         self._source = source
@@ -147,12 +157,12 @@ class ReadAhead:
         self._chunks: queue.Queue[bytes] = queue.Queue(_AHEAD_IN)
         self._blocks: Blocks = queue.Queue(_AHEAD_OUT)
         self._stop = threading.Event()
+        self._feed = _Feed(source, self._chunks, self._stop)
+        self._decoded: Iterator[bytes] | None = produce(self._feed)  # None: handed to the thread
+        self._inline = 0
         self._source_done = False
         self._held: deque[memoryview] = deque()
         self._done = False
-        feed = _Feed(self._chunks, self._stop)
-        thread = threading.Thread(target=_decode, args=(produce, feed, self._blocks, self._stop), daemon=True)
-        thread.start()
 
     def read(self, size: int = -1) -> bytes:
         wanted = size if size >= 0 else 1 << 62
@@ -186,6 +196,9 @@ class ReadAhead:
         while not self._held:
             if self._done:
                 return False
+            if self._decoded is not None:
+                self._decode_inline(self._decoded)
+                continue
             self._feed_source()
             try:  # a decoder that needs more input than is queued (a long header) gets it on the next turn
                 item = self._blocks.get(timeout=_POLL)
@@ -197,9 +210,30 @@ class ReadAhead:
                 self._done = True
                 raise self._failure(item)
             else:
-                self._budget.spend(len(item))
-                self._held.append(memoryview(item))
+                self._hold(item)
         return True
+
+    def _decode_inline(self, decoded: Iterator[bytes]) -> None:
+        """One block decoded in this thread; past _INLINE_LIMIT, the decoder moves to a thread of its own."""
+        try:
+            block = next(decoded)
+        except StopIteration:
+            self._done = True
+            return
+        except Exception as error:
+            self._done = True
+            raise self._failure(error) from None
+        self._hold(block)
+        self._inline += len(block)
+        if self._inline >= _INLINE_LIMIT:
+            # From now on this thread feeds and the other decodes; the feed's flag is the decoder's own.
+            self._source_done, self._feed.source, self._decoded = self._feed.ended, None, None
+            thread = threading.Thread(target=_decode, args=(decoded, self._blocks, self._stop), daemon=True)
+            thread.start()
+
+    def _hold(self, block: bytes) -> None:
+        self._budget.spend(len(block))
+        self._held.append(memoryview(block))
 
     def _feed_source(self) -> None:
         """Hand the decoder compressed chunks until it has _AHEAD_IN of them (this thread only reads the source)."""
@@ -224,10 +258,10 @@ class ReadAhead:
         self._stop.set()
 
 
-def _decode(produce: Producer, feed: _Feed, blocks: Blocks, stop: threading.Event) -> None:
+def _decode(decoded: Iterator[bytes], blocks: Blocks, stop: threading.Event) -> None:
     """The decoder thread: blocks into the queue, then None (the end) or the exception that ended it."""
     try:
-        for block in produce(feed):
+        for block in decoded:
             _put(blocks, block, stop)
         _put(blocks, None, stop)
     except _AbandonedError:
