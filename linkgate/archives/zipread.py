@@ -17,6 +17,7 @@ from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import take
 from linkgate.archives.streams import Metered
 from linkgate.archives.tree import Entry, Node, Unit, clean_name, printable_name
+from linkgate.archives.zipsniff import plain_member
 
 # Small text members kept for their meaning: a wheel's promise (its platform tags).
 _KEPT_TEXT = ".dist-info/WHEEL"
@@ -52,6 +53,8 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Un
         elif name.endswith(_KEPT_TEXT) and info.file_size <= _TEXT_LIMIT:
             with archive.open(info) as member:
                 unit.texts[name] = member.read(_TEXT_LIMIT).decode("utf-8", "replace")
+            unit.nodes[name] = Node(Entry.FILE)
+        elif plain_member(archive, info, context.budget):  # archives/zipsniff.py: neither ELF nor an archive
             unit.nodes[name] = Node(Entry.FILE)
         else:
             with archive.open(info) as member:
