@@ -34,6 +34,7 @@ _AHEAD_IN, _AHEAD_OUT = 16, 8
 _POLL = 0.05  # seconds: how soon an abandoned reader's thread notices
 _END = b""
 _GZIP_MAGIC = b"\x1f\x8b"
+THREAD_NAME = "linkgate-readahead"
 
 Producer = Callable[["_Feed"], Iterator[bytes]]
 # Decompressed blocks, then None (the end) or the exception that ended the stream.
@@ -228,7 +229,9 @@ class ReadAhead:
         if self._inline >= _INLINE_LIMIT:
             # From now on this thread feeds and the other decodes; the feed's flag is the decoder's own.
             self._source_done, self._feed.source, self._decoded = self._feed.ended, None, None
-            thread = threading.Thread(target=_decode, args=(decoded, self._blocks, self._stop), daemon=True)
+            thread = threading.Thread(
+                target=_decode, args=(decoded, self._blocks, self._stop), name=THREAD_NAME, daemon=True
+            )
             thread.start()
 
     def _hold(self, block: bytes) -> None:
