@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 
 from linkgate.check.discover import discover
-from linkgate.check.scan import ScanOptions, check_all
+from linkgate.check.scan import ScanOptions
 from linkgate.core.findings import Severity
 from linkgate.policy.loader import load_policy
+from tests.support.scan import check_all
 from tests.support.wheels import GLIBC_PLATFORM, auditwheel_tag, download, policy_order, unpack
 
 MUSL_PLATFORM = "musllinux_1_2_x86_64"

@@ -9,12 +9,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from linkgate import __version__
-from linkgate.check.discover import MissingPathError
 from linkgate.commands import check, completion, diff, explain, inspect, profile, schema
-from linkgate.commands.check import BaselineError
 from linkgate.core.exitcodes import MEANINGS, CannotEvaluateError, ExitCode
-from linkgate.policy.errors import PolicyError
-from linkgate.profiles.errors import ProfileError
 
 # Each command module adds its parser and runs it; the order is the order of --help.
 COMMAND_MODULES = (check, inspect, explain, profile, schema, diff, completion)
@@ -97,9 +93,9 @@ def reference() -> str:
 
 def preset_descriptions() -> list[tuple[str, str]]:
     """(name, description) of each shipped preset, read from its file."""
-    import yaml  # noqa: PLC0415 - only --help reads the presets
+    import yaml  # noqa: PLC0415 - lazy: start-up
 
-    from linkgate.policy.locate import presets_dir  # noqa: PLC0415 - same
+    from linkgate.policy.locate import presets_dir  # noqa: PLC0415 - lazy: start-up
 
     described = []
     for path in sorted(presets_dir().glob("*.yml")):
@@ -111,10 +107,11 @@ def preset_descriptions() -> list[tuple[str, str]]:
 def run() -> NoReturn:
     """The console script and `python -m linkgate`: main(), then an exit that skips tearing down.
 
-    A tree's report is a hundred thousand objects, and freeing them one by one at exit took
-    ~10 ms of a 300 ms run. By then the report files are written and closed and the workers
-    reaped; only the standard streams are flushed here. Output that cannot be delivered fails
-    the run (exit 2), as it would have failed it when written.
+    A tree's report is a hundred thousand objects, and freeing them one by one at exit is a
+    measurable part of a run (docs/architecture.md, "Start-up figures"). By then the report
+    files are written and closed and the workers reaped; only the standard streams are flushed
+    here. Output that cannot be delivered fails the run (exit 2), as it would have failed it
+    when written.
     """
     code = main()
     try:
@@ -132,21 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stop.code or 0)
     try:
         return COMMANDS[args.command](args)
-    except (MissingPathError, PolicyError, ProfileError, BaselineError) as error:
-        prefix = next(text for kind, text in _ERROR_PREFIX.items() if isinstance(error, kind))
-        print(f"linkgate: {prefix}{error}", file=sys.stderr)
     except CannotEvaluateError as error:
-        print(f"linkgate: {error}", file=sys.stderr)
+        print(f"linkgate: {error.prefix}{error}", file=sys.stderr)
     except KeyboardInterrupt:
         print("linkgate: interrupted", file=sys.stderr)
     except Exception as error:  # fail closed: an internal error must never look like a pass
         print(f"linkgate: internal error: {type(error).__name__}: {error}", file=sys.stderr)
     return ExitCode.CANNOT_EVALUATE
-
-
-_ERROR_PREFIX: dict[type[Exception], str] = {
-    MissingPathError: "no such file or directory: ",
-    PolicyError: "policy error: ",
-    ProfileError: "policy error: ",
-    BaselineError: "baseline error: ",
-}

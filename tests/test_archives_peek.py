@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from linkgate.archives.sniff import archive_kind
 from linkgate.check.discover import Candidate
 from linkgate.check.scan import ScanOptions, _check_archive, _holds_nothing, check_candidate
 from linkgate.policy.loader import load_policy
-from tests.support import REPO, require_tool
+from tests.support import require_tool
 
 TEXT = "".join(f"line {number}: a shell variable, as in config.sh\n" for number in range(200))
 
@@ -119,22 +118,3 @@ def test_anything_else_goes_to_the_full_reader(tmp_path: Path, make: Callable[[P
     path = make(tmp_path)
     kind = archive_kind(path.read_bytes()[:512])
     assert kind is not None and not _holds_nothing(Candidate(str(path), str(path)), kind)
-
-
-def test_a_tree_with_compressed_text_imports_no_archive_reader(tmp_path: Path) -> None:
-    shutil.copy("/usr/bin/true", tmp_path / "true")
-    for make in NOTHING_INSIDE:
-        make(tmp_path)
-    command = [sys.executable, "-X", "importtime", "-m", "linkgate", "check", "--jobs", "1", "--policy", "default",
-               str(tmp_path)]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "4 non-ELF file(s) skipped" in result.stderr, result.stderr[-500:]
-    assert "linkgate.archives.sniff" in imported
-    assert not imported & {
-        "linkgate.check.archive_scan",
-        "linkgate.archives.read",
-        "linkgate.archives.streams",
-        "tarfile",
-        "gzip",
-    }

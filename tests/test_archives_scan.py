@@ -1,4 +1,4 @@
-"""How archives sit in a `check` run: start-up without the readers, one progress step per candidate,
+"""How archives sit in a `check` run: one progress step per candidate,
 the same report whatever --jobs, and --allow-empty counting an archive's ELF members as checked."""
 
 from __future__ import annotations
@@ -7,14 +7,13 @@ import datetime
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from linkgate.check.discover import discover
 from linkgate.check.scan import ScanOptions, check_each
 from linkgate.policy.loader import load_policy
 from tests.conftest import run_linkgate
-from tests.support import REPO, require_tool
+from tests.support import require_tool
 
 READERS = ("linkgate.check.archive_scan", "linkgate.archives.read", "linkgate.archives.containers",
            "linkgate.archives.members", "linkgate.archives.streams", "linkgate.check.wheel_promise",
@@ -36,26 +35,6 @@ def dist(tmp_path: Path) -> Path:
     shutil.copy("/usr/bin/true", root / "loose")
     (root / "README").write_text("not an artifact\n")
     return root
-
-
-def test_checking_a_plain_file_does_not_import_the_archive_readers() -> None:
-    command = [sys.executable, "-X", "importtime", "-m", "linkgate", "check", "--policy", "default", "/usr/bin/true"]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "linkgate.check.scan" in imported, result.stderr[-500:]
-    assert not imported & set(READERS)
-
-
-def test_text_files_beside_binaries_do_not_import_the_archive_readers(tmp_path: Path) -> None:
-    """A tree's scripts and data are told from archives by their first bytes, without the readers."""
-    shutil.copy("/usr/bin/true", tmp_path / "true")
-    (tmp_path / "README").write_text("not an artifact\n")
-    (tmp_path / "data.bin").write_bytes(bytes(range(256)) * 4)
-    command = [sys.executable, "-X", "importtime", "-m", "linkgate", "check", "--policy", "default", str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "linkgate.archives.sniff" in imported, result.stderr[-500:]
-    assert not imported & set(READERS)
 
 
 def test_one_step_per_candidate_however_many_members(tmp_path: Path) -> None:

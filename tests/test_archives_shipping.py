@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 
 from linkgate.check.discover import discover
-from linkgate.check.scan import ScanOptions, check_all
+from linkgate.check.scan import ScanOptions
 from linkgate.policy.loader import load_policy
 from tests.conftest import run_linkgate
 from tests.support import require_tool, unavailable
+from tests.support.scan import check_all
 from tests.support.wheels import require_wheel, unpack
 
 GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2"

@@ -10,6 +10,7 @@ Regenerate the golden files after an intended output change, then review the dif
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import json
 import os
@@ -22,7 +23,7 @@ import pytest
 
 from linkgate import HOMEPAGE, __version__
 from linkgate.core.findings import ArtifactResult, Finding, PolicyRef, Report, Severity
-from linkgate.formats import github, github_summary, gitlab, junit, sarif
+from linkgate.formats import FORMATS, format_name, github, github_summary, gitlab, junit, renderer, sarif
 from linkgate.rules import ALL_RULES
 from tests.report_checks import assert_valid_code_quality, assert_valid_junit, assert_valid_sarif
 from tests.support import REPO
@@ -202,3 +203,12 @@ def test_summary_caps_rows() -> None:
     text = github_summary.render(Report("p", artifacts))
     assert text.count("| ✅ pass |") == github_summary.MAX_ROWS
     assert "… and 5 more artifact(s)" in text
+
+
+def test_every_format_name_loads_its_renderer_and_nothing_else_is_a_format() -> None:
+    """FORMATS is the Literal FormatName; each loader imports the module of that name."""
+    for name in FORMATS:
+        assert renderer(name) is importlib.import_module(f"linkgate.formats.{name}").render
+        assert format_name(name) == name
+    with pytest.raises(ValueError, match="unknown format 'xml'"):
+        format_name("xml")

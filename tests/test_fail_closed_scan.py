@@ -25,7 +25,7 @@ from types import FrameType
 import pytest
 
 from linkgate.check.discover import Candidate, discover
-from linkgate.check.scan import PARALLEL_THRESHOLD, TEST_KILL_ON, NotElfError, read_candidate
+from linkgate.check.scan import PARALLEL_THRESHOLD, NotElfError, read_candidate
 from linkgate.check.workers import _LARGEST, _WINDOW_PER_WORKER, ordered_map
 from linkgate.elf.image import ElfFormatError
 from linkgate.elf.layouts import ELF_MAGIC
@@ -41,7 +41,7 @@ def run(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
     """`python -m linkgate ARGS` in a real process; a hang fails the test instead of stalling it."""
-    base = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI", TEST_KILL_ON)}
+    base = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITLAB_CI")}
     full = {**base, "PYTHONPATH": str(REPO), **(env or {})}
     command = [*prefix, sys.executable, "-m", "linkgate", *args]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=full, check=False, timeout=TIMEOUT)
@@ -83,13 +83,17 @@ def require_workers() -> None:
 def test_a_killed_worker_ends_the_run_with_exit_2_naming_its_file(big_tree: Path, position: int) -> None:
     require_workers()
     victim = sorted(big_tree.iterdir())[position]
-    result = run("check", "--policy", "default", "--format", "json", str(big_tree), env={TEST_KILL_ON: victim.name})
+    # tests/support/kill_on.py: linkgate whose worker SIGKILLs itself on `victim`, as the OOM killer would.
+    killing = (sys.executable, "-m", "tests.support.kill_on", victim.name)
+    result = subprocess.run([*killing, "linkgate", "check", "--policy", "default", "--format", "json", str(big_tree)],
+                            capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            check=False, timeout=TIMEOUT)  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert f"a worker process was lost (killed by SIGKILL) while checking {victim};" in result.stderr
     assert result.stdout == ""  # no partial report that could be read as a verdict
 
 
-def test_the_kill_hook_is_inert_when_unset_and_the_pool_keeps_order(big_tree: Path) -> None:
+def test_the_pool_keeps_order(big_tree: Path) -> None:
     require_workers()
     result = run("check", "--policy", "default", "--format", "json", str(big_tree))
     assert result.returncode == 1, result.stderr  # /usr/bin binaries need a newer glibc than the default's

@@ -12,6 +12,7 @@ from linkgate.policy.errors import PolicyError
 from linkgate.policy.loader import load_policy
 from linkgate.policy.locate import find_policy_file, preset_names
 from linkgate.policy.model import Rules
+from linkgate.rules.base import Configured
 
 
 def write(path: Path, text: str) -> Path:
@@ -106,8 +107,11 @@ def test_extends_relative_path_and_cycle(tmp_path: Path) -> None:
 def test_overrides_apply_by_path_glob(tmp_path: Path) -> None:
     text = "rules:\n  max-glibc: '2.31'\noverrides:\n  - paths: ['bin/legacy-*']\n    rules: {max-glibc: '2.17'}\n"
     policy = load_policy(str(write(tmp_path / "p.yml", text)), tmp_path)
-    assert policy.values_for("dist/bin/legacy-tool")["max-glibc"] == "2.17"
-    assert policy.values_for("dist/bin/tool")["max-glibc"] == "2.31"
+    limits = {path: next(c.setting for c in policy.rules_for(path)
+                         if isinstance(c, Configured) and c.rule.id == "max-glibc")
+              for path in ("dist/bin/legacy-tool", "dist/bin/tool")}  # fmt: skip
+    assert limits["dist/bin/legacy-tool"].maxima == {"GLIBC": (2, 17)}
+    assert limits["dist/bin/tool"].maxima == {"GLIBC": (2, 31)}
 
 
 def test_waiver_fields_are_validated(tmp_path: Path) -> None:

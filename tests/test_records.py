@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import pickle
-import subprocess
-import sys
+import typing
+import typing as t
 from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from linkgate.core.records import FrozenRecordError, field, keyword_record, record, replace
+from linkgate.core import records as records_module
+from linkgate.core.records import FrozenRecordError, field, field_names, keyword_record, record, replace
 
 
 @record
@@ -61,6 +66,67 @@ def test_a_default_before_a_required_field_is_refused() -> None:
             b: int  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("default", [[], {}, set(), [1]], ids=["list", "dict", "set", "filled-list"])
+def test_a_mutable_default_is_refused_as_dataclasses_refuse_it(default: object) -> None:
+    with pytest.raises(ValueError, match="mutable default"):  # the oracle
+
+        @dataclasses.dataclass(frozen=True)
+        class Oracle:
+            items: object = default
+
+    with pytest.raises(ValueError, match=r"mutable default .* for field items is not allowed: use default_factory"):
+
+        @record
+        class Shared:
+            items: object = default
+
+    with pytest.raises(ValueError, match="mutable default"):
+
+        @record
+        class SharedThroughField:
+            items: object = field(default=default)
+
+
+def test_hashable_defaults_are_kept() -> None:
+    @record
+    class Frozen:
+        items: tuple[int, ...] = ()
+        names: frozenset[str] = frozenset()
+
+    assert Frozen().items == () and Frozen().names == frozenset()
+
+
+def test_class_variables_are_not_fields() -> None:
+    """Postponed annotations are strings; every spelling of ClassVar is left out, as dataclasses do."""
+
+    @record
+    class Counted:
+        x: int
+        limit: t.ClassVar[int] = 3
+        kinds: typing.ClassVar[tuple[str, ...]] = ("a",)
+        plain: ClassVar[int] = 4
+        bare: ClassVar = 5
+
+    assert field_names(Counted) == ("x",)
+    assert Counted(1) == Counted(x=1)
+    assert (Counted.limit, Counted.kinds, Counted.plain, Counted.bare) == (3, ("a",), 4, 5)
+    with pytest.raises(TypeError, match="positional"):
+        Counted(1, 2)  # type: ignore[call-arg]
+
+
+def test_class_variables_are_not_fields_without_postponed_annotations() -> None:
+    """Evaluated annotations are typing objects, not strings."""
+    namespace: dict[str, object] = {}
+    exec(  # noqa: S102 - a class body without `from __future__ import annotations`
+        "import typing as t\nfrom linkgate.core.records import record\n"
+        "@record\nclass Evaluated:\n    x: int\n    limit: t.ClassVar[int] = 3\n    bare: t.ClassVar = 4\n",
+        namespace,
+    )
+    evaluated: typing.Any = namespace["Evaluated"]
+    assert field_names(evaluated) == ("x",)
+    assert evaluated(1).x == 1 and evaluated.limit == 3
+
+
 def test_frozen() -> None:
     point = Point(1)
     with pytest.raises(FrozenRecordError):
@@ -106,10 +172,16 @@ def test_pickle_round_trip_keeps_equality() -> None:
         copy.x = 0
 
 
-def test_check_path_does_not_import_dataclasses() -> None:
-    """The reason for this module: `check` starts without dataclasses (and inspect)."""
-    code = (
-        "import sys, linkgate.cli, linkgate.check.scan; print('dataclasses' in sys.modules, 'inspect' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False"]
+def test_one_class_is_called_record() -> None:
+    """Byte layouts (elf/layouts.py) are StructLayouts: `Record` names only this module's idea."""
+    package = Path(records_module.__file__).parents[1]
+    classes = {(node.name, str(path.relative_to(package)))
+               for path in package.rglob("*.py")
+               for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.ClassDef) and "record" in node.name.lower()}  # fmt: skip
+    assert {name for name, _ in classes} == {"FrozenRecordError"}
+    assert ("StructLayout", "elf/layouts.py") in {
+        (node.name, "elf/layouts.py")
+        for node in ast.walk(ast.parse((package / "elf" / "layouts.py").read_text()))
+        if isinstance(node, ast.ClassDef)
+    }

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from linkgate.check.discover import discover
-from linkgate.check.scan import ScanOptions, check_all
+from linkgate.check.scan import ScanOptions
 from linkgate.policy.loader import load_policy
 from linkgate.policy.locate import presets_dir
 from linkgate.policy.targets import profiles_dir
@@ -31,6 +31,7 @@ from linkgate.profiles.files import read_profile
 from scripts.debian_roots import DebianRoot, debian_root
 from scripts.gen_debian_profiles import debian_machine
 from tests.support import require, require_tool, unavailable
+from tests.support.scan import check_all
 from tests.target_cases import CASES, assemble
 from tests.upx_tools import PackerUnavailableError
 

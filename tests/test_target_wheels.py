@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 
 from linkgate.check.discover import discover
-from linkgate.check.scan import ScanOptions, check_all
+from linkgate.check.scan import ScanOptions
 from linkgate.core.findings import Finding
 from linkgate.core.site import expand_entry
 from linkgate.policy.loader import load_policy
 from linkgate.policy.locate import preset_names, presets_dir
 from linkgate.policy.targets import aliases, shipped_names
 from tests.support import require_tool, unavailable
+from tests.support.scan import check_all
 from tests.support.wheels import auditwheel_tag, policy_order, require_wheel, unpack
 
 GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2"

@@ -15,16 +15,14 @@ import re
 import stat
 import tarfile
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    import hashlib
+from typing import Any, Protocol
 
 from linkgate.archives.containers import read_inner_tar
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import Context
 from linkgate.archives.streams import Stream
 from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, resolve
+from linkgate.core.digest import Hasher, hasher
 
 _JSON_LIMIT = 4 << 20
 _INDEX_DEPTH = 4
@@ -259,7 +257,7 @@ class _Verified:
     """A blob read through its digest: `finish` reads what is left and refuses a mismatch, as umoci
     does (such an image cannot be pulled or unpacked)."""
 
-    def __init__(self, stream: Stream, blob: _Layer, hasher: hashlib._Hash) -> None:
+    def __init__(self, stream: Stream, blob: _Layer, hasher: Hasher) -> None:
         self._stream, self._blob, self._hash = stream, blob, hasher
         self._size = 0
 
@@ -285,9 +283,7 @@ class _Verified:
 def _verified(store: Store, blob: _Layer) -> Stream:
     if not blob.digest:
         return store.open(blob.name)
-    import hashlib  # noqa: PLC0415  (lazy: start-up; only OCI blobs are hashed)
-
-    return _Verified(store.open(blob.name), blob, hashlib.new(blob.digest.split(":", 1)[0]))
+    return _Verified(store.open(blob.name), blob, hasher(blob.digest.split(":", 1)[0]))
 
 
 def _blob(descriptor: object) -> _Layer:

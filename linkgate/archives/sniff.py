@@ -161,15 +161,15 @@ class _Decoder(Protocol):
 def _decoder(kind: Format) -> _Decoder | None:
     # Imported here: each costs start-up time only the runs that meet such a file pay.
     if kind is Format.GZIP:
-        import zlib  # noqa: PLC0415
+        import zlib  # noqa: PLC0415 - lazy: start-up
 
         return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     if kind is Format.XZ:
-        import lzma  # noqa: PLC0415
+        import lzma  # noqa: PLC0415 - lazy: start-up
 
         return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
     if kind is Format.BZIP2:
-        import bz2  # noqa: PLC0415
+        import bz2  # noqa: PLC0415 - lazy: start-up
 
         return bz2.BZ2Decompressor()
     return None

@@ -115,9 +115,9 @@ def _zstd_module() -> Any:
     """The standard library's compression.zstd (Python 3.14+), else its backport, a dependency below 3.14."""
     try:
         if sys.version_info >= (3, 14):
-            from compression import zstd  # noqa: PLC0415 - imported only when zstd data is met: start-up time
+            from compression import zstd  # noqa: PLC0415 - lazy: start-up
         else:
-            from backports import zstd  # noqa: PLC0415 - same
+            from backports import zstd  # noqa: PLC0415 - lazy: start-up
     except ImportError:  # a broken install (--no-deps): say so, never pass what was not read
         raise ArchiveError(ZSTD_MISSING) from None
     return zstd
@@ -266,7 +266,7 @@ def _zeros(part: bytes) -> bool:
 def spooled(stream: Stream, cap: int, what: str) -> IO[bytes]:
     """The rest of `stream` in a file that can seek: in memory up to 64 MiB, then in an unlinked
     temporary file; ArchiveError beyond `cap` bytes."""
-    import tempfile  # noqa: PLC0415  (lazy: start-up; only a nested zip needs it)
+    import tempfile  # noqa: PLC0415 - lazy: start-up
 
     held = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115  (the caller closes it)
     total = 0

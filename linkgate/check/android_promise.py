@@ -32,8 +32,8 @@ def preset() -> CompiledPolicy:
     """The `android` preset, compiled and cached like a policy (workers inherit the parent's)."""
     if not _PRESET:
         # Imported here: only runs that meet an Android package load a second policy.
-        from linkgate.policy.cache import cache_dir, cached_policy  # noqa: PLC0415
-        from linkgate.policy.loader import load_policy  # noqa: PLC0415
+        from linkgate.policy.cache import cache_dir, cached_policy  # noqa: PLC0415 - lazy: start-up
+        from linkgate.policy.loader import load_policy  # noqa: PLC0415 - lazy: start-up
 
         def load() -> CompiledPolicy:
             return load_policy(PRESET, Path.cwd())

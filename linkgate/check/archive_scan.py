@@ -35,7 +35,7 @@ from linkgate.elf.facts import ElfFacts
 from linkgate.elf.image import Buffer, ElfFormatError
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import archive_format, fact_readers
-from linkgate.rules.base import ConfiguredRule
+from linkgate.rules.base import ConfiguredRule, FactReader
 
 
 @record
@@ -60,8 +60,11 @@ class MemberFacts:
     site: Site
 
 
-def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated: bool) -> list[MemberFacts] | None:
-    """Every ELF member of the archive `candidate` as unpacked; None when it is no archive.
+def archive_members(
+    candidate: Candidate, head: bytes, limits: Limits, situated: bool, reads: tuple[FactReader, ...] = ()
+) -> list[MemberFacts] | None:
+    """Every ELF member of the archive `candidate` as unpacked, with the facts `reads` add; None when it
+    is no archive.
 
     `head` empty: an OCI image layout. An archive that cannot be read is one MemberFacts with its error.
     """
@@ -69,7 +72,8 @@ def archive_members(candidate: Candidate, head: bytes, limits: Limits, situated:
     if head and kind is None:
         return None
     name = os.path.basename(candidate.fs_path.rstrip("/"))
-    reading = Reading(limits, lambda _display: None, exports=situated)
+    complete = _completer(lambda _display: reads) if reads else None
+    reading = Reading(limits, lambda _display: None, complete, exports=situated)
     try:
         unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:
@@ -110,7 +114,9 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     name = os.path.basename(candidate.fs_path.rstrip("/"))
     wheels = _Wheels(candidate.display, name, options.wheel_tags)
     by_tag = wheels.top is not None and wheels.top.replaces_policy
-    complete = None if by_tag else _completer(options.policy)  # a wheel's own tag reads no more facts
+    policy = options.policy
+    # A wheel's own tag reads no more facts.
+    complete = None if by_tag else _completer(lambda display: fact_readers(policy.rules_for(display)))
     # Wheels nested in the archive are judged by their own tags too: their shared libraries' exports are read.
     exports = options.situated or by_tag or options.wheel_tags
     reading = Reading(options.limits, wheels.selection(options.policy), complete, exports, kept_text)
@@ -251,11 +257,11 @@ def _problem_result(display: str, reason: str, options: ArchiveOptions) -> Artif
     return ArtifactResult(display, (_problem(display, reason, options),), elf=False)
 
 
-def _completer(policy: CompiledPolicy) -> Callable[[str, Buffer, ElfFacts], ElfFacts]:
-    """Facts beyond the loader's view the member's rules read (hardening), from the member's bytes."""
+def _completer(reads_for: Callable[[str], tuple[FactReader, ...]]) -> Callable[[str, Buffer, ElfFacts], ElfFacts]:
+    """Facts beyond the loader's view (hardening) that `reads_for(display)` reads, from the member's bytes."""
 
     def complete(display: str, data: Buffer, facts: ElfFacts) -> ElfFacts:
-        readers = fact_readers(policy.rules_for(display))
+        readers = reads_for(display)
         if facts.libc == "bionic" and with_android not in readers:
             readers += (with_android,)  # an Android package may be judged by the android preset
         if not readers:

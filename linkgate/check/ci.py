@@ -15,6 +15,7 @@ from linkgate.check.discover import Candidate, relative_display, workspace_roots
 from linkgate.core.exitcodes import CannotEvaluateError
 from linkgate.core.findings import PolicyRef, Report
 from linkgate.core.records import record, replace
+from linkgate.formats import FormatName, format_name
 from linkgate.policy.compiled import CompiledPolicy
 from linkgate.rules import elf_format
 
@@ -51,10 +52,10 @@ def color_wanted(choice: str, stream: TextIO, environ: Mapping[str, str]) -> boo
     return environ.get("TERM") != "dumb" and stream.isatty()
 
 
-def output_format(requested: str, ci: CiContext) -> str:
+def output_format(requested: str, ci: CiContext) -> FormatName:
     """`auto`: workflow commands under GitHub Actions, plain text everywhere else."""
     if requested != "auto":
-        return requested
+        return format_name(requested)
     return "github" if ci.github_actions else "text"
 
 
@@ -93,7 +94,7 @@ def _writing_to(path: str) -> Iterator[None]:
 
 def append_step_summary(report: Report, ci: CiContext) -> None:
     if ci.step_summary is not None:
-        from linkgate.formats import github_summary  # noqa: PLC0415 - only GitHub runs write one: start-up time
+        from linkgate.formats import github_summary  # noqa: PLC0415 - lazy: start-up
 
         with _writing_to(ci.step_summary), open(ci.step_summary, "a", encoding="utf-8") as handle:
             handle.write(github_summary.render(report))

@@ -22,6 +22,7 @@ from linkgate.diff import artifacts, packing
 from linkgate.diff.catalogue import COMPARISONS
 from linkgate.diff.change import Build, Change
 from linkgate.diff.release import Release, added_regressions, release_of
+from linkgate.elf.hardening import with_hardening
 from linkgate.elf.image import ElfFormatError
 from linkgate.policy.compiled import CompiledDiff, CompiledPolicy
 from linkgate.profiles.index import TargetIndex
@@ -148,11 +149,10 @@ def _members(candidate: Candidate, head: bytes, profiles: Mapping[str, TargetInd
     """The archive's ELF members as candidates with their entries; [] when it is no archive."""
     if head == b"" and not candidate.image_layout:
         return []
-    # Imported here: the archive readers cost start-up time diffs of plain files never need.
-    from linkgate.archives.limits import limits_from  # noqa: PLC0415
-    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415 - lazy: start-up
 
-    read = archive_members(candidate, head, limits_from(os.environ), bool(profiles)) or []
+    read = archive_members(candidate, head, limits_from(os.environ), bool(profiles), (with_hardening,)) or []
     return [(replace(candidate, display=m.display, member=m.member), _member_entry(m, profiles)) for m in read]
 
 
@@ -166,7 +166,7 @@ def _member_entry(member: MemberFacts, profiles: Mapping[str, TargetIndex]) -> E
 
 def _build(candidate: Candidate, profiles: Mapping[str, TargetIndex], shipped: Shipped) -> Build:
     # Every symbol joined (no selection): a rising floor names the symbols that raised it.
-    facts = read_candidate(candidate, want_symbols=None)
+    facts = with_hardening(candidate.fs_path, read_candidate(candidate, want_symbols=None))
     judged = facts.payload or facts
     site = site_of(candidate, shipped)
     verdicts = {name: tuple(v.subject for v in judge(judged, profile, site)) for name, profile in profiles.items()}
@@ -183,6 +183,8 @@ def _compare(old: Entry, new: Entry, settings: CompiledDiff) -> ArtifactResult:
     comparisons = COMPARISONS if seen else [(rule, c) for rule, c in COMPARISONS if rule == packing.RULE.id]
     for rule, compare in comparisons:
         findings += (_finding(rule, new.path, change, settings) for change in compare(old, new, settings))
+    # Most severe first; within a severity, the rules' order (what a user feels most first).
+    findings.sort(key=lambda finding: finding.severity is not Severity.ERROR)
     return ArtifactResult(new.path, tuple(findings))
 
 

@@ -12,8 +12,10 @@ from linkgate.core.records import record
 from linkgate.core.sourcefile import kind_name
 
 
-class MissingPathError(Exception):
+class MissingPathError(CannotEvaluateError):
     """A path given on the command line does not exist: the gate cannot evaluate."""
+
+    prefix = "no such file or directory: "
 
 
 class SpecialPathError(CannotEvaluateError):

@@ -47,7 +47,7 @@ def is_image(unit: Unit) -> bool:
 def image_system(unit: Unit, hops: int) -> image_target.ImageSystem:
     """The image `unit` as a target system, captured from its own files."""
     # Imported here: the profile models (pydantic) cost start-up time archives without an image never need.
-    from linkgate.profiles.capture import capture_fs, os_release  # noqa: PLC0415
+    from linkgate.profiles.capture import capture_fs, os_release  # noqa: PLC0415 - lazy: start-up
 
     fs = ImageFs(unit, hops)
     release = os_release(fs)

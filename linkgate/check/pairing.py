@@ -16,10 +16,11 @@ import os
 from collections.abc import Sequence
 
 from linkgate.check.discover import Candidate
+from linkgate.core.exitcodes import CannotEvaluateError
 from linkgate.core.records import record, replace
 
 
-class PairingError(Exception):
+class PairingError(CannotEvaluateError):
     """A --pair that names no artifact of its side: the diff cannot be evaluated."""
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import mmap
 import os
-import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -45,16 +44,13 @@ if TYPE_CHECKING:
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 200
 _CHUNK = 16
-# Test-only hook, inert unless set: a pool worker that reaches a file with this
-# basename SIGKILLs itself, as the OOM killer would (tests/test_fail_closed_scan.py).
-TEST_KILL_ON = "LINKGATE_TEST_KILL_ON"
 
 
 @record
 class ScanOptions:
     policy: CompiledPolicy
     today: datetime.date
-    # Shared libraries among the checked files, for target profiles (filled by check_all).
+    # Shared libraries among the checked files, for target profiles (filled by check_each).
     shipped: Mapping[str, ShippedLibrary] | None = None
     # Worker processes; None: the CPU count (at most 8). Reports are the same whatever the number.
     jobs: int | None = None
@@ -175,9 +171,8 @@ def _holds_nothing(candidate: Candidate, kind: Format) -> bool:
 
 def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptions) -> tuple[ArtifactResult, ...]:
     """`kind` None: an OCI image layout directory."""
-    # Imported here: the archive readers cost start-up time runs over plain ELF files never need.
-    from linkgate.archives.limits import Limits  # noqa: PLC0415
-    from linkgate.check.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415
+    from linkgate.archives.limits import Limits  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415 - lazy: start-up
 
     limits = options.archive_limits or Limits()
     archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
@@ -219,15 +214,9 @@ def _judge(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[Fi
 def _android_rules(display: str) -> Sequence[ConfiguredRule]:
     """No policy was given and the file is an Android library: the android preset judges it, as it
     judges an Android package (the default preset's glibc limits say nothing about bionic)."""
-    from linkgate.check.android_promise import preset  # noqa: PLC0415 - only runs that meet bionic files load it
+    from linkgate.check.android_promise import preset  # noqa: PLC0415 - lazy: start-up
 
     return preset().rules_for(display)
-
-
-def check_all(candidates: list[Candidate], options: ScanOptions) -> Iterator[ArtifactResult | None]:
-    """Results in candidate order (an archive's members one by one); None for a file holding no ELF."""
-    for results in check_each(candidates, options):
-        yield from results or (None,)
 
 
 def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tuple[ArtifactResult, ...]]:
@@ -241,7 +230,7 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
         yield from (check_candidate(c, options) for c in candidates)
         return
     if archives and options.wheel_tags:
-        from linkgate.check.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - see _check_archive
+        from linkgate.check.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - lazy: start-up
 
         preload_wheel_profiles(candidates[i].fs_path for i in archives)  # once, before workers fork
     if len(archives) < 2:
@@ -268,8 +257,7 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
 def _pooled(
     candidates: list[Candidate], options: ScanOptions, workers: int, chunk: int, uneven: int = 0
 ) -> Iterator[tuple[ArtifactResult, ...]]:
-    # Imported here: the pool (fork, pipes, poll) is start-up time that runs on a few files never use.
-    from linkgate.check.workers import WorkerLostError, ordered_map  # noqa: PLC0415
+    from linkgate.check.workers import WorkerLostError, ordered_map  # noqa: PLC0415 - lazy: start-up
 
     try:
         yield from ordered_map(_worker_task(options), candidates, workers, chunk, uneven)
@@ -290,13 +278,4 @@ def _can_fork() -> bool:
 
 
 def _worker_task(options: ScanOptions) -> Callable[[Candidate], tuple[ArtifactResult, ...]]:
-    kill_on = os.environ.get(TEST_KILL_ON)
-    if not kill_on:
-        return partial(check_candidate, options=options)
-    return partial(_killed_on, kill_on, options)
-
-
-def _killed_on(basename: str, options: ScanOptions, candidate: Candidate) -> tuple[ArtifactResult, ...]:
-    if os.path.basename(candidate.fs_path) == basename:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return check_candidate(candidate, options)
+    return partial(check_candidate, options=options)

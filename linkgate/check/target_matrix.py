@@ -86,8 +86,8 @@ def _judged(candidate: Candidate, shipped: Shipped) -> Iterator[Judged]:
 
 def _members(candidate: Candidate, head: bytes) -> Iterator[Judged]:
     # Imported here: the archive readers cost start-up time, and only archives need them.
-    from linkgate.archives.limits import limits_from  # noqa: PLC0415
-    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.archive_scan import archive_members  # noqa: PLC0415 - lazy: start-up
 
     for member in archive_members(candidate, head, limits_from(os.environ), True) or []:
         if member.member:  # a problem of the archive itself is the policy column's

@@ -36,17 +36,16 @@ def shipped_profile(name: str) -> TargetIndex | None:
     compiled and cached like one: a later run reads the pickled index instead of parsing YAML.
     """
     if name not in _PROFILES:
-        # Imported here: loading a profile costs start-up time runs without wheels never need.
-        from linkgate.policy import targets  # noqa: PLC0415
-        from linkgate.policy.cache import cache_dir, cached_policy  # noqa: PLC0415
-        from linkgate.policy.locate import presets_dir  # noqa: PLC0415
+        from linkgate.policy import targets  # noqa: PLC0415 - lazy: start-up
+        from linkgate.policy.cache import cache_dir, cached_policy  # noqa: PLC0415 - lazy: start-up
+        from linkgate.policy.locate import presets_dir  # noqa: PLC0415 - lazy: start-up
 
         if targets.shipped_path(name, presets_dir()) is None:
             _PROFILES[name] = None
         else:
 
             def load() -> CompiledPolicy:
-                from linkgate.policy.loader import load_policy  # noqa: PLC0415
+                from linkgate.policy.loader import load_policy  # noqa: PLC0415 - lazy: start-up
 
                 return load_policy(name, Path.cwd())
 

@@ -8,7 +8,8 @@ error can name the item it was on.
 
 Built on os.fork, pipes and select.poll rather than multiprocessing: importing
 multiprocessing (sockets, subprocess, tempfile, ctypes for shared arrays) cost
-~15 ms before the first worker could start, on every tree a run checks.
+start-up time before the first worker could start, on every tree a run checks
+(ruff's banned-api refuses it under linkgate/).
 
 Workers are forked after the items exist: they read items from their copy of
 the list, and only chunk bounds and results cross the pipes, as length-prefixed

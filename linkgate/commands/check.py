@@ -22,8 +22,10 @@ from linkgate.formats import text as text_format
 from linkgate.policy.locate import find_policy_file
 
 
-class BaselineError(Exception):
+class BaselineError(CannotEvaluateError):
     """The --baseline report cannot be read: the run cannot be evaluated (exit 2)."""
+
+    prefix = "baseline error: "
 
 
 def add_parser(commands: Any) -> None:
@@ -85,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
 def _with_summary(report: Report, candidates: list[Candidate], summary_file: str | None) -> Report:
     """The report with its artifact x target matrix; written to --summary-file (a GitLab MR's view)."""
     # Imported here: only runs that write a summary read the artifacts again for its matrix.
-    from linkgate.check.target_matrix import with_target_matrix  # noqa: PLC0415
-    from linkgate.formats import github_summary  # noqa: PLC0415
+    from linkgate.check.target_matrix import with_target_matrix  # noqa: PLC0415 - lazy: start-up
+    from linkgate.formats import github_summary  # noqa: PLC0415 - lazy: start-up
 
     report = with_target_matrix(report, candidates)
     ci.write_reports(report, [(summary_file, github_summary.render)])
@@ -105,7 +107,7 @@ def _jobs(text: str) -> int:
 
 def read_baseline(path: str) -> frozenset[str]:
     """The fingerprints a baseline report knows; BaselineError (exit 2) when it cannot be read."""
-    from linkgate.formats import json as json_format  # noqa: PLC0415 - only runs with --baseline pay for it
+    from linkgate.formats import json as json_format  # noqa: PLC0415 - lazy: start-up
 
     try:
         # Like a policy: a regular file only (not /dev/zero, not a FIFO that blocks), bounded in size.
@@ -146,7 +148,7 @@ def collect(
 
 def _json_rows_adder(rows: list[str], failing: frozenset[Severity]) -> Callable[[tuple[ArtifactResult, ...]], None]:
     """What appends one candidate's JSON finding lines to `rows`; the renderer imported once, not per result."""
-    from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+    from linkgate.formats import json as json_format  # noqa: PLC0415 - lazy: start-up
 
     def add(found: tuple[ArtifactResult, ...]) -> None:
         for artifact in found:

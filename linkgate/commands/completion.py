@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
 def policy_names() -> tuple[str, ...]:
     """What `--policy NAME` accepts besides a file: the presets and the shipped target profiles."""
-    from linkgate.policy.locate import preset_names, presets_dir  # noqa: PLC0415 - only this command needs them
-    from linkgate.policy.targets import shipped_names  # noqa: PLC0415 - same
+    from linkgate.policy.locate import preset_names, presets_dir  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.targets import shipped_names  # noqa: PLC0415 - lazy: start-up
 
     return tuple(dict.fromkeys([*preset_names(), *shipped_names(presets_dir())]))
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from linkgate.check import ci
 from linkgate.check.discover import Candidate, MissingPathError, discover
 from linkgate.commands.shared import add_output_arguments, archive_limits, compiled_policy, publish
-from linkgate.core.exitcodes import ExitCode
 from linkgate.core.findings import Report
 from linkgate.formats import FORMATS
 from linkgate.formats import text as text_format
@@ -40,27 +38,19 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from linkgate.check.pairing import PairingError  # noqa: PLC0415 - diff's modules stay off check's start-up
-
     archive_limits(os.environ)  # a malformed value is named before any archive is read
     context = ci.detect(os.environ, os.getcwd())
     policy = compiled_policy(args.policy, os.getcwd())
-    try:
-        diffed = report(args, policy, context)
-    except PairingError as error:
-        print(f"linkgate: {error}", file=sys.stderr)
-        return ExitCode.CANNOT_EVALUATE
-    return publish(diffed, args, context, text_format.diff_summary)
+    return publish(report(args, policy, context), args, context, text_format.diff_summary)
 
 
 def report(args: argparse.Namespace, policy: CompiledPolicy, context: ci.CiContext) -> Report:
     """The diff as a Report: its changes are findings, and the report decides whether it got worse."""
-    # Imported here: the diff rules, whole builds and the target profiles are diff's cost, not check's start-up.
-    from linkgate.check.compare import Side, diff  # noqa: PLC0415
-    from linkgate.check.pairing import parse_pair  # noqa: PLC0415
-    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415
-    from linkgate.policy.locate import presets_dir  # noqa: PLC0415
-    from linkgate.policy.targets import load_shipped  # noqa: PLC0415
+    from linkgate.check.compare import Side, diff  # noqa: PLC0415 - lazy: start-up
+    from linkgate.check.pairing import parse_pair  # noqa: PLC0415 - lazy: start-up
+    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.locate import presets_dir  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - lazy: start-up
 
     explicit = [parse_pair(text) for text in args.pair]
     old, new = _side(args.old, context), _side(args.new, context)

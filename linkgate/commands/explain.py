@@ -17,8 +17,8 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from linkgate.diff import catalogue as diff_catalogue  # noqa: PLC0415 - diff's modules stay off check's start-up
-    from linkgate.rules import docs  # noqa: PLC0415 - docs imports inspect, which check does not need
+    from linkgate.diff import catalogue as diff_catalogue  # noqa: PLC0415 - lazy: start-up
+    from linkgate.rules import docs  # noqa: PLC0415 - lazy: start-up
 
     if args.rule is None:
         sys.stdout.write(docs.rule_list() + diff_catalogue.rule_list())

@@ -18,8 +18,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here: pyelftools (section facts) costs start-up time `check` does not need.
-    from linkgate.check.inspection import inspect_candidates  # noqa: PLC0415
+    from linkgate.check.inspection import inspect_candidates  # noqa: PLC0415 - lazy: start-up
 
     output, readable = inspect_candidates(discover(args.paths), args.format)
     sys.stdout.write(output)

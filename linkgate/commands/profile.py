@@ -53,8 +53,8 @@ def _capture(root: str, output: str | None, name: str | None, args: argparse.Nam
 
 def _capture_tar(root: str, output: str | None, name: str | None, args: argparse.Namespace) -> int:
     """A root streamed as a tar (the no-install one-liner of docs/targets.md)."""
-    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - see _capture_dir
-    from linkgate.profiles.tarroot import TarRootError, unpacked_root  # noqa: PLC0415
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
+    from linkgate.profiles.tarroot import TarRootError, unpacked_root  # noqa: PLC0415 - lazy: start-up
 
     try:
         limits = limits_from(os.environ)
@@ -68,9 +68,9 @@ def _capture_tar(root: str, output: str | None, name: str | None, args: argparse
 
 def _capture_dir(root: str, shown: str, output: str | None, name: str | None, args: argparse.Namespace) -> int:
     # Imported here: `check` parses this module's arguments on every run but never captures.
-    from linkgate.profiles.capture import capture  # noqa: PLC0415
-    from linkgate.profiles.files import profile_yaml  # noqa: PLC0415
-    from linkgate.profiles.machine import machine_of  # noqa: PLC0415
+    from linkgate.profiles.capture import capture  # noqa: PLC0415 - lazy: start-up
+    from linkgate.profiles.files import profile_yaml  # noqa: PLC0415 - lazy: start-up
+    from linkgate.profiles.machine import machine_of  # noqa: PLC0415 - lazy: start-up
 
     if not os.path.isdir(root):
         print(f"linkgate: no such directory: {root}", file=sys.stderr)
@@ -93,7 +93,7 @@ def _capture_dir(root: str, shown: str, output: str | None, name: str | None, ar
 
 
 def _list() -> int:
-    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - see _capture
+    from linkgate.policy.targets import load_shipped  # noqa: PLC0415 - lazy: start-up
 
     for name, profile in load_shipped(presets_dir()).items():
         aliases = f" (also: {', '.join(profile.aliases)})" if profile.aliases else ""

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
 def profile_schema() -> dict[str, Any]:
     """The JSON Schema of a target profile (`linkgate profile capture` writes them; `target: ./host.yml`)."""
-    from linkgate.profiles.model import Profile  # noqa: PLC0415 - see policy_schema
+    from linkgate.profiles.model import Profile  # noqa: PLC0415 - lazy: start-up
 
     generated = Profile.model_json_schema(by_alias=True, mode="validation", schema_generator=_generator())
     schema: dict[str, Any] = {"$schema": DIALECT, **generated, "title": PROFILE_TITLE}
@@ -52,11 +52,10 @@ def profile_schema() -> dict[str, Any]:
 
 def policy_schema() -> dict[str, Any]:
     """The JSON Schema of one policy file, with each rule's summary and the shipped names as examples."""
-    # Imported here: `check` parses this module's arguments on every run and never needs pydantic.
-    from linkgate.policy.locate import preset_names, presets_dir  # noqa: PLC0415
-    from linkgate.policy.model import PolicyFile  # noqa: PLC0415
-    from linkgate.policy.targets import shipped_names  # noqa: PLC0415
-    from linkgate.rules import POLICY_RULES, RULES_BY_ID  # noqa: PLC0415
+    from linkgate.policy.locate import preset_names, presets_dir  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.model import PolicyFile  # noqa: PLC0415 - lazy: start-up
+    from linkgate.policy.targets import shipped_names  # noqa: PLC0415 - lazy: start-up
+    from linkgate.rules import POLICY_RULES, RULES_BY_ID  # noqa: PLC0415 - lazy: start-up
 
     generated = PolicyFile.model_json_schema(by_alias=True, mode="validation", schema_generator=_generator())
     schema: dict[str, Any] = {"$schema": DIALECT, **generated, "title": TITLE}
@@ -74,9 +73,9 @@ def policy_schema() -> dict[str, Any]:
 
 def _generator() -> type[Any]:
     """pydantic's JSON Schema generator, with two changes that make it say what the loader says."""
-    from pydantic import BaseModel  # noqa: PLC0415
-    from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, NoDefault  # noqa: PLC0415
-    from pydantic_core import core_schema  # noqa: PLC0415
+    from pydantic import BaseModel  # noqa: PLC0415 - lazy: start-up
+    from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, NoDefault  # noqa: PLC0415 - lazy: start-up
+    from pydantic_core import core_schema  # noqa: PLC0415 - lazy: start-up
 
     class PolicySchema(GenerateJsonSchema):
         def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 from linkgate.check import ci
 from linkgate.core.exitcodes import CannotEvaluateError, ExitCode
 from linkgate.core.findings import Report
-from linkgate.formats import renderer
+from linkgate.formats import FormatName, renderer
 from linkgate.formats import text as text_format
 from linkgate.policy.cache import cache_dir, cached_policy
 from linkgate.policy.compiled import CompiledPolicy
@@ -50,7 +50,7 @@ def publish(
     output = ci.output_format(args.format, context)
     try:
         if json_rows is not None:
-            from linkgate.formats import json as json_format  # noqa: PLC0415 - see formats.renderer
+            from linkgate.formats import json as json_format  # noqa: PLC0415 - lazy: start-up
 
             sys.stdout.write(json_format.assemble(report, json_rows))
         elif output == "text":
@@ -64,7 +64,9 @@ def publish(
         raise CannotEvaluateError(f"cannot write the report to standard output: {error.strerror or error}") from None
     if output in ("text", "github"):
         print(summary(report, color=_color(args, sys.stderr)), file=sys.stderr)
-    reports = ((args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"))
+    reports: tuple[tuple[str | None, FormatName], ...] = (
+        (args.sarif, "sarif"), (args.gitlab_report, "gitlab"), (args.junit, "junit"), (baseline_file, "json"),
+    )  # fmt: skip
     ci.write_reports(report, [(path, renderer(name)) for path, name in reports if path])
     ci.append_step_summary(report, context)
     return ExitCode.of(report)
@@ -78,7 +80,7 @@ def archive_limits(environ: Mapping[str, str]) -> Limits | None:
     """LINKGATE_ARCHIVE_LIMITS (None when unset: the defaults); CannotEvaluateError (exit 2) when malformed."""
     if not environ.get(ARCHIVE_LIMITS):
         return None
-    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - only archives need it: start-up time
+    from linkgate.archives.limits import limits_from  # noqa: PLC0415 - lazy: start-up
 
     try:
         return limits_from(environ)
@@ -92,10 +94,9 @@ def compiled_policy(spec: str | None, cwd: str) -> CompiledPolicy:
     key = f"{spec!r}|{found}|{cwd}"
 
     def load() -> CompiledPolicy:
-        # Imported only on a cache miss: YAML parsing and validation (and pathlib) cost start-up time.
-        from pathlib import Path  # noqa: PLC0415
+        from pathlib import Path  # noqa: PLC0415 - lazy: start-up
 
-        from linkgate.policy.loader import load_policy  # noqa: PLC0415
+        from linkgate.policy.loader import load_policy  # noqa: PLC0415 - lazy: start-up
 
         return load_policy(spec, Path(cwd))
 

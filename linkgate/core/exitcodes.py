@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from linkgate.core.findings import Report
@@ -32,4 +32,9 @@ MEANINGS = {
 
 
 class CannotEvaluateError(Exception):
-    """The run cannot give a verdict: the CLI prints the message and exits CANNOT_EVALUATE."""
+    """The run cannot give a verdict: the CLI prints `linkgate: PREFIX MESSAGE` and exits CANNOT_EVALUATE.
+
+    Every exit-2 error is one of these; a subclass names its kind with `prefix` ("policy error: ").
+    """
+
+    prefix: ClassVar[str] = ""

@@ -1,11 +1,11 @@
 """Frozen value records: what `@dataclass(frozen=True)` gives, without generating code.
 
 Why not dataclasses: `dataclasses` compiles six methods per class with `exec`
-when the class is created (about 0.8 ms each on the reference machine), and
-linkgate defines ~60 records on the `check` path: that alone was 40 ms of a
-one-binary run, plus importing `inspect`. Here every record shares one
-`__init__`, `__eq__`, `__hash__` and `__repr__` that read a per-class field
-table, so creating a class costs a few microseconds. mypy sees the decorator
+when the class is created, linkgate defines ~60 records on the `check` path,
+and importing it imports `inspect` (docs/architecture.md, "Start-up figures",
+has the costs; ruff's banned-api refuses it under linkgate/). Here every record
+shares one `__init__`, `__eq__`, `__hash__` and `__repr__` that read a
+per-class field table, so creating a class costs next to nothing. mypy sees the decorator
 through `dataclass_transform` and checks constructors and assignments as it does
 for frozen dataclasses. docs/architecture.md ("Records") has the rules.
 
@@ -13,7 +13,9 @@ Semantics kept from frozen dataclasses: positional-or-keyword fields in
 declaration order (keyword-only with `@keyword_record`), defaults and
 `field(default_factory=...)`, `field(compare=False)`, `field(repr=False)`,
 equality only between instances of the same class, a hash of the compared
-fields, assignment refused, pickling. `replace(record, **changes)` copies.
+fields, assignment refused, pickling, a `ClassVar` annotation is not a field,
+and an unhashable default (list, dict, set) raises ValueError.
+`replace(record, **changes)` copies.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _make(cls: type[T], kw_only: bool) -> type[T]:
     fields = _inherited(cls)
     # The class's own annotations (inspect.get_annotations would import inspect: the cost avoided here).
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():  # noqa: RUF063
-        if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
+        if _is_class_var(annotation):
             continue
         fields[name] = _declared(cls, name)
     table = _Table(fields, kw_only)
@@ -118,6 +120,14 @@ def _make(cls: type[T], kw_only: bool) -> type[T]:
             setattr(cls, name, method)
     setattr(cls, "__match_args__", () if kw_only else table.names)  # noqa: B010 - mypy refuses the plain assignment
     return cls
+
+
+def _is_class_var(annotation: object) -> bool:
+    """`ClassVar`, `ClassVar[int]`, `typing.ClassVar[...]`, `t.ClassVar[...]`: a string (postponed
+    annotations) or the typing object itself. Like dataclasses, the name decides, not the module."""
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    head = text.strip().partition("[")[0].strip()
+    return head.rpartition(".")[2] == "ClassVar"
 
 
 def _inherited(cls: type) -> dict[str, _Field]:
@@ -137,8 +147,19 @@ def _declared(cls: type, name: str) -> _Field:
             delattr(cls, name)
         else:
             setattr(cls, name, value.default)
+        _refuse_shared(cls, name, value.default)
         return value
+    _refuse_shared(cls, name, value)
     return _Field(value, None, True, True)
+
+
+def _refuse_shared(cls: type, name: str, default: object) -> None:
+    """An unhashable default (list, dict, set...) would be one object shared by every instance:
+    refused as dataclasses refuse it (ValueError; the rule of Python 3.11+ on every version)."""
+    if default is not _MISSING and type(default).__hash__ is None:
+        raise ValueError(
+            f"{cls.__qualname__}: mutable default {type(default)} for field {name} is not allowed: use default_factory"
+        )
 
 
 def _check_order(cls: type, table: _Table) -> None:

@@ -113,7 +113,7 @@ class _PythonLoader(Reader, Scanner, Parser, _BoundedComposer, Resolver):
 def _make_loader() -> type[Any]:
     """libyaml's parser under our composer when available (several times faster), else pure Python."""
     try:
-        from yaml._yaml import CParser  # noqa: PLC0415 - optional: PyYAML may be built without libyaml
+        from yaml._yaml import CParser  # noqa: PLC0415 - lazy: optional
     except ImportError:
         return _PythonLoader
 

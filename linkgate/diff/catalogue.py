@@ -16,13 +16,12 @@ COMPARISONS: tuple[tuple[str, Comparison], ...] = (
     (targets.RULE.id, targets.compare),
     (go.RULE.id, go.compare),
     (machine.RULE.id, machine.compare),
-    # EXTENSION POINT (hardening): compares nothing until ElfFacts.hardening exists; see hardening.py.
-    ("diff-hardening", hardening.compare),
+    (hardening.RULE.id, hardening.compare),
 )
 
 DIFF_RULES: tuple[Rule, ...] = (
-    linkage.RULE, floor.RULE, needed.RULE, search_path.RULE, packing.RULE, targets.RULE, go.RULE, artifacts.RULE,
-    machine.RULE,
+    linkage.RULE, floor.RULE, needed.RULE, search_path.RULE, packing.RULE, targets.RULE, go.RULE, hardening.RULE,
+    artifacts.RULE, machine.RULE,
 )  # fmt: skip
 DIFF_RULES_BY_ID = {rule.id: rule for rule in DIFF_RULES}
 

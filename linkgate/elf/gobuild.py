@@ -104,7 +104,7 @@ def _decoded_header(image: Image, addresses: AddressMap, offset: int) -> GoBuild
 def _from_runtime(image: Image, segments: tuple[Segment, ...], problem: str, evidence: str) -> GoBuildInfo:
     """The runtime's own strings (`problem` says why the header was not used); an "unknown" layout
     naming what was missing, and what marks the file as Go's, when they are not found either."""
-    from linkgate.elf import goruntime  # noqa: PLC0415 - only a Go file without a header needs it
+    from linkgate.elf import goruntime  # noqa: PLC0415 - lazy: start-up
 
     try:
         version, modinfo = goruntime.runtime_strings(image, segments)

@@ -224,13 +224,6 @@ class AddressMap:
         """The `length` bytes the loader sees at `vaddr`, or ElfFormatError."""
         return image.read(self.offset(vaddr, length), length)
 
-    def read_available(self, image: Image, vaddr: int, limit: int) -> bytes:
-        """Up to `limit` bytes at `vaddr`, cut at the end of its segment's file bytes."""
-        length = min(limit, self.available(vaddr))
-        if length <= 0:
-            raise ElfFormatError(f"address {vaddr:#x} is not in any loaded segment")
-        return self.read(image, vaddr, length)
-
 
 def _overlap(a: Segment, b: Segment) -> bool:
     """Whether the file-backed address ranges of two segments share a byte."""

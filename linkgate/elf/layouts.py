@@ -3,7 +3,7 @@
 Every module that reads bytes takes its numbers and record shapes from here, so a
 layout is written once and a field is read by name, not by its place in an
 anonymous format string. Records are read in the file's byte order and word size
-(see `Record.read`).
+(see `StructLayout.read`).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ NT_GO_BUILDID = 4  # the Go linker's build-ID note, owner "Go"
 class _Field(property):
     """A record field by position: records are tuples (cheap to make, unpackable) with named fields.
 
-    (typing.NamedTuple would do, but builds each class through eval: ~0.7 ms a record type at
-    every start-up.) A property over itemgetter reads a field in C: a tree run reads ~100,000.
+    (typing.NamedTuple would do, but builds each class through eval at every start-up: see
+    docs/architecture.md, "Start-up figures".) A property over itemgetter reads a field in C: a tree run reads ~100,000.
     """
 
     def __init__(self, index: int) -> None:
@@ -252,7 +252,7 @@ class Image(Protocol):
         ...
 
 
-class Record(Generic[T]):
+class StructLayout(Generic[T]):
     """A record layout: its fields' formats per ELF class, read in the file's byte order."""
 
     def __init__(self, make: Callable[[Iterable[int]], T], format32: str, format64: str | None = None) -> None:
@@ -278,18 +278,18 @@ class Record(Generic[T]):
         return self.make(self.layout(image).unpack_from(data, offset))
 
 
-EHDR = Record(Ehdr, "HHIIIIIHHHHHH", "HHIQQQIHHHHHH")
-PHDR32, PHDR64 = Record(Phdr32, "IIIIIIII"), Record(Phdr64, "IIQQQQQQ")
-SHDR = Record(Shdr, "IIIIIIIIII", "IIQQQQIIQQ")
-DYN = Record(Dyn, "iI", "qQ")  # the tag is signed
-VERNEED = Record(Verneed, "HHIII")
-VERNAUX = Record(Vernaux, "IHHII")
-VERDEF = Record(Verdef, "HHHHIII")
-VERDAUX = Record(Verdaux, "II")
-NHDR = Record(Nhdr, "III")
-SYM32, SYM64 = Record(Sym32, "IIIBBH"), Record(Sym64, "IBBHQQ")
-L_INFO = Record(LInfo, "IIHBB")
-P_INFO = Record(PInfo, "III")
-B_INFO = Record(BInfo, "IIBBBB")
-HASH_HEADER = Record(HashHeader, "II")
-GNU_HASH_HEADER = Record(GnuHashHeader, "IIII")
+EHDR = StructLayout(Ehdr, "HHIIIIIHHHHHH", "HHIQQQIHHHHHH")
+PHDR32, PHDR64 = StructLayout(Phdr32, "IIIIIIII"), StructLayout(Phdr64, "IIQQQQQQ")
+SHDR = StructLayout(Shdr, "IIIIIIIIII", "IIQQQQIIQQ")
+DYN = StructLayout(Dyn, "iI", "qQ")  # the tag is signed
+VERNEED = StructLayout(Verneed, "HHIII")
+VERNAUX = StructLayout(Vernaux, "IHHII")
+VERDEF = StructLayout(Verdef, "HHHHIII")
+VERDAUX = StructLayout(Verdaux, "II")
+NHDR = StructLayout(Nhdr, "III")
+SYM32, SYM64 = StructLayout(Sym32, "IIIBBH"), StructLayout(Sym64, "IBBHQQ")
+L_INFO = StructLayout(LInfo, "IIHBB")
+P_INFO = StructLayout(PInfo, "III")
+B_INFO = StructLayout(BInfo, "IIBBBB")
+HASH_HEADER = StructLayout(HashHeader, "II")
+GNU_HASH_HEADER = StructLayout(GnuHashHeader, "IIII")

@@ -7,8 +7,8 @@ file gets an `elf-format` finding, never a pass and never a traceback):
   no packer writes a block or an original file larger than that. A container
   that declares more was not written by UPX.
 - linkgate's budget: the decoders are pure Python, and a hostile stream picks
-  their slowest path (short matches far back, ~1 µs per byte; docs/fuzzing.md
-  has the measurements). MAX_DECODED bytes per file keeps the worst case near
+  their slowest path (short matches far back; docs/fuzzing.md has the
+  measurements). MAX_DECODED bytes per file keeps the worst case near
   two seconds and a few megabytes of memory. The loader's view of a real
   program needs kilobytes; only best-effort lookups (Go build info past its
   usual place, cgo package names) read more, and they stop quietly at the cap.

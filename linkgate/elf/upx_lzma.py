@@ -28,7 +28,7 @@ class LzmaDecoder:
     """A block decoded on demand; a longer `extend` continues the same stream."""
 
     def __init__(self, src: bytes, size: int) -> None:
-        import lzma  # noqa: PLC0415 - only packed files pay for it, not every start
+        import lzma  # noqa: PLC0415 - lazy: start-up
 
         lc, lp, pb = _properties(src)
         dict_size = min(max(_MIN_DICT, size), _MAX_DICT)
@@ -55,7 +55,7 @@ class LzmaDecoder:
             raise UpxDecodeError(f"LZMA block ends after {len(self.output)} bytes, header says {self._size}")
 
     def _more(self, count: int) -> bytes:
-        import lzma  # noqa: PLC0415 - imported by __init__ already: a dictionary lookup
+        import lzma  # noqa: PLC0415 - lazy: start-up
 
         data, self._input = self._input, b""
         try:

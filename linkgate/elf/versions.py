@@ -41,7 +41,7 @@ from linkgate.elf.layouts import (
     VERDEF,
     VERNAUX,
     VERNEED,
-    Record,
+    StructLayout,
 )
 
 VER_FLG_BASE, VER_FLG_WEAK = 0x1, 0x2
@@ -97,7 +97,7 @@ class VersionReader:
             for library, version, index, weak in raw
         )
 
-    def _record(self, record: Record[T], vaddr: int) -> T:
+    def _record(self, record: StructLayout[T], vaddr: int) -> T:
         """The record at virtual address `vaddr`, as the loader reads it from memory."""
         return record.read(self.image, self.addresses.offset(vaddr, record.size(self.image)))
 

@@ -16,7 +16,7 @@ from linkgate.rules.base import Rule
 
 @functools.cache
 def _diff_rules() -> tuple[Rule, ...]:
-    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415 - see the module docstring
+    from linkgate.diff.catalogue import DIFF_RULES  # noqa: PLC0415 - lazy: start-up
 
     return DIFF_RULES
 

@@ -38,7 +38,7 @@ DIFF_CHANGES = (
     "artifact-removed",  # an ELF file of OLD has no counterpart in NEW
     "machine-floor",  # the x86 level, enforced kernel floor or page-size floor rose
     "artifact-added-failing",  # a new ELF file of NEW fails the policy
-    # EXTENSION POINT (hardening): add "hardening-lost" here with linkgate/diff/hardening.py.
+    "hardening-lost",  # an exploit mitigation (PIE, RELRO, NX, canary, fortify, CET) was lost
 )
 
 
@@ -122,10 +122,6 @@ class CompiledPolicy:
     def need_verdicts(self, path: str) -> dict[tuple[str, str], bool]:
         """The memo of need verdicts shared by every path with the same matching overrides."""
         return self._need_verdicts.setdefault(self._matching(path), {})
-
-    def values_for(self, path: str) -> dict[str, object]:
-        """The `rules:` keys that apply to `path`: the base with every matching override applied."""
-        return self._values(self._matching(path))
 
     def _matching(self, path: str) -> tuple[int, ...]:
         if not self.overrides:  # most policies: asked several times for every file of a tree

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from linkgate.core.exitcodes import CannotEvaluateError
 
-class PolicyError(Exception):
+
+class PolicyError(CannotEvaluateError):
     """The policy cannot be used; the CLI prints it and exits 2."""
+
+    prefix = "policy error: "
 
     def __init__(self, source: str, line: int | None, key: str | None, message: str) -> None:
         where = source + (f":{line}" if line else "") + (f": {key}" if key else "")

@@ -27,8 +27,8 @@ _TABLE = re.compile(rb"^[ \t]*\[\[?[ \t]*tool[ \t]*\.[ \t]*linkgate(?![\w-])", r
 
 def presets_dir() -> Path:
     """The shipped presets: package data after `pip install`, the top-level policies/ in a checkout."""
-    import importlib.resources  # noqa: PLC0415 - a cached policy never needs it: start-up time
-    from pathlib import Path  # noqa: PLC0415 - nor pathlib: its imports (urllib, ipaddress) cost ~4 ms a start
+    import importlib.resources  # noqa: PLC0415 - lazy: start-up
+    from pathlib import Path  # noqa: PLC0415 - lazy: start-up
 
     try:
         return Path(str(importlib.resources.files("linkgate.policies")))
@@ -49,7 +49,7 @@ def find_policy_file(start: str | os.PathLike[str]) -> str | None:
     while True:
         found = [name for name in POLICY_FILE_NAMES if _exists(os.path.join(directory, name))]
         if len(found) > 1:
-            from linkgate.policy.errors import PolicyError  # noqa: PLC0415 - a mistake's cost, not every run's
+            from linkgate.policy.errors import PolicyError  # noqa: PLC0415 - lazy: start-up
 
             message = f"{' and '.join(found)} are both policies here: keep one"
             raise PolicyError(os.path.join(directory, found[0]), None, None, message)

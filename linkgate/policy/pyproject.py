@@ -26,9 +26,9 @@ class TomlError(Exception):
 def load_table(text: str) -> YamlDocument:
     """The [tool.linkgate] table of a pyproject.toml (None when it has none), with its keys' lines."""
     if sys.version_info >= (3, 11):
-        import tomllib  # noqa: PLC0415 - only a pyproject policy needs a TOML parser
+        import tomllib  # noqa: PLC0415 - lazy: start-up
     else:
-        import tomli as tomllib  # noqa: PLC0415 - the same parser, before Python 3.11
+        import tomli as tomllib  # noqa: PLC0415 - lazy: start-up
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

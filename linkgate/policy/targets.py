@@ -102,8 +102,7 @@ def load_profiles(specs: Iterable[str], presets: Path) -> dict[str, Profile]:
     wanted = list(dict.fromkeys(specs))
     if not wanted:
         return {}
-    # Imported here: the profile models cost start-up time that policies without a target skip.
-    from linkgate.profiles.files import read_profile  # noqa: PLC0415
+    from linkgate.profiles.files import read_profile  # noqa: PLC0415 - lazy: start-up
 
     loaded: dict[str, Profile] = {}
     for spec in wanted:
@@ -129,7 +128,7 @@ def profile_preset(path: Path) -> PolicyFile:
 
 def load_shipped(presets: Path) -> dict[str, Profile]:
     """Every shipped profile by name, in natural order (for `inspect` and `profile list`)."""
-    from linkgate.profiles.files import read_profile  # noqa: PLC0415 - see load_profiles
+    from linkgate.profiles.files import read_profile  # noqa: PLC0415 - lazy: start-up
 
     directory = profiles_dir(presets)
     return {name: read_profile(directory / f"{name}.yml") for name in shipped_names(presets)}

@@ -50,8 +50,8 @@ class AndroidTable:
 
 def table_file() -> Path:
     """policies/android/ndk-api.yml: package data after `pip install`, the checkout's otherwise."""
-    import importlib.resources  # noqa: PLC0415 - only runs that judge Android files pay for it
-    from pathlib import Path  # noqa: PLC0415 - nor pathlib: a cached policy never reads the table
+    import importlib.resources  # noqa: PLC0415 - lazy: start-up
+    from pathlib import Path  # noqa: PLC0415 - lazy: start-up
 
     try:
         base = Path(str(importlib.resources.files("linkgate.policies")))
@@ -64,8 +64,8 @@ def table_file() -> Path:
 def load_table() -> AndroidTable:
     """The shipped table; ProfileError names the file and line of a broken one."""
     # Imported here: a run whose compiled policy is cached imports no YAML reader (the table is in it).
-    from linkgate.core.sourcefile import PROFILE_LIMIT, SourceFileError, read_source  # noqa: PLC0415
-    from linkgate.core.yamlsource import YamlError, load_yaml  # noqa: PLC0415
+    from linkgate.core.sourcefile import PROFILE_LIMIT, SourceFileError, read_source  # noqa: PLC0415 - lazy: start-up
+    from linkgate.core.yamlsource import YamlError, load_yaml  # noqa: PLC0415 - lazy: start-up
 
     path = table_file()
     try:

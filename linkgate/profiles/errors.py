@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from linkgate.core.exitcodes import CannotEvaluateError
 
-class ProfileError(Exception):
+
+class ProfileError(CannotEvaluateError):
     """A profile file cannot be read or is not a valid profile."""
+
+    prefix = "policy error: "
 
     def __init__(self, source: str, line: int | None, message: str) -> None:
         super().__init__(source + (f":{line}" if line else "") + f": {message}")

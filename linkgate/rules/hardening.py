@@ -39,9 +39,7 @@ from linkgate.rules.schema import Checked
 
 
 def _with_hardening(path: str, facts: ElfFacts) -> ElfFacts:
-    # Imported on first use: the hardening reader (symbols, notes, stack probes) costs start-up
-    # time that runs of policies without this rule never repay.
-    from linkgate.elf.hardening import with_hardening  # noqa: PLC0415
+    from linkgate.elf.hardening import with_hardening  # noqa: PLC0415 - lazy: start-up
 
     return with_hardening(path, facts)
 

@@ -48,7 +48,7 @@ class Checked:
         self.json_schema = json_schema
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], Any]) -> Any:
-        from pydantic_core import core_schema  # noqa: PLC0415 - only the policy loader builds models
+        from pydantic_core import core_schema  # noqa: PLC0415 - lazy: start-up
 
         inner = handler(source)
         if self.before:

@@ -42,7 +42,7 @@ def _with_static_glibc(path: str, facts: ElfFacts) -> ElfFacts:
     # Asked of every file of a tree: a dynamic one returns before the import statement runs.
     if (facts.payload or facts).linkage not in _STATIC:
         return facts
-    from linkgate.elf.static_glibc import with_static_glibc  # noqa: PLC0415 - only static programs need it
+    from linkgate.elf.static_glibc import with_static_glibc  # noqa: PLC0415 - lazy: start-up
 
     return with_static_glibc(path, facts)
 
