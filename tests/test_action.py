@@ -59,7 +59,7 @@ def test_failing_fixture_fails_the_step_with_annotations(failing: ActionRun) -> 
         check.stdout,
         re.M,
     )
-    assert "| `dist/app` | ❌ fail | 1 | 0 | max-glibc |" in failing.summary
+    assert "| `dist/app` | ❌<br>max-glibc: GLIBC_2.34 |" in failing.summary  # the policy column of the target matrix
 
 
 def test_failing_fixture_reports(failing: ActionRun, job: dict[str, Path]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,13 @@ def test_an_archive_that_yields_no_elf_file_is_not_counted_as_one(tmp_path: Path
     result = check(archive)
     assert_archive_error(result, archive.name, "corrupt or truncated")
     assert "failed: 1 of 1 artifact(s) (0 ELF, 1 archive or member problem(s)) break policy default" in result.stderr
+
+
+def test_an_empty_zip_holds_no_elf_file(tmp_path: Path) -> None:
+    """An empty central directory (what `zip` cannot make but zipfile and fuzzers can) is no crash:
+    unzip extracts nothing, so there is nothing to judge (exit 2 without --allow-empty)."""
+    archive = tmp_path / "empty.zip"
+    zipfile.ZipFile(archive, "w").close()
+    result = check(archive)
+    assert result.returncode == 2 and "internal error" not in result.stderr, result.stderr
+    assert "no ELF artifacts found" in result.stderr

@@ -33,8 +33,9 @@ from tests.support import require_tool, unavailable
 
 LOADER = "/lib64/ld-linux-x86-64.so.2"
 IN_ROOT = "linkgate-image-test"
-# Not part of an image's filesystem (and /proc may be mounted in the root by another test).
-_NOT_PACKED = ("proc", "sys", "dev")
+# Not part of an image's filesystem: /proc may be mounted in the root by another test, and the
+# loader tests (this module's and test_target_loader's) put their programs in the shared roots.
+_NOT_PACKED = ("proc", "sys", "dev", "linkgate-test", IN_ROOT, f"{IN_ROOT}.cache")
 
 
 def run(*command: str | Path, cwd: Path | None = None) -> str:
@@ -54,7 +55,9 @@ def roots() -> dict[str, DebianRoot]:
 
 def base_image(root: DebianRoot, build_dir: Path) -> Path:
     """An OCI layout whose tag `app` holds the root's files (one layer), built once per root."""
-    key = hashlib.sha256(json.dumps(root.packages, sort_keys=True).encode()).hexdigest()[:16]
+    # The packed-directory set is part of the key: an image cached before a test directory was left out is rebuilt.
+    contents = json.dumps([root.packages, _NOT_PACKED], sort_keys=True)
+    key = hashlib.sha256(contents.encode()).hexdigest()[:16]
     layout = build_dir / "images" / f"{root.suite}-{key}"
     if not (layout / "index.json").is_file():
         building = layout.with_suffix(".building")

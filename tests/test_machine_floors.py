@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from linkgate.core.site import NOWHERE
+from linkgate.elf.floors import go_kernel_floor
 from linkgate.elf.reader import read_elf
 from linkgate.profiles.files import read_profile
 from linkgate.profiles.index import TargetIndex
@@ -302,3 +303,9 @@ def test_default_preset_floors_on_real_binaries(
         assert verdicts[path] is _qemu_refuses_cpu("qemu64", path)
     for path in aarch64_programs.values():
         assert verdicts[path] is _loader_refuses_pages(aarch64_glibc, 65536, path)
+
+
+@pytest.mark.parametrize("version", ["", "devel", "go", "gox.y"])
+def test_a_go_version_that_names_no_release_has_no_runtime_floor(version: str) -> None:
+    """A Go file whose build info is unknown (version "") or odd has no Go runtime floor, and no crash."""
+    assert go_kernel_floor(version, "x86_64") is None

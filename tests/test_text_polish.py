@@ -57,7 +57,8 @@ def test_unknown_preset_lists_each_known_name_once(capsys: pytest.CaptureFixture
     assert len(known) == len(set(known)), known
     assert known.count("manylinux_2_28") == 1
     assert known[:5] == ["default", "hardened", "manylinux2014", "manylinux_2_28", "static"]
-    assert "debian-11" in known and "manylinux_2_41" in known
+    assert "debian-11" in known and "manylinux_2_34 … manylinux_2_41" in known
+    assert "android-21 … android-36" in known  # a run of numbered names is one range
 
 
 # --- build images in the max-glibc hint -------------------------------------------------------------

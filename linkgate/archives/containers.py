@@ -221,6 +221,8 @@ def _refuse_overlap(archive: zipfile.ZipFile) -> None:
     """Members whose data overlap (one deflate stream named by many entries: a bomb) are refused,
     as Python 3.12's zipfile does: each member's data must end before the next header."""
     infos = sorted(archive.infolist(), key=lambda info: info.header_offset)
+    if not infos:
+        return  # an empty central directory: nothing to overlap
     ends = [info.header_offset for info in infos[1:]] + [archive.start_dir]
     for info, end in zip(infos, ends, strict=True):
         if info.header_offset + _LOCAL_HEADER + info.compress_size > end:

@@ -125,7 +125,9 @@ def go_kernel_floor(version: str, machine: str) -> tuple[int, ...] | None:
 
 
 def _go_release(version: str) -> tuple[int, int] | None:
-    parts = version.split(maxsplit=1)[0].removeprefix("go").split(".")
+    """(1, 22) of `go1.22.5 X:...`; None for anything else (an unknown layout's version is "")."""
+    words = version.split(maxsplit=1)
+    parts = words[0].removeprefix("go").split(".") if words else []
     if len(parts) < 2 or not parts[0].isdigit():
         return None
     minor = "".join(c for c in parts[1] if c.isdigit()) if parts[1][:1].isdigit() else ""

@@ -47,7 +47,9 @@ def _locate(spec: str, base: Path) -> Path:
         profile = None if targets.is_file(path) else targets.shipped_path(spec, presets_dir())
         if not targets.is_file(path) and profile is None:
             # A preset and a profile may share a name (manylinux_2_28): list it once.
-            known = ", ".join(dict.fromkeys([*preset_names(), *targets.shipped_names(presets_dir())]))
+            known = ", ".join(
+                numbered_runs(list(dict.fromkeys([*preset_names(), *targets.shipped_names(presets_dir())])))
+            )
             raise PolicyError(spec, None, None, f"no such preset (known: {known})")
         return profile or path
     try:
@@ -244,3 +246,24 @@ def _rule_lines(rules: Mapping[str, object], lines: Mapping[Location, int]) -> d
     extends = lines.get(("extends",))
     found = {key: lines.get(("rules", key), extends) for key in rules}
     return {key: line for key, line in found.items() if line is not None}
+
+
+_NUMBERED = re.compile(r"(.*?[-_])(\d+)")
+_RUN = 5  # consecutive numbers from which a family is written as a range
+
+
+def numbered_runs(names: list[str]) -> list[str]:
+    """`android-21 … android-36` for a run of consecutive numbered names (so the list stays readable)."""
+    shown: list[str] = []
+    run: list[tuple[str, int, str]] = []
+    for name in [*names, ""]:
+        match = _NUMBERED.fullmatch(name)
+        step = (match.group(1), int(match.group(2)), name) if match else None
+        if step and run and step[0] == run[-1][0] and step[1] == run[-1][1] + 1:
+            run.append(step)
+            continue
+        shown += [f"{run[0][2]} … {run[-1][2]}"] if len(run) >= _RUN else [r[2] for r in run]
+        run = [step] if step else []
+        if not step and name:
+            shown.append(name)
+    return shown
