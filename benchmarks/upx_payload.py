@@ -2,7 +2,7 @@
 packed cgo Go programs, median of N runs with time.perf_counter.
 
 Run from the repository root: `python -m benchmarks.upx_payload [runs]`.
-The packers come from Debian's packages (tests/upx_tools.py); the figures go
+The packers come from Debian's packages (tests/helpers/upx_tools.py); the figures go
 to the README's performance note. Target: <= 20 ms for a ~2.6 MB packed Go
 binary; the two programs below bracket that size.
 """
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from linkgate.elf.reader import read_elf
-from tests.upx_tools import _GO_MAIN, GO_HTTP, SUITES, build_go_program, packed, packer
+from tests.helpers.upx_tools import _GO_MAIN, GO_HTTP, SUITES, build_go_program, packed, packer
 
 PROGRAMS = {"go-cgo-hello": _GO_MAIN, "go-cgo-http": GO_HTTP}
 METHODS = ("default", "lzma")

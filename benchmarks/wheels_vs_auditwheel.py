@@ -20,8 +20,8 @@ from linkgate.check.discover import discover
 from linkgate.check.scan import ScanOptions
 from linkgate.core.findings import Severity
 from linkgate.policy.loader import load_policy
-from tests.support.scan import check_all
-from tests.support.wheels import GLIBC_PLATFORM, auditwheel_tag, download, policy_order, unpack
+from tests.helpers.scan import check_all
+from tests.helpers.wheels import GLIBC_PLATFORM, auditwheel_tag, download, policy_order, unpack
 
 MUSL_PLATFORM = "musllinux_1_2_x86_64"
 # Popular wheels with compiled code, pinned; several ship libraries in PKG.libs/ (repaired),

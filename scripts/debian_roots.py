@@ -44,7 +44,7 @@ class RootUnavailableError(RuntimeError):
     """The suite's packages could not be fetched or extracted."""
 
 
-RootUnavailable = RootUnavailableError  # the name tests/test_gobuild.py uses
+RootUnavailable = RootUnavailableError  # the name tests/elf/test_gobuild.py uses
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@
 - CHANGELOG.md has a dated entry for it: `## [0.2.0] - 2026-12-05`;
 - the docs that show how to pin linkgate (README, docs/ci.md, the example workflow, the GitLab
   component's header) name that tag, never another version.
-The release workflow (.github/workflows/release.yml) runs it first; tests/test_release.py too.
+The release workflow (.github/workflows/release.yml) runs it first; tests/integrations/test_release.py too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Where users copy a pinned reference from: each `linkgate/linkgate@vX.Y.Z` or `rev: vX.Y.Z` there.
 PINNING_DOCS = ("README.md", "docs/ci.md", "examples/github-workflow.yml", "templates/linkgate.yml")
 PIN = re.compile(r"(?:linkgate/linkgate(?:/linkgate)?@|rev: )v?(\d+\.\d+\.\d+)")

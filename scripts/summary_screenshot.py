@@ -1,6 +1,6 @@
 """A step summary as GitHub shows it: GFM rendered by cmark-gfm, photographed by headless Chromium.
 
-Used by tests/test_step_summary.py and to refresh the README's picture:
+Used by tests/formats/test_step_summary.py and to refresh the README's picture:
     python -m scripts.summary_screenshot SUMMARY.md OUT.png [WIDTH HEIGHT]
 """
 

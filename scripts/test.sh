@@ -6,11 +6,11 @@ set -euo pipefail
 
 APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils file checksec devscripts
               tar zip unzip xz-utils zstd bzip2 dpkg rpm umoci skopeo)
-# Machine floors: qemu-x86_64 -cpu, qemu-aarch64 -p (tests/test_machine_floors.py).
+# Machine floors: qemu-x86_64 -cpu, qemu-aarch64 -p (tests/rules/test_machine_floors.py).
 APT_PACKAGES+=(qemu-user)
 # Android: libraries linked for <abi>-linux-android<api>, APKs aligned and signed with the real tools.
 APT_PACKAGES+=(clang lld zipalign apksigner)
-# The GitHub step summary rendered as GitHub does (cmark-gfm) and screenshotted (tests/test_github_matrix.py).
+# The GitHub step summary rendered as GitHub does (cmark-gfm) and screenshotted (tests/formats/test_step_summary.py).
 APT_PACKAGES+=(cmark-gfm chromium fonts-noto-color-emoji)
 # The README's install command as a fresh machine runs it (venv); shell completions loaded by real shells.
 APT_PACKAGES+=(python3-venv zsh fish)

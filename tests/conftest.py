@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import binaries
-from tests.support import BUILD_DIR, REPO, in_ci, require, require_module, require_tool
+from tests.helpers import BUILD_DIR, REPO, binaries, in_ci, require, require_module, require_tool
+from tests.helpers.archive_builds import run
 
 __all__ = ["in_ci", "require_module", "require_tool", "run_linkgate"]
 
@@ -60,7 +60,7 @@ def go_binaries(build_dir: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def built(request: pytest.FixtureRequest) -> Callable[[str], Path]:
-    """built(name) -> path of the binary `name` from tests/binaries.py (its group is built once)."""
+    """built(name) -> path of the binary `name` from tests/helpers/binaries.py (its group is built once)."""
 
     def get(name: str) -> Path:
         group: dict[str, Path] = request.getfixturevalue(f"{binaries.group_of(name)}_binaries")
@@ -125,8 +125,8 @@ def _text(stream: io.TextIOWrapper) -> str:
 
 @pytest.fixture(scope="session")
 def go119(build_dir: Path) -> dict[str, Path]:
-    """The Go 1.19 builds of tests/go_builds.py (cgo with a Kafka-like module, musl static, pure, net cgo)."""
-    from tests import go_builds  # noqa: PLC0415 - only the Go tests pay for importing the Go recipes
+    """The Go 1.19 builds of tests/helpers/go_builds.py (cgo with a Kafka-like module, musl static, pure, net cgo)."""
+    from tests.helpers import go_builds  # noqa: PLC0415 - only the Go tests pay for importing the Go recipes
 
     for tool in ("go", "gcc", "musl-gcc"):
         require_tool(tool)
@@ -146,3 +146,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if slow:
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
         config.hook.pytest_deselected(items=slow)
+
+
+@pytest.fixture(scope="session")
+def clean_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    musl = require_tool("musl-gcc")
+    work = tmp_path_factory.mktemp("clean")
+    (work / "hello.c").write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
+    run(musl, "-static", "-O2", "-o", work / "hello", work / "hello.c")
+    return work / "hello"

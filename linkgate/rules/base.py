@@ -89,7 +89,7 @@ class PolicyRule(Rule, Generic[R, S]):
     compile: Callable[[R, CompileContext], S]
     # `facts.go` (Go build info) is read only for a file some rule already finds something in:
     # a check may use it to explain or relax a violation, never to find one
-    # (tests/test_go_deferred.py runs every rule both ways; a new rule joins its table).
+    # (tests/check/test_go_deferred.py runs every rule both ways; a new rule joins its table).
     check: Callable[[ElfFacts, S, Site], Iterable[Violation]]
     # Rules that judge the program see through UPX to the packed payload; forbid-upx judges the file.
     judges_payload: bool = True

@@ -2,7 +2,7 @@
 
 Facts from docs/glibc.md (glibc) plus two classic libstdc++ ones,
 each checked against the libraries' own version definitions
-(tests/test_explain_culprits.py reads the machine's glibc 2.36 and libstdc++,
+(tests/rules/test_explain_culprits.py reads the machine's glibc 2.36 and libstdc++,
 and Debian 13's glibc 2.41). A pattern with `*` is a glob: every symbol it
 matches at that version moved or appeared for the stated reason.
 """

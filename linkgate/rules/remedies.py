@@ -27,7 +27,7 @@ GO_NETGO = "go build -tags netgo,osusergo"
 UPX_NOTE = "UPX-packed, but the unpacked binary needs the same libraries (UPX does not make it static)"
 
 # Build images by the glibc they ship, oldest first (the same releases as scripts/version_tables.py;
-# tests/test_text_polish.py checks each against its shipped target profile). A hint
+# tests/formats/test_text_polish.py checks each against its shipped target profile). A hint
 # names the newest entry whose glibc is <= the limit: an image newer than the limit is the problem.
 IMAGES: tuple[tuple[tuple[int, ...], str], ...] = (
     ((2, 17), "manylinux2014, CentOS 7"),
