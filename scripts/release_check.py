@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # Where users copy a pinned reference from: each `linkgate/linkgate@vX.Y.Z` or `rev: vX.Y.Z` there.
 PINNING_DOCS = ("README.md", "docs/ci.md", "examples/github-workflow.yml", "templates/linkgate.yml")
 PIN = re.compile(r"(?:linkgate/linkgate(?:/linkgate)?@|rev: )v?(\d+\.\d+\.\d+)")
