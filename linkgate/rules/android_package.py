@@ -60,3 +60,54 @@ def compressed() -> Violation:
 
 def unreadable_header() -> Violation:
     return Violation(subject="zip alignment", message="its local zip header cannot be read: its offset is unknown")
+
+
+def judged_at(source: str, level: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {level}: its libraries are judged at API {level}",
+        undetermined=True,
+    )
+
+
+def below_oldest(source: str, level: int, oldest: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {level}, below API {oldest}, the oldest level judged (the NDK builds "
+        f"for {oldest} and up since r26): judged at API {oldest}, devices at {_levels(level, oldest - 1)} are not",
+        hint=f"raise minSdk to {oldest}, or test the app on an API {level} device",
+        advisory=True,
+    )
+
+
+def preview(source: str, codename: str, newest: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {codename}, a preview codename: it installs on {codename} previews "
+        f"only, and is judged at API {newest}, the newest level known",
+        hint="give minSdk as an API level before release",
+        advisory=True,
+    )
+
+
+def unreadable_manifest(reason: str, oldest: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"{reason}: its minSdk is unknown, so it is judged at API {oldest}, the oldest level judged",
+        hint="rebuild the package; `aapt dump badging` (an .apk) shows the manifest the package manager reads",
+        advisory=True,
+    )
+
+
+def below_policy(source: str, level: int, judged: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {level}, below the policy's android-api {judged}: devices at "
+        f"{_levels(level, judged - 1)} install it, and its libraries are not judged for them",
+        hint=f"set `android-api: {level}` in the policy, or raise the app's minSdk to {judged}",
+        advisory=True,
+    )
+
+
+def _levels(first: int, last: int) -> str:
+    return f"API {first}" if first == last else f"API {first}-{last}"
