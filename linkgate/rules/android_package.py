@@ -1,7 +1,7 @@
 """android-package: an .apk, .aab or .aar ships its native libraries where Android loads them.
 
-Applies to Android packages judged by Android rules: with no policy (the `android` preset, which
-an Android package gets instead of the default), or with a policy that sets `android-api`,
+Applies to Android packages judged by Android rules: with no policy (the `android-<minSdk>` preset
+of its manifest, which an Android package gets instead of the default), or with a policy that sets `android-api`,
 `android-linker` or `android-page-size`. Checked beside each library's own findings:
 - the ABI directory (`lib/arm64-v8a/`, `jni/x86_64/`) agrees with the library's machine
   (e_machine): the package manager installs the directory for the device's ABI, whatever is in it;
@@ -10,7 +10,11 @@ an Android package gets instead of the default), or with a policy that sets `and
 - in an .apk, a library stored uncompressed (mapped straight from the APK) starts at a zip offset
   aligned to 16 KiB for arm64-v8a and x86_64 (4 KiB for 32-bit ABIs): `zipalign -P 16`. A
   compressed library is extracted at install (extractNativeLibs), so its offset does not matter:
-  a note says so. This is separate from the ELF alignment (`android-page-size`): both are needed.
+  a note says so. This is separate from the ELF alignment (`android-page-size`): both are needed;
+- the minSdk of its manifest (binary XML, a bundle's protobuf, an AAR's text): with no policy the
+  package is judged at it, and a note says so. A manifest that cannot be decoded, a minSdk below 21
+  or a preview codename is a warning (judged at 21, or at the newest level for a codename); so is a
+  minSdk below the policy's `android-api` (older devices install what is not judged).
 """
 
 from __future__ import annotations

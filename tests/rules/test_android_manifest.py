@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import struct
 import tarfile
 import zipfile
 from pathlib import Path
@@ -143,3 +144,38 @@ def test_every_truncation_and_byte_flip_of_a_real_manifest_is_decoded_or_refused
         for variant in variants:
             with contextlib.suppress(ManifestError):
                 min_sdk("AndroidManifest.xml", variant)
+
+
+def utf8_pool(manifest: bytes) -> bytes:
+    """aapt's manifest with its UTF-16 string pool rewritten as UTF-8 (flag 0x100), as other builders write
+    it: the same strings, lengths as one or two bytes each (characters, then bytes)."""
+    kind, header, size, count, styles, flags, start = struct.unpack_from("<HHIIIII", manifest, 8)
+    assert kind == 0x0001 and styles == 0 and not flags & 0x100
+    pool = manifest[8 : 8 + size]
+    offsets = struct.unpack_from(f"<{count}I", pool, header)
+    strings = []
+    for offset in offsets:
+        (length,) = struct.unpack_from("<H", pool, start + offset)
+        assert length < 0x8000
+        strings.append(pool[start + offset + 2 : start + offset + 2 + 2 * length].decode("utf-16-le"))
+    data, new_offsets = b"", []
+    for text in strings:
+        encoded = text.encode()
+        new_offsets.append(len(data))
+        data += length8(len(text)) + length8(len(encoded)) + encoded + b"\x00"
+    data += bytes(-len(data) % 4)
+    start = header + 4 * count
+    body = struct.pack("<IIIII", count, 0, flags | 0x100, start, 0) + struct.pack(f"<{count}I", *new_offsets) + data
+    chunk = struct.pack("<HHI", kind, header, start + len(data)) + body
+    rest = manifest[8 + size :]
+    return struct.pack("<HHI", 0x0003, 8, 8 + len(chunk) + len(rest)) + chunk + rest
+
+
+def length8(value: int) -> bytes:
+    return bytes([value]) if value < 0x80 else bytes([0x80 | value >> 8, value & 0xFF])
+
+
+def test_a_utf8_string_pool_gives_the_same_min_sdk() -> None:
+    for level in ("24", "Tiramisu"):
+        original = min_sdk("AndroidManifest.xml", binary_manifest(level))
+        assert min_sdk("AndroidManifest.xml", utf8_pool(binary_manifest(level))) == original
