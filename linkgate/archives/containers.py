@@ -38,7 +38,17 @@ from linkgate.archives.android_manifest import MinSdk
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import Context, take
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
-from linkgate.archives.streams import Bounded, Metered, Stream, buffered, decompressed, read_capped, read_head, spooled
+from linkgate.archives.streams import (
+    Bounded,
+    Ending,
+    Metered,
+    Stream,
+    buffered,
+    decompressed,
+    read_capped,
+    read_head,
+    spooled,
+)
 from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, printable_name, resolve
 from linkgate.core.records import record
 
@@ -85,7 +95,7 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
     """
     try:
         # Stream mode only reads: `stream` needs no seek, tell or write.
-        with tarfile.open(fileobj=cast(Any, stream), mode="r|", tarinfo=_Watched) as tar:
+        with tarfile.open(fileobj=cast(Any, Ending(stream)), mode="r|", tarinfo=_Watched) as tar:
             while (info := tar.next()) is not None:
                 cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
                 context.budget.member()

@@ -131,8 +131,9 @@ def measured_check(archive: Path, *extra: str) -> tuple[subprocess.CompletedProc
         usage = Path(work) / "usage"
         started = time.monotonic()
         launched = [sys.executable, "-c", _LAUNCHER, str(usage), *command]
+        # A hang fails the test (TimeoutExpired) instead of stalling the suite.
         result = subprocess.run(launched, capture_output=True, text=True, cwd=archive.parent, env=environment,
-                                check=False)  # fmt: skip
+                                check=False, timeout=120)  # fmt: skip
         seconds = time.monotonic() - started
         code, rss = (int(field) for field in usage.read_text().split())
     return subprocess.CompletedProcess(command, code, result.stdout, result.stderr), seconds, rss
