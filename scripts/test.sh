@@ -10,6 +10,8 @@ APT_PACKAGES=(gcc g++ libc6-dev binutils golang-go musl musl-tools pax-utils fil
 APT_PACKAGES+=(qemu-user)
 # Android: libraries linked for <abi>-linux-android<api>, APKs aligned and signed with the real tools.
 APT_PACKAGES+=(clang lld zipalign apksigner)
+# Android manifests: binary XML compiled by aapt against the framework's attributes, a bundle's protobuf by protoc.
+APT_PACKAGES+=(aapt android-framework-res protobuf-compiler)
 # The GitHub step summary rendered as GitHub does (cmark-gfm) and screenshotted (tests/formats/test_step_summary.py).
 APT_PACKAGES+=(cmark-gfm chromium fonts-noto-color-emoji)
 # The README's install command as a fresh machine runs it (venv); shell completions loaded by real shells.

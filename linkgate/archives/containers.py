@@ -33,11 +33,22 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, Any, cast
 
-from linkgate.archives import android
+from linkgate.archives import android, android_manifest
+from linkgate.archives.android_manifest import MinSdk
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import Context, take
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
-from linkgate.archives.streams import Bounded, Metered, Stream, buffered, decompressed, read_capped, read_head, spooled
+from linkgate.archives.streams import (
+    Bounded,
+    Ending,
+    Metered,
+    Stream,
+    buffered,
+    decompressed,
+    read_capped,
+    read_head,
+    spooled,
+)
 from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, printable_name, resolve
 from linkgate.core.records import record
 
@@ -84,7 +95,7 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
     """
     try:
         # Stream mode only reads: `stream` needs no seek, tell or write.
-        with tarfile.open(fileobj=cast(Any, stream), mode="r|", tarinfo=_Watched) as tar:
+        with tarfile.open(fileobj=cast(Any, Ending(stream)), mode="r|", tarinfo=_Watched) as tar:
             while (info := tar.next()) is not None:
                 cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
                 context.budget.member()
@@ -208,6 +219,25 @@ def _read_members(held: IO[bytes], unit: Unit, context: Context, *, wheel: bool)
             elif name is not None:
                 _member(archive, info, name, unit, context, wheel=wheel)
         unit.placements = android.placements(held, archive)
+        unit.min_sdk = _min_sdk(archive)
+
+
+def _min_sdk(archive: zipfile.ZipFile) -> MinSdk | str | None:
+    """What an Android package's manifest says of minSdk, or why it cannot be read; None without one."""
+    names = set(archive.namelist())
+    member = next((name for name in android_manifest.MEMBERS if name in names), None)
+    if member is None:
+        return None
+    try:
+        with archive.open(member) as stream:
+            data = stream.read(android_manifest.LIMIT + 1)
+        if len(data) > android_manifest.LIMIT:
+            return f"{member} is larger than {android_manifest.LIMIT >> 20} MiB"
+        return android_manifest.min_sdk(member, data)
+    except android_manifest.ManifestError as error:
+        return f"{member} cannot be decoded: {error}"
+    except _MEMBER_ERRORS as error:
+        return f"{member} cannot be read: {error}"
 
 
 def _seekable(stream: Stream, context: Context) -> IO[bytes]:

@@ -94,6 +94,34 @@ class Metered:
         self.close()
 
 
+class Ending:
+    """`stream`, which raises EOFError when it is read again and again at its end.
+
+    tarfile's stream mode skips a member's data by reading block after block, without looking
+    for the end: a truncated member whose header claims a petabyte would be "skipped" for days.
+    Past the end, only a few reads are ever legitimate (the end-of-archive blocks).
+    """
+
+    _EMPTY_READS = 64
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._empty = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._empty = 0
+        elif size:
+            self._empty += 1
+            if self._empty > self._EMPTY_READS:
+                raise EOFError("the data ends inside a member its header says is longer")
+        return data
+
+    def close(self) -> None:
+        """The underlying stream belongs to whoever opened it."""
+
+
 def buffered(raw: io.RawIOBase) -> io.BufferedReader:
     """`raw` read ahead in large pieces (callers such as tarfile read a few hundred bytes at a time)."""
     return io.BufferedReader(raw, buffer_size=1 << 20)

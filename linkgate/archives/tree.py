@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from enum import Enum
 
 from linkgate.archives.android import Placement
+from linkgate.archives.android_manifest import MinSdk
 from linkgate.elf.facts import ElfFacts
 
 
@@ -62,6 +63,8 @@ class Unit:
         self.problems: list[tuple[str, str]] = []  # (member name or "", reason)
         self.texts: dict[str, str] = {}  # small metadata members (a wheel's WHEEL file)
         self.placements: dict[str, Placement] = {}  # how a zip stores its Android native libraries
+        # An Android package's manifest: its minSdk, or why it cannot be read (None: the zip has none).
+        self.min_sdk: MinSdk | str | None = None
         # A container layer's `.wh.NAME` entries (NAME is deleted from the layers below) and
         # `.wh..wh..opq` directories (their contents in the layers below are deleted).
         self.whiteouts: list[str] = []

@@ -1,4 +1,4 @@
-"""A wheel's platform tags, from its file name and its WHEEL file (PEP 427, 600, 656).
+"""A wheel's platform tags, from its file name and its WHEEL file (PEP 427, 600, 656, 738).
 
 Legacy manylinux names are the PEP 600 ones they stand for: manylinux1 is
 manylinux_2_5, manylinux2010 is manylinux_2_12, manylinux2014 is manylinux_2_17.
@@ -14,12 +14,15 @@ _LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 
 _PEP600 = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)_(\w+)$")
 _LEGACY_TAG = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(\w+)$")
 _LINUX = re.compile(r"^linux_(\w+)$")
+_ANDROID = re.compile(r"^android_(\d+)_(\w+)$")  # PEP 738: android_<API level>_<ABI>
+# PEP 738 writes the ABI's `-` as `_`; x86_64 is its own name.
+_ANDROID_ABIS = {"arm64_v8a": "arm64-v8a", "armeabi_v7a": "armeabi-v7a"}
 
 
 @record
 class PlatformTag:
     tag: str
-    family: str  # manylinux, musllinux, linux, or other (macosx, win, any)
+    family: str  # manylinux, musllinux, linux, android (version: the API level, 0), or other (macosx, win, any)
     version: tuple[int, int] = (0, 0)
     architecture: str = ""
 
@@ -33,6 +36,9 @@ def parse_platform(tag: str) -> PlatformTag:
         return PlatformTag(tag, match.group(1), (int(match.group(2)), int(match.group(3))), match.group(4))
     if match := _LEGACY_TAG.match(tag):
         return PlatformTag(tag, "manylinux", _LEGACY[match.group(1)], match.group(2))
+    if match := _ANDROID.match(tag):
+        abi = _ANDROID_ABIS.get(match.group(2), match.group(2))
+        return PlatformTag(tag, "android", (int(match.group(1)), 0), abi)
     if match := _LINUX.match(tag):
         return PlatformTag(tag, "linux", architecture=match.group(1))
     return PlatformTag(tag, "other")

@@ -115,8 +115,8 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     wheels = _Wheels(candidate.display, name, options.wheel_tags)
     by_tag = wheels.top is not None and wheels.top.replaces_policy
     policy = options.policy
-    # A wheel's own tag reads no more facts.
-    complete = None if by_tag else _completer(lambda display: fact_readers(policy.rules_for(display)))
+    # A wheel's own tag reads no more facts, but for a bionic member's Android ones (an Android tag judges them).
+    complete = _completer(lambda display: () if by_tag else fact_readers(policy.rules_for(display)))
     # Wheels nested in the archive are judged by their own tags too: their shared libraries' exports are read.
     exports = options.situated or by_tag or options.wheel_tags
     reading = Reading(options.limits, wheels.selection(options.policy), complete, exports, kept_text)

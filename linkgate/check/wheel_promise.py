@@ -65,10 +65,11 @@ class WheelJudgement:
             for t in promised(self.tags)
             if (profile := shipped_profile(t.profile_name)) is not None
         ]
+        self.android = [t for t in self.tags if t.family == "android"]
 
     @property
     def replaces_policy(self) -> bool:
-        return bool(self.promises)
+        return bool(self.promises or self.android)
 
     def __contains__(self, pair: object) -> bool:
         """Symbols are joined for needs some promised profile lacks."""
@@ -84,9 +85,13 @@ class WheelJudgement:
             violation = wheel_tag.refused(subject, why, hint)
             emit(always_on(display, wheel_tag.RULE, violation, policy, today))
         severity = policy.severity.get(wheel_tag.RULE.id, wheel_tag.RULE.severity)
-        configured = [
+        configured: list[ConfiguredRule] = [
             Configured(wheel_tag.RULE, p, severity, wheel_tag.check, True, wheel_tag.rejects) for p in self.promises
         ]
+        if self.android:
+            abis = tuple(dict.fromkeys(t.architecture for t in self.android))
+            configured.append(Configured(wheel_tag.RULE, abis, severity, wheel_tag.check_android_abi, True, None))
+            configured += _android_rules(min(t.version[0] for t in self.android), display)
         return configured or None
 
     def _refusals(self, unit: Unit) -> list[tuple[str, str, str]]:
@@ -105,6 +110,16 @@ class WheelJudgement:
                     "rebuild the wheel so that its name and its WHEEL file carry the same tags",
                 ))  # fmt: skip
         return found
+
+
+def _android_rules(api: int, display: str) -> Sequence[ConfiguredRule]:
+    """The rules of the `android-<api>` preset (an API level below the oldest judged: the oldest)."""
+    # Imported here: only Android wheels load the Android presets.
+    from linkgate.check import android_promise  # noqa: PLC0415 - lazy: start-up
+    from linkgate.profiles.android import NEWEST_API, OLDEST_API  # noqa: PLC0415 - lazy: start-up
+
+    level = min(max(api, OLDEST_API), NEWEST_API)
+    return android_promise.preset(android_promise.preset_name(level)).rules_for(display)
 
 
 def _refusal(tag: PlatformTag) -> tuple[str, str, str] | None:

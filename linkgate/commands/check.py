@@ -48,6 +48,12 @@ def add_parser(commands: Any) -> None:
     )
 
 
+def _android_member(path: str) -> bool:
+    """A library of an Android package (`app.apk!lib/arm64-v8a/libfoo.so`), judged at the package's minSdk."""
+    lowered = path.lower()
+    return any(f".{kind}!" in lowered for kind in ("apk", "aab", "aar"))
+
+
 def run(args: argparse.Namespace) -> int:
     context = ci.detect(os.environ, os.getcwd())
     known = read_baseline(args.baseline) if args.baseline else None
@@ -66,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     report = ci.with_policy_context(report, policy, context.workspace)
     if wheel_tags and any(".whl!" in artifact.path for artifact in report.artifacts):
         report = replace(report, policy=f"{policy.name} (wheels: their own platform tags)")
+    if wheel_tags and any(_android_member(artifact.path) for artifact in report.artifacts):
+        report = replace(report, policy=f"{report.policy} (Android packages: their manifest's minSdk)")
     if wheel_tags and report.images:
         report = replace(report, policy=f"{report.policy} (images: their own files)")
     if not report.artifacts and not args.allow_empty:

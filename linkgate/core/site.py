@@ -111,6 +111,13 @@ class Site:
     # The artifact sits in an unpacked wheel (a `.libs/` directory or a `*.dist-info` beside it).
     in_wheel: bool = False
 
+    @property
+    def python_extension(self) -> bool:
+        """The artifact is a Python extension module (`_speedups.cpython-313-aarch64-linux-android.so`,
+        `foo.abi3.so`): Python's importer loads it by path, into a process that holds libpython."""
+        name = posixpath.basename(self.path or "")
+        return name.endswith(".so") and (".cpython-" in name or name.endswith(".abi3.so"))
+
     def library_at(self, path: str) -> ShippedLibrary | None:
         return self.shipped.get(posixpath.normpath(path))
 

@@ -18,9 +18,10 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from linkgate.archives.limits import Limits
+from linkgate.archives.streams import Ending
 from linkgate.archives.tree import clean_name
 from linkgate.profiles.rootfs import RootFs
 
@@ -45,7 +46,8 @@ def unpacked_root(stream: BinaryIO, limits: Limits) -> Iterator[str]:
 def _unpack(stream: BinaryIO, directory: str, limits: Limits) -> None:
     budget = [limits.total, limits.members]
     try:
-        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        # Ending: a member that claims more data than follows must end the read, not loop (streams.Ending).
+        with tarfile.open(fileobj=cast(BinaryIO, Ending(stream)), mode="r|*") as tar:
             for info in tar:
                 name, _why = clean_name(info.name, limits.name)
                 if name is not None:

@@ -14,11 +14,14 @@ bionic's own symbol maps (scripts/gen_android_profiles.py, policies/android/ndk-
 - a library built for a higher API level than minSdk (its `.note.android.ident`) is a warning:
   its build assumed functions older devices may lack.
 Libraries other than libc, libm and libdl are judged by name and level, not symbol by symbol.
+A Python extension module (an Android wheel's `*.cpython-313-aarch64-linux-android.so`) may need
+`libpython3.N.so`: PEP 738 makes it link libpython, which the app's embedded Python ships.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -39,6 +42,7 @@ PRIVATE_LIBRARIES = frozenset({
     "libsqlite.so", "libssl.so", "libstagefright.so", "libui.so", "libutils.so",
 })  # fmt: skip
 PRIVATE_SINCE = 24
+_LIBPYTHON = re.compile(r"libpython3\.\d+\.so")
 CXX_SHARED = "libc++_shared.so"
 
 
@@ -61,6 +65,8 @@ def check(facts: ElfFacts, setting: ApiSetting, site: Site) -> Iterator[Violatio
 
 def _libraries(facts: ElfFacts, setting: ApiSetting, site: Site) -> Iterator[Violation]:
     for name in facts.needed:
+        if site.python_extension and _LIBPYTHON.fullmatch(name):
+            continue  # PEP 738: Android extension modules link libpython, which the app's Python ships
         level = setting.table.libraries.get(name)
         if level is None and not _shipped_beside(facts, name, site):
             yield _not_available(name, setting, site)

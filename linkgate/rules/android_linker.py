@@ -37,11 +37,10 @@ TLS_ALIGN = {"aarch64": 64, "arm": 32}
 
 
 def check(facts: ElfFacts, level: int, site: Site) -> Iterator[Violation]:
-    del site
     android = facts.android
     if facts.libc != "bionic" or android is None:
         return
-    yield from _refusals(facts, android, level)
+    yield from _refusals(facts, android, level, site.python_extension)
     yield from _formats(facts, android, level)
 
 
@@ -54,13 +53,14 @@ def _refusal(since: int, level: int, subject: str, what: str, hint: str) -> Viol
     return Violation(subject=subject, message=message, hint=hint, advisory=level < since)
 
 
-def _refusals(facts: ElfFacts, android: AndroidFacts, level: int) -> Iterator[Violation]:
+def _refusals(facts: ElfFacts, android: AndroidFacts, level: int, extension: bool) -> Iterator[Violation]:
     if android.textrel:
         yield _refusal(23, level, "text relocations", "has text relocations", "compile every object with -fPIC")
     for name in facts.needed:
         if "/" in name:
             yield _refusal(23, level, name, f"DT_NEEDED {name} is a path", "link the library by name (-lfoo)")
-    if facts.kind is Kind.SHARED_LIBRARY and facts.soname is None:
+    # A Python extension module is loaded by path by Python's importer, never found by a DT_NEEDED.
+    if facts.kind is Kind.SHARED_LIBRARY and facts.soname is None and not extension:
         yield _no_soname()
     yield from _section_headers(android, level)
     for index in android.write_exec_loads:

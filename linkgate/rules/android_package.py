@@ -1,7 +1,7 @@
 """android-package: an .apk, .aab or .aar ships its native libraries where Android loads them.
 
-Applies to Android packages judged by Android rules: with no policy (the `android` preset, which
-an Android package gets instead of the default), or with a policy that sets `android-api`,
+Applies to Android packages judged by Android rules: with no policy (the `android-<minSdk>` preset
+of its manifest, which an Android package gets instead of the default), or with a policy that sets `android-api`,
 `android-linker` or `android-page-size`. Checked beside each library's own findings:
 - the ABI directory (`lib/arm64-v8a/`, `jni/x86_64/`) agrees with the library's machine
   (e_machine): the package manager installs the directory for the device's ABI, whatever is in it;
@@ -10,7 +10,11 @@ an Android package gets instead of the default), or with a policy that sets `and
 - in an .apk, a library stored uncompressed (mapped straight from the APK) starts at a zip offset
   aligned to 16 KiB for arm64-v8a and x86_64 (4 KiB for 32-bit ABIs): `zipalign -P 16`. A
   compressed library is extracted at install (extractNativeLibs), so its offset does not matter:
-  a note says so. This is separate from the ELF alignment (`android-page-size`): both are needed.
+  a note says so. This is separate from the ELF alignment (`android-page-size`): both are needed;
+- the minSdk of its manifest (binary XML, a bundle's protobuf, an AAR's text): with no policy the
+  package is judged at it, and a note says so. A manifest that cannot be decoded, a minSdk below 21
+  or a preview codename is a warning (judged at 21, or at the newest level for a codename); so is a
+  minSdk below the policy's `android-api` (older devices install what is not judged).
 """
 
 from __future__ import annotations
@@ -60,3 +64,54 @@ def compressed() -> Violation:
 
 def unreadable_header() -> Violation:
     return Violation(subject="zip alignment", message="its local zip header cannot be read: its offset is unknown")
+
+
+def judged_at(source: str, level: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {level}: its libraries are judged at API {level}",
+        undetermined=True,
+    )
+
+
+def below_oldest(source: str, level: int, oldest: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {level}, below API {oldest}, the oldest level judged (the NDK builds "
+        f"for {oldest} and up since r26): judged at API {oldest}, devices at {_levels(level, oldest - 1)} are not",
+        hint=f"raise minSdk to {oldest}, or test the app on an API {level} device",
+        advisory=True,
+    )
+
+
+def preview(source: str, codename: str, newest: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {codename}, a preview codename: it installs on {codename} previews "
+        f"only, and is judged at API {newest}, the newest level known",
+        hint="give minSdk as an API level before release",
+        advisory=True,
+    )
+
+
+def unreadable_manifest(reason: str, oldest: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"{reason}: its minSdk is unknown, so it is judged at API {oldest}, the oldest level judged",
+        hint="rebuild the package; `aapt dump badging` (an .apk) shows the manifest the package manager reads",
+        advisory=True,
+    )
+
+
+def below_policy(source: str, level: int, judged: int) -> Violation:
+    return Violation(
+        subject="minSdk",
+        message=f"its {source} says minSdk {level}, below the policy's android-api {judged}: devices at "
+        f"{_levels(level, judged - 1)} install it, and its libraries are not judged for them",
+        hint=f"set `android-api: {level}` in the policy, or raise the app's minSdk to {judged}",
+        advisory=True,
+    )
+
+
+def _levels(first: int, last: int) -> str:
+    return f"API {first}" if first == last else f"API {first}-{last}"

@@ -6,7 +6,10 @@ judged against its own tag, from its file name and its WHEEL file.
 target profile: every NEEDED library and symbol version must be there, as the
 `target` rule decides. Several tags promise the oldest of them. `linux_x86_64`
 is refused (PyPI rejects it: run `auditwheel repair`), and so is a tag no
-shipped profile describes. With a policy, wheels are judged by the policy.
+shipped profile describes. An Android tag (`android_24_arm64_v8a`, PEP 738)
+promises that API level on that ABI: the extensions are built for the ABI's
+machine, and the `android-<level>` preset judges them as it judges an APK's
+libraries. With a policy, wheels are judged by the policy.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from linkgate.core.findings import Violation
 from linkgate.core.records import record
 from linkgate.core.site import Site
 from linkgate.elf.facts import ElfFacts, split_version_token
+from linkgate.profiles.android import MACHINE_OF_ABI
 from linkgate.profiles.index import TargetIndex
 from linkgate.rules import remedies, target
 from linkgate.rules.base import Rule, short_list
@@ -46,6 +50,18 @@ def check(facts: ElfFacts, promise: Promise, site: Site) -> Iterator[Violation]:
         return
     for violation in target.judge(facts, promise.profile, site):
         yield _reworded(violation, promise)
+
+
+def check_android_abi(facts: ElfFacts, abis: tuple[str, ...], site: Site) -> Iterator[Violation]:
+    """An extension of an Android wheel is built for the machine of one of its tags' ABIs."""
+    del site
+    machines = {MACHINE_OF_ABI.get(abi, abi) for abi in abis}
+    if facts.machine not in machines:
+        yield Violation(
+            subject=facts.machine,
+            message=f"built for {facts.machine} (tag promises {', '.join(abis)})",
+            hint="build the extension for the tag's ABI, or tag the wheel for the one it is built for",
+        )
 
 
 def rejects(promise: Promise, library: str, version: str) -> bool:

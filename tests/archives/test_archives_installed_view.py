@@ -361,3 +361,21 @@ def test_half_a_million_empty_tar_members_are_cheap() -> None:
         empty_members_tar_gz(path, 499_990)
     assert path.stat().st_size <= 4 << 20
     assert_cheap_refusal(path, "decompression bomb")
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("kind", [b"9", tarfile.REGTYPE])
+def test_a_truncated_member_that_claims_a_pebibyte_is_refused_at_once(
+    tmp_path: Path, compressed: bool, kind: bytes
+) -> None:
+    """tarfile skips the data of a member nobody reads (an unknown type, or a file that is not ELF) block by
+    block, without looking for the end: a header claiming 2**50 bytes (GNU base-256 size) before 1 KiB of
+    text looped for days. tar -x calls it truncated too."""
+    header = tarfile.TarInfo("usr/share/huge")
+    header.size, header.type = 1 << 50, kind
+    data = header.tobuf(tarfile.GNU_FORMAT) + b"plain text, not ELF\n" * 50
+    path = tmp_path / ("huge.tar.gz" if compressed else "huge.tar")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    listing = subprocess.run([require_tool("tar"), "-tvf", str(path)], capture_output=True, text=True, check=False)
+    assert listing.returncode == 2 and "Unexpected EOF" in listing.stderr
+    assert_cheap_refusal(path, "corrupt or truncated")

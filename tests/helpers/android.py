@@ -7,11 +7,13 @@ generates out of bionic's map files. Built once per table, ABI and level under t
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
+import zipfile
 from pathlib import Path
 
 from linkgate.profiles.android import load_table, table_file
-from tests.helpers import BUILD_DIR, require_tool
+from tests.helpers import BUILD_DIR, require_tool, unavailable
 
 ANDROID_DIR = BUILD_DIR / "android"
 TRIPLES = {
@@ -110,3 +112,84 @@ def load_aligns(path: Path) -> list[int]:
     """p_align of every LOAD line of `readelf -lW` (the oracle Google's check script uses)."""
     out = readelf("-lW", str(path))
     return [int(line.split()[-1], 16) for line in out.splitlines() if line.strip().startswith("LOAD")]
+
+
+# --- manifests ---
+FRAMEWORK_RES = Path("/usr/share/android-framework-res/framework-res.apk")
+MANIFEST = """<?xml version="1.0" encoding="utf-8"?>
+<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="org.example.app">
+    {uses_sdk}
+    <application android:label="app" android:hasCode="false"/>
+</manifest>
+"""
+# The part of aapt2's Resources.proto (frameworks/base/tools/aapt2/Resources.proto) a bundle's manifest
+# uses, field numbers as there: protoc encodes the test bundle's manifest from it.
+RESOURCES_PROTO = """syntax = "proto3";
+package aapt.pb;
+message Primitive { oneof oneof_value { int32 int_decimal_value = 6; } }
+message Item { oneof value { Primitive prim = 7; } }
+message XmlNamespace { string prefix = 1; string uri = 2; }
+message XmlAttribute { string namespace_uri = 1; string name = 2; string value = 3; uint32 resource_id = 5;
+                       Item compiled_item = 6; }
+message XmlElement { repeated XmlNamespace namespace_declaration = 1; string namespace_uri = 2; string name = 3;
+                     repeated XmlAttribute attribute = 4; repeated XmlNode child = 5; }
+message XmlNode { oneof node { XmlElement element = 1; string text = 2; } }
+"""
+
+
+def framework_res() -> Path:
+    """The framework's resources (Debian's android-framework-res), which give aapt the attribute ids."""
+    if not FRAMEWORK_RES.is_file():
+        unavailable(f"{FRAMEWORK_RES} is missing: apt-get install android-framework-res")
+    return FRAMEWORK_RES
+
+
+def manifest_text(min_sdk: str | None) -> str:
+    """An app's AndroidManifest.xml; `min_sdk` None: one without <uses-sdk>."""
+    uses_sdk = "" if min_sdk is None else f'<uses-sdk android:minSdkVersion="{min_sdk}"/>'
+    return MANIFEST.format(uses_sdk=uses_sdk)
+
+
+def binary_manifest(min_sdk: str | None) -> bytes:
+    """The manifest as an APK holds it: compiled by aapt against the framework's attribute ids (built once)."""
+    directory = ANDROID_DIR / "manifests" / f"minsdk-{min_sdk}"
+    apk = directory / "manifest.apk"
+    if not apk.is_file():
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "AndroidManifest.xml").write_text(manifest_text(min_sdk))
+        command = [require_tool("aapt"), "package", "-f", "-M", str(directory / "AndroidManifest.xml"),
+                   "-I", str(framework_res()), "-F", str(directory / "partial.apk")]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        (directory / "partial.apk").rename(apk)
+    with zipfile.ZipFile(apk) as archive:
+        return archive.read("AndroidManifest.xml")
+
+
+def aapt_min_sdk(apk: Path) -> str | None:
+    """The minSdk `aapt dump badging` reads from an APK (the oracle for binary manifests)."""
+    out = subprocess.run([require_tool("aapt"), "dump", "badging", str(apk)], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    found = re.search(r"^sdkVersion:'([^']*)'", out, re.M)
+    return None if found is None else found.group(1)
+
+
+def proto_manifest(directory: Path, min_sdk: int, *, text_value: bool = True) -> bytes:
+    """A bundle's manifest (aapt2's XmlNode) encoded by protoc. minSdkVersion as aapt2 writes it: the
+    compiled integer, and beside it the source text unless `text_value` is False."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "resources.proto").write_text(RESOURCES_PROTO)
+    value = f'value: "{min_sdk}"' if text_value else ""
+    text = f"""element {{ name: "manifest" namespace_declaration {{ prefix: "android" uri: "{ANDROID_NS}" }}
+  attribute {{ name: "package" value: "org.example.app" }}
+  child {{ element {{ name: "uses-sdk" attribute {{ namespace_uri: "{ANDROID_NS}" name: "minSdkVersion"
+    resource_id: {MIN_SDK_ATTRIBUTE} {value} compiled_item {{ prim {{ int_decimal_value: {min_sdk} }} }} }} }} }}
+  child {{ element {{ name: "application" }} }} }}"""
+    result = subprocess.run([require_tool("protoc"), f"--proto_path={directory}", "--encode=aapt.pb.XmlNode",
+                             "resources.proto"], input=text.encode(), capture_output=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+ANDROID_NS = "http://schemas.android.com/apk/res/android"
+MIN_SDK_ATTRIBUTE = 0x0101020C  # android.R.attr.minSdkVersion, as `aapt dump xmltree` prints it

@@ -110,17 +110,30 @@ def empty_members_tar_gz(path: Path, count: int) -> Path:
     return path
 
 
+# The check runs under a small launcher: a child started straight from the test process would
+# carry the test process's own peak RSS (Linux keeps the high-water mark across fork and exec).
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_pid, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss * 1024}")
+"""
+
+
 def measured_check(archive: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], float, int]:
     """`linkgate check --policy default ARCHIVE` in its own process: (result, seconds, peak RSS in bytes)."""
     command = [sys.executable, "-m", "linkgate", "check", "--policy", "default", *extra, str(archive)]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with tempfile.TemporaryDirectory() as work:
+        usage = Path(work) / "usage"
         started = time.monotonic()
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=archive.parent, env=environment)
-        _pid, status, usage = os.wait4(child.pid, 0)
+        launched = [sys.executable, "-c", _LAUNCHER, str(usage), *command]
+        # A hang fails the test (TimeoutExpired) instead of stalling the suite.
+        result = subprocess.run(launched, capture_output=True, text=True, cwd=archive.parent, env=environment,
+                                check=False, timeout=120)  # fmt: skip
         seconds = time.monotonic() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        result = subprocess.CompletedProcess(command, child.returncode, out.read(), err.read())
-    return result, seconds, usage.ru_maxrss * 1024
+        code, rss = (int(field) for field in usage.read_text().split())
+    return subprocess.CompletedProcess(command, code, result.stdout, result.stderr), seconds, rss

@@ -19,15 +19,16 @@ GLIBC_PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.11"
 
 
-def download(spec: str, platform: str = GLIBC_PLATFORM) -> Path | None:
-    """The wheel of `spec` (`numpy==2.2.6`) for `platform`, from the cache or downloaded; None on failure."""
+def download(spec: str, platform: str = GLIBC_PLATFORM, python: str = PYTHON_VERSION) -> Path | None:
+    """The wheel of `spec` (`numpy==2.2.6`) for `platform` and `python`, from the cache or downloaded; None
+    on failure."""
     directory = WHEELS_DIR / platform / spec.replace("==", "-")
     found = sorted(directory.glob("*.whl"))
     if found:
         return found[0]
     directory.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-               "--platform", platform, "--python-version", PYTHON_VERSION, spec, "-d", str(directory)]  # fmt: skip
+               "--platform", platform, "--python-version", python, spec, "-d", str(directory)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     found = sorted(directory.glob("*.whl"))
     if result.returncode != 0 or not found:
@@ -36,9 +37,9 @@ def download(spec: str, platform: str = GLIBC_PLATFORM) -> Path | None:
     return found[0]
 
 
-def require_wheel(spec: str, platform: str = GLIBC_PLATFORM) -> Path:
+def require_wheel(spec: str, platform: str = GLIBC_PLATFORM, python: str = PYTHON_VERSION) -> Path:
     """Like require_tool: skip locally, fail under CI, when the wheel cannot be had."""
-    wheel = download(spec, platform)
+    wheel = download(spec, platform, python)
     if wheel is None:
         message = f"cannot download {spec} for {platform} (pip download failed; see tests/.build/wheels)"
         unavailable(message)

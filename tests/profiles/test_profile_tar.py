@@ -8,6 +8,7 @@ tars must not write outside the temporary root, and a stream that is not a tar f
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import subprocess
@@ -26,7 +27,8 @@ _ONE_LINER = re.compile(r"<!-- capture-oneliner:start -->\s*```sh\s*ssh SERVER '
 def _linkgate(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {"PYTHONPATH": str(REPO), "LINKGATE_NO_CACHE": "1", "PATH": "/usr/bin:/bin"}
     argv = [sys.executable, "-m", "linkgate", *args]
-    return subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+    # A hang fails the test (TimeoutExpired) instead of stalling the suite.
+    return subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False, timeout=300)
 
 
 def _without_date(text: str) -> str:
@@ -82,3 +84,16 @@ def test_a_stream_that_is_not_a_tar_fails_closed() -> None:
     run = _linkgate("profile", "capture", "--root", "-", stdin=b"not a tar at all" * 100)
     assert run.returncode == 2
     assert b"cannot read the tar" in run.stderr
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_member_claiming_more_data_than_follows_ends_the_capture(compress: bool) -> None:
+    """A header claiming 2**50 bytes of an unknown type before a few bytes: tarfile skipped it block by
+    block for days; the capture refuses it at once."""
+    header = tarfile.TarInfo("usr/share/huge")
+    header.size, header.type = 1 << 50, b"9"
+    data = header.tobuf(tarfile.GNU_FORMAT) + b"text\n" * 200
+    if compress:
+        data = gzip.compress(data)
+    run = _linkgate("profile", "capture", "--root", "-", stdin=data)
+    assert run.returncode == 2 and b"the data ends inside a member" in run.stderr, run.stderr

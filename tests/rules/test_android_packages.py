@@ -12,27 +12,18 @@ from __future__ import annotations
 import io
 import json
 import re
-import struct
 import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
 
 from tests.conftest import run_linkgate
-from tests.helpers import BUILD_DIR, require_tool, unavailable
+from tests.helpers import require_tool
 from tests.helpers.android import build_library, load_aligns
+from tests.helpers.android_packages import HERMETIC, apk, by_rule, no_policy_check, npm_package
 
-HERMETIC = {"LINKGATE_NO_CACHE": "1"}
 CODE = "#include <stddef.h>\nvoid *malloc(size_t);\nvoid *f(void){return malloc(4);}\n"
 JSC = "jsc-android@294992.0.0"
-ZIPALIGN_EXTRA = 0xD935  # the extra field zipalign pads with (id, size, alignment, zeros)
-
-
-def no_policy_check(artifact: Path) -> tuple[int, list[dict[str, object]]]:
-    """`linkgate check` with no policy (run where no linkgate.yml is found): Android packages get the preset."""
-    result = run_linkgate("check", "--format", "json", str(artifact), cwd=artifact.parent, env=HERMETIC)
-    assert result.returncode in (0, 1), result.stderr
-    return result.returncode, json.loads(result.stdout)["findings"]
 
 
 def zip_offsets(apk: Path) -> dict[str, int]:
@@ -56,33 +47,10 @@ def libraries(tmp_path: Path, abis: dict[str, tuple[str, ...]], page: int = 1638
     return built
 
 
-def apk(tmp_path: Path, members: dict[str, Path], name: str = "app.apk", stored: bool = True,
-        align16: bool = False) -> Path:  # fmt: skip
-    """An APK of a manifest, a dex and `members`; .so members stored (or deflated), optionally padded so
-    that their data starts at a 16 KiB offset (zipalign's own extra field)."""
-    path = tmp_path / name
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("AndroidManifest.xml", b"\x03\x00\x08\x00manifest", zipfile.ZIP_DEFLATED)
-        archive.writestr("classes.dex", b"dex\n035\x00" + bytes(500), zipfile.ZIP_DEFLATED)
-        for member, library in members.items():
-            info = zipfile.ZipInfo(member, date_time=(2025, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            if align16:
-                start = archive.fp.tell() + 30 + len(member.encode()) + 6  # type: ignore[union-attr]
-                pad = -start % 16384
-                info.extra = struct.pack("<HHH", ZIPALIGN_EXTRA, 2 + pad, 16384) + bytes(pad)
-            archive.writestr(info, library.read_bytes())
-    return path
-
-
 def zipaligned(source: Path) -> Path:
     aligned = source.with_name("aligned-" + source.name)
     subprocess.run([require_tool("zipalign"), "-f", "-p", "4", str(source), str(aligned)], check=True)
     return aligned
-
-
-def by_rule(findings: list[dict[str, object]], rule: str) -> list[dict[str, object]]:
-    return [f for f in findings if f["rule"] == rule]
 
 
 def test_a_raw_apk_fails_zip_alignment_as_zipalign_does(tmp_path: Path) -> None:
@@ -175,22 +143,6 @@ def test_an_aab_and_an_aar_are_read_at_their_own_layout(tmp_path: Path) -> None:
         assert code == 1
 
 
-def npm_package(spec: str) -> Path:
-    """The npm package `spec` (`name@version`), packed once with npm's own client into tests/.build/npm."""
-    name, version = spec.rsplit("@", 1)
-    directory = BUILD_DIR / "npm"
-    file_name = f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
-    if (directory / file_name).is_file():
-        return directory / file_name
-    directory.mkdir(parents=True, exist_ok=True)
-    npm = require_tool("npm")
-    result = subprocess.run([npm, "pack", spec], cwd=directory, capture_output=True, text=True, timeout=600,
-                            check=False)  # fmt: skip
-    if result.returncode != 0 or not (directory / file_name).is_file():
-        unavailable(f"npm pack {spec} failed: {result.stderr[-500:]}")
-    return directory / file_name
-
-
 def jsc_android() -> Path:
     return npm_package(JSC)
 
@@ -217,6 +169,9 @@ def test_a_real_npm_package_with_a_4k_aar_fails_without_a_policy(tmp_path: Path)
     flagged = sorted(str(f["path"]).rsplit("!", 1)[1] for f in by_rule(findings, "android-page-size"))
     assert flagged == ["jni/arm64-v8a/libjsc.so", "jni/x86_64/libjsc.so"]  # 32-bit ABIs are not required
     assert code == 1
+    # Its AAR's manifest says minSdk 16, below the oldest level judged: a warning says so.
+    (said,) = [f for f in findings if f["subject"] == "minSdk"]
+    assert said["severity"] == "warning" and "says minSdk 16, below API 21" in str(said["message"])
     # The oracle: readelf sees the same 4 KiB segments in the library unpacked from the AAR.
     with tarfile.open(tarball) as outer:
         aar = next(m for m in outer.getmembers() if m.name.endswith(".aar"))
