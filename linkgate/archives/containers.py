@@ -49,6 +49,7 @@ from linkgate.archives.streams import (
     read_head,
     spooled,
 )
+from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, printable_name, resolve
 from linkgate.core.records import record
 
@@ -62,7 +63,7 @@ class ImageFoundError(Exception):
     """A top-level tar turned out to be a container image: read it again as one."""
 
 
-class _Watched(tarfile.TarInfo):
+class _Watched(TarNames):
     """Remembers on its tarfile why the last header read ended the archive."""
 
     @classmethod

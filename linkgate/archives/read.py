@@ -20,6 +20,7 @@ from linkgate.archives.limits import ArchiveError, Budget, Limits
 from linkgate.archives.members import Completer, Context
 from linkgate.archives.sniff import COMPRESSED, Format
 from linkgate.archives.streams import Rewinding, Stream, buffered
+from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Unit
 from linkgate.core.records import record, replace
 from linkgate.elf.versions import SymbolSelection
@@ -101,7 +102,7 @@ def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit | None
     stream = handle if kind is Format.TAR else Rewinding(kind, handle, context.budget)
     try:
         # tarfile only reads, seeks and tells here; a Rewinding view does all three.
-        with tarfile.open(fileobj=cast(Any, stream), mode="r:") as tar:
+        with tarfile.open(fileobj=cast(Any, stream), mode="r:", tarinfo=TarNames) as tar:
             store = TarStore(tar, context)
             return read_image(store, context) if is_image(store) else None
     except (tarfile.TarError, EOFError, OSError, lzma.LZMAError) as error:

@@ -254,7 +254,7 @@ def read_capped(stream: Stream, cap: int, what: str, size: int | None = None) ->
     if size is not None and size > cap:
         raise ArchiveError(f"{what} is larger than {size_text(cap)}: the bound is member= of {ENVIRONMENT}")
     if size is not None and size > _CHUNK:
-        return _read_sized(stream, size)
+        return _read_sized(stream, size, what)
     parts: list[bytes] = []
     total = 0
     want = size if size is not None else cap + 1
@@ -266,14 +266,20 @@ def read_capped(stream: Stream, cap: int, what: str, size: int | None = None) ->
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _read_sized(stream: Stream, size: int) -> bytes | mmap.mmap:
+def _read_sized(stream: Stream, size: int, what: str) -> bytes | mmap.mmap:
     """`size` bytes of `stream` in anonymous memory (fewer, as bytes, when the stream ends early).
 
-    Pieces of zeros are not written: the pages stay untouched, so a member padded with
-    zeros (a bomb's favourite content) costs its real bytes in memory, not its size.
+    The first piece is read before the memory is mapped: a truncated member whose header
+    claims gigabytes then never reserves them (under `ulimit -v`, that reservation alone
+    failed). Pieces of zeros are not written: the pages stay untouched, so a member padded
+    with zeros (a bomb's favourite content) costs its real bytes in memory, not its size.
     """
-    memory = mmap.mmap(-1, size)
-    total = 0
+    first = _read_full(stream, _CHUNK)
+    if len(first) < _CHUNK:
+        return first  # a cut-off member: what there is, for the reader to refuse
+    memory = _anonymous(size, what)
+    memory.write(first)
+    total = len(first)
     while total < size and (part := stream.read(min(_CHUNK, size - total))):
         if _zeros(part):
             memory.seek(len(part), io.SEEK_CUR)
@@ -282,9 +288,26 @@ def _read_sized(stream: Stream, size: int) -> bytes | mmap.mmap:
         total += len(part)
     if total == size:
         return memory
-    short = memory[:total]  # a cut-off member: what there is, for the reader to refuse
+    short = memory[:total]
     memory.close()
     return short
+
+
+def _read_full(stream: Stream, size: int) -> bytes:
+    """`size` bytes of `stream`, fewer only at its end (reads may be short)."""
+    parts: list[bytes] = []
+    total = 0
+    while total < size and (part := stream.read(size - total)):
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
+
+
+def _anonymous(size: int, what: str) -> mmap.mmap:
+    try:
+        return mmap.mmap(-1, size)
+    except (OSError, MemoryError, OverflowError):
+        raise ArchiveError(f"{what} of {size_text(size)} cannot be held in this process's memory") from None
 
 
 def _zeros(part: bytes) -> bool:

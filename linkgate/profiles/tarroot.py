@@ -22,6 +22,7 @@ from typing import BinaryIO, cast
 
 from linkgate.archives.limits import Limits
 from linkgate.archives.streams import Ending
+from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import clean_name
 from linkgate.profiles.rootfs import RootFs
 
@@ -47,7 +48,7 @@ def _unpack(stream: BinaryIO, directory: str, limits: Limits) -> None:
     budget = [limits.total, limits.members]
     try:
         # Ending: a member that claims more data than follows must end the read, not loop (streams.Ending).
-        with tarfile.open(fileobj=cast(BinaryIO, Ending(stream)), mode="r|*") as tar:
+        with tarfile.open(fileobj=cast(BinaryIO, Ending(stream)), mode="r|*", tarinfo=TarNames) as tar:
             for info in tar:
                 name, _why = clean_name(info.name, limits.name)
                 if name is not None:

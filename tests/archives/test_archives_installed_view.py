@@ -13,9 +13,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import resource
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -23,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_linkgate
-from tests.helpers import require_tool
+from tests.helpers import REPO, require_tool
 from tests.helpers.archives import docker_archive, make_wheel, pip_target, real_zip, tar_with, umoci_rootfs, zip_with
 from tests.helpers.hostile import cached, deflated_zeros, empty_members_tar_gz, measured_check, zip_of_stream
 
@@ -111,6 +114,26 @@ def test_v7_tar_is_read(tmp_path: Path, compress: str) -> None:
         check=True,
     )
     fails_at(default(archive), f"{archive.name}!bin/app")
+
+
+@pytest.mark.parametrize("magic", [b"ustar\x0000", b"ustar  \x00", b"\x00" * 8])
+def test_tar_prefix_field_is_a_prefix_only_where_tar_reads_one(tmp_path: Path, magic: bytes) -> None:
+    """Bytes 345-499 are the name's prefix in a POSIX ustar header, but the access and change times in
+    an old GNU header, and nothing in a v7 one. Python's tarfile prefixed every name with them (found by
+    the tar fuzz target): the member was judged at a path `tar -x` never writes. GNU tar is the oracle."""
+    info = tarfile.TarInfo("bin/app")
+    data = FAILING.read_bytes()
+    info.size, info.mode = len(data), 0o755
+    header = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+    header[257:265], header[345] = magic, ord("x")
+    header[148:156] = b"%06o\x00 " % (sum(header[:148]) + sum(b" " * 8) + sum(header[156:]))
+    padding = b"\x00" * (-len(data) % 512)
+    archive = tmp_path / "prefixed.tar"
+    archive.write_bytes(bytes(header) + data + padding + b"\x00" * 1024)
+    listing = subprocess.run([require_tool("tar"), "-tf", str(archive)], capture_output=True, text=True, check=True)
+    (written,) = listing.stdout.split()
+    assert written == ("x/bin/app" if magic.startswith(b"ustar\x00") else "bin/app")
+    fails_at(default(archive), f"{archive.name}!{written}")
 
 
 # --- 3. manifest.json makes an image only with an image's structure -------------------------------
@@ -379,3 +402,24 @@ def test_a_truncated_member_that_claims_a_pebibyte_is_refused_at_once(
     listing = subprocess.run([require_tool("tar"), "-tvf", str(path)], capture_output=True, text=True, check=False)
     assert listing.returncode == 2 and "Unexpected EOF" in listing.stderr
     assert_cheap_refusal(path, "corrupt or truncated")
+
+
+def test_a_truncated_elf_member_claiming_gigabytes_reserves_no_memory(tmp_path: Path) -> None:
+    """An ELF member is held whole, in memory mapped at its stated size. A cut-off member whose header
+    claims 1.9 GiB reserved it before reading a byte: under `ulimit -v 1G` that was a MemoryError
+    traceback (found by the tar fuzz target, which runs under a 2 GiB address-space limit)."""
+    header = tarfile.TarInfo("usr/lib/libfoo.so.1")
+    header.size = 1900 << 20
+    archive = tmp_path / "cut.tar"
+    archive.write_bytes(header.tobuf(tarfile.GNU_FORMAT) + FAILING.read_bytes())
+    limit = 1 << 30
+    result = subprocess.run(
+        [sys.executable, "-m", "linkgate", "check", str(archive)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "[archive-format]" in result.stdout and "corrupt or truncated" in result.stdout, result.stdout
