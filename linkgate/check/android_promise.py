@@ -100,7 +100,17 @@ def settle(
     for path, violation in [*found, *package_violations(unit, file_name)]:
         finding = always_on(f"{display}!{path}" if path else display, android_package.RULE, violation, policy, today)
         emit(replace(finding, severity=Severity.NOTE) if violation.undetermined else finding)
+    if package_kind(file_name, frozenset(unit.nodes)) == "aar":
+        return [_as_library_package(configured) for configured in active]
     return rules
+
+
+def _as_library_package(configured: ConfiguredRule) -> ConfiguredRule:
+    """android-api judging an .aar: a library it lacks may come from another of the app's dependencies."""
+    setting = configured.setting if isinstance(configured, Configured) else None
+    if not isinstance(configured, Configured) or not isinstance(setting, ApiSetting):
+        return configured
+    return replace(configured, setting=replace(setting, library_package=True))
 
 
 def _below_policy(min_sdk: MinSdk | str | None, active: Sequence[ConfiguredRule]) -> Violation | None:

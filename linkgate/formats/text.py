@@ -64,11 +64,16 @@ def unjudged_phrase(counts: dict[str, int]) -> str:
 
 
 def _artifacts(report: Report) -> str:
-    """ "ELF artifact(s)", or, when some results are archives or members that are no ELF file, how many are."""
-    others = sum(1 for a in report.artifacts if not a.elf)
+    """ "ELF artifact(s)", or, when some results are archives or members that are no ELF file, how many
+    are problems and how many only carry notes (an Android package's minSdk)."""
+    others = [a for a in report.artifacts if not a.elf]
     if not others:
         return "ELF artifact(s)"
-    return f"artifact(s) ({len(report.artifacts) - others} ELF, {others} archive or member problem(s))"
+    problems = sum(1 for a in others if any(f.severity is not Severity.NOTE for f in a.findings))
+    counts = [f"{len(report.artifacts) - len(others)} ELF"]
+    counts += [f"{problems} archive or member problem(s)"] if problems else []
+    counts += [f"{len(others) - problems} archive(s) with notes only"] if len(others) > problems else []
+    return f"artifact(s) ({', '.join(counts)})"
 
 
 def diff_summary(report: Report, *, color: bool = False) -> str:

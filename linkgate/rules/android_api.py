@@ -10,7 +10,8 @@ bionic's own symbol maps (scripts/gen_android_profiles.py, policies/android/ndk-
   libaaudio.so from 26, libbinder_ndk.so from 29...) or is shipped in the same ABI directory of
   the APK/AAR. Platform-private libraries (libcrypto.so, libcutils.so, libskia.so...) are refused
   by the linker for apps targeting API 24 and later; `libc++_shared.so` must be packaged with the
-  library (same `lib/<abi>/` or `jni/<abi>/` directory);
+  library (same `lib/<abi>/` or `jni/<abi>/` directory). In an .aar such a library may come from
+  another of the app's dependencies at packaging: a note says so, the APK decides;
 - a library built for a higher API level than minSdk (its `.note.android.ident`) is a warning:
   its build assumed functions older devices may lack.
 Libraries other than libc, libm and libdl are judged by name and level, not symbol by symbol.
@@ -52,6 +53,8 @@ class ApiSetting:
 
     min_sdk: int
     table: AndroidTable
+    # Judging an .aar: the app's other dependencies may ship what it lacks (merged at app packaging).
+    library_package: bool = False
 
 
 def check(facts: ElfFacts, setting: ApiSetting, site: Site) -> Iterator[Violation]:
@@ -98,6 +101,14 @@ def _not_available(name: str, setting: ApiSetting, site: Site) -> Violation:
             undetermined=True,
         )
     where = "in the same ABI directory"
+    if setting.library_package and name not in PRIVATE_LIBRARIES:
+        return Violation(
+            subject=name,
+            message=f"needs {name}, which is not an NDK library and not in this AAR: the app must ship it "
+            "from another dependency (an AAR, or its own build) in the same ABI directory",
+            hint=f"check that the app's APK ships {name} for every ABI (`linkgate check app.apk`)",
+            undetermined=True,
+        )
     if name == CXX_SHARED:
         return Violation(
             subject=name,

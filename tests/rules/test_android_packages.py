@@ -198,3 +198,46 @@ def test_libcxx_shared_is_found_in_the_same_abi_directory_of_the_apk(tmp_path: P
     code, findings = no_policy_check(lonely)
     (finding,) = [f for f in findings if f["subject"] == "libc++_shared.so"]
     assert finding["path"] == "lonely.apk!lib/arm64-v8a/libfoo.so" and code == 1
+
+
+REACT_NATIVE = "react-native@0.64.0"  # the last React Native whose npm package ships its prebuilt AAR
+RN_AAR = "package/android/com/facebook/react/react-native/0.64.0/react-native-0.64.0.aar"
+
+
+def test_react_natives_prebuilt_aar_fails_on_4k_pages_and_leaves_its_dependencies_to_the_app(tmp_path: Path) -> None:
+    """92 libraries for four ABIs (NDK r21): the arm64-v8a ones 64 KiB-aligned, the x86_64 ones 4 KiB, which
+    16 KiB devices refuse. libhermes.so and libjsc.so come from other AARs of the app (hermes-engine,
+    jsc-android): in an AAR that is a note, the APK decides."""
+    tarball = npm_package(REACT_NATIVE)
+    code, findings = no_policy_check(tarball)
+    paged = {str(f["path"]).rsplit("!", 1)[1].split("/")[1] for f in by_rule(findings, "android-page-size")}
+    assert paged == {"x86_64"} and code == 1
+    api = by_rule(findings, "android-api")
+    assert api and {f["severity"] for f in api} == {"note"}
+    assert {f["subject"] for f in api} == {"libhermes.so", "libjsc.so"}
+    with tarfile.open(tarball) as outer:
+        held = outer.extractfile(RN_AAR)
+        assert held is not None
+        with zipfile.ZipFile(io.BytesIO(held.read())) as inner:
+            aligns = {}
+            for abi in ("arm64-v8a", "x86_64"):
+                library = tmp_path / f"libfb-{abi}.so"
+                library.write_bytes(inner.read(f"jni/{abi}/libfb.so"))
+                aligns[abi] = min(load_aligns(library))
+    assert aligns == {"arm64-v8a": 65536, "x86_64": 4096}  # the oracle: readelf -lW
+
+
+def test_a_library_an_aar_lacks_is_a_note_but_an_error_in_an_apk(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    build_library(build, "arm64-v8a", 21, "void bar(void){}\n", name="libbar.so")
+    user = build_library(build, "arm64-v8a", 21, "void bar(void);\nvoid f(void){bar();}\n", libs=("c", "bar"))
+    aar = tmp_path / "lib.aar"
+    with zipfile.ZipFile(aar, "w") as archive:
+        archive.writestr("AndroidManifest.xml", '<manifest><uses-sdk android:minSdkVersion="21"/></manifest>')
+        archive.writestr("jni/arm64-v8a/libfoo.so", user.read_bytes())
+    code, findings = no_policy_check(aar)
+    (note,) = by_rule(findings, "android-api")
+    assert note["severity"] == "note" and "not in this AAR" in str(note["message"]) and code == 0
+    code, findings = no_policy_check(apk(tmp_path, {"lib/arm64-v8a/libfoo.so": user}, align16=True))
+    (error,) = by_rule(findings, "android-api")
+    assert error["severity"] == "error" and error["subject"] == "libbar.so" and code == 1
