@@ -1,9 +1,12 @@
 """Containers read front to back into a Unit: tar, zip (wheel, jar), .deb (ar), .rpm (cpio), .apk.
 
-Tar: Python's tarfile in stream mode does the header work (ustar, GNU and PAX
-long names and sizes); here it is kept from growing (the member list is dropped
-as it goes) and from ending quietly: a stream that stops without the
-end-of-archive block, or at a header that is not one, is truncated or corrupt.
+Tar: Python's tarfile does the header work (ustar, GNU and PAX long names and
+sizes), in seekable mode over a view that only goes forward (streams.Forward):
+a member nobody reads is skipped, not copied. Here it is kept from growing (the
+member list is dropped as it goes) and from ending quietly: a stream that stops
+without the end-of-archive block, or at a header that is not one, is truncated
+or corrupt. After the end, a compressed stream is read to its own end, so its
+last CRC and whatever follows it are still checked.
 
 Zip: the central directory (at the end) lists the members. Members are
 independent, so a member that cannot be read is a problem of that member and
@@ -37,14 +40,15 @@ from linkgate.archives import android, android_manifest
 from linkgate.archives.android_manifest import MinSdk
 from linkgate.archives.limits import ArchiveError, BoundExceededError
 from linkgate.archives.members import Context, take
+from linkgate.archives.readahead import decompressed
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
 from linkgate.archives.streams import (
     Bounded,
     Ending,
+    Forward,
     Metered,
     Stream,
     buffered,
-    decompressed,
     read_capped,
     read_head,
     spooled,
@@ -95,16 +99,29 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
     raise ImageFoundError at a top-level image marker.
     """
     try:
-        # Stream mode only reads: `stream` needs no seek, tell or write.
-        with tarfile.open(fileobj=cast(Any, Ending(stream)), mode="r|", tarinfo=_Watched) as tar:
-            while (info := tar.next()) is not None:
-                cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
+        # Seekable mode over a forward-only view: members nobody reads are skipped, not copied.
+        # Ending: a member that claims more data than follows ends the read (streams.Ending).
+        forward = Forward(Ending(stream))
+        with tarfile.open(fileobj=cast(Any, forward), mode="r:", tarinfo=_Watched) as tar:
+            while (info := _next(tar)) is not None:
+                cast(Any, tar).members.clear()  # the view never goes back: keep memory flat
                 context.budget.member()
                 _add(tar, info, unit, context, layer, watch_image)
             _check_end(tar)
+        forward.drain()
     except (tarfile.TarError, EOFError) as error:
         raise ArchiveError(f"tar data is corrupt or truncated: {error}") from None
     return unit
+
+
+def _next(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
+    """The next member; data that ends inside a member nobody read ends as a quiet end does."""
+    try:
+        return tar.next()
+    except tarfile.ReadError as error:
+        if str(error) == "unexpected end of data":  # seekable mode's check before the next header
+            _check_end(tar)
+        raise
 
 
 def _check_end(tar: tarfile.TarFile) -> None:

@@ -18,8 +18,9 @@ from linkgate.archives.containers import ImageFoundError, read_compressed, read_
 from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
 from linkgate.archives.limits import ArchiveError, Budget, Limits
 from linkgate.archives.members import Completer, Context
+from linkgate.archives.readahead import Rewinding
 from linkgate.archives.sniff import COMPRESSED, Format
-from linkgate.archives.streams import Rewinding, Stream, buffered
+from linkgate.archives.streams import Stream, buffered
 from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Unit
 from linkgate.core.records import record, replace
