@@ -10,7 +10,8 @@ last CRC and whatever follows it are still checked.
 
 Zip: the central directory (at the end) lists the members. Members are
 independent, so a member that cannot be read is a problem of that member and
-the others are still read. Zip symlinks (Unix mode in the external attributes)
+the others are still read. A plain member (a jar's class files) is told from its
+first bytes without zipfile.open (zipsniff.py). Zip symlinks (Unix mode in the external attributes)
 are kept as links.
 
 ar (a .deb's outer layer) and cpio "newc" (an .rpm's payload) are a header, then
@@ -55,6 +56,7 @@ from linkgate.archives.streams import (
 )
 from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, printable_name, resolve
+from linkgate.archives.zipsniff import first_bytes
 from linkgate.core.records import record
 
 # --- tar ---
@@ -291,6 +293,9 @@ def _member(
                 unit.nodes[name] = Node(Entry.SYMLINK, link=member.read(_LINK_LIMIT).decode("utf-8", "replace"))
         elif wheel and _WHEEL_FILE.fullmatch(name):
             _wheel_file(archive, info, name, unit, context)
+        elif (head := _plain_head(archive, info, name, context)) is not None:
+            # Neither ELF nor an archive, told without zipfile.open (zipsniff.py): what zipfile's read gave.
+            take(unit, context, name, Metered(io.BytesIO(head), context.budget, "zip member"), info.file_size)
         else:
             with archive.open(info) as member:
                 take(unit, context, name, Metered(member, context.budget, "zip member"), info.file_size)
@@ -300,6 +305,14 @@ def _member(
         unit.problems.append((name, str(error)))
     except _MEMBER_ERRORS as error:
         unit.problems.append((name, f"zip member cannot be read: {error}"))
+
+
+def _plain_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, context: Context) -> bytes | None:
+    """The first bytes of a member that is neither ELF nor an archive, nor kept whole; None for any other."""
+    if context.keep_text is not None and context.keep_text(name):
+        return None
+    head = first_bytes(archive, info)
+    return head if head is not None and sniff(head) is None else None
 
 
 def _wheel_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Unit, context: Context) -> None:
