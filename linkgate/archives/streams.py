@@ -306,7 +306,17 @@ class Forward:
         return self._position
 
     def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
+        """Up to `size` bytes, read in pieces: tarfile asks for a header's claimed size at once (a GNU long
+        name, a PAX header), and a buffered file would allocate that much before reading a byte."""
+        if 0 <= size <= _SKIP:
+            data = self._stream.read(size)
+        else:
+            parts: list[bytes] = []
+            left = size if size >= 0 else _FAR
+            while left and (part := self._stream.read(min(left, _SKIP))):
+                parts.append(part)
+                left -= len(part)
+            data = b"".join(parts)
         self._position += len(data)
         return data
 
