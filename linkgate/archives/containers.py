@@ -40,7 +40,7 @@ from typing import IO, Any, cast
 from linkgate.archives import android, android_manifest
 from linkgate.archives.android_manifest import MinSdk
 from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.members import Context, take
+from linkgate.archives.members import Context, is_plain, take, take_plain
 from linkgate.archives.readahead import decompressed
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
 from linkgate.archives.streams import (
@@ -293,9 +293,10 @@ def _member(
                 unit.nodes[name] = Node(Entry.SYMLINK, link=member.read(_LINK_LIMIT).decode("utf-8", "replace"))
         elif wheel and _WHEEL_FILE.fullmatch(name):
             _wheel_file(archive, info, name, unit, context)
-        elif (head := _plain_head(archive, info, name, context)) is not None:
-            # Neither ELF nor an archive, told without zipfile.open (zipsniff.py): what zipfile's read gave.
-            take(unit, context, name, Metered(io.BytesIO(head), context.budget, "zip member"), info.file_size)
+        elif (head := first_bytes(archive, info)) is not None and is_plain(context, name, head):
+            # Told without zipfile.open (zipsniff.py) from the bytes zipfile's read gives, charged as that read is.
+            context.budget.spend(len(head))
+            take_plain(unit, name, head)
         else:
             with archive.open(info) as member:
                 take(unit, context, name, Metered(member, context.budget, "zip member"), info.file_size)
@@ -305,14 +306,6 @@ def _member(
         unit.problems.append((name, str(error)))
     except _MEMBER_ERRORS as error:
         unit.problems.append((name, f"zip member cannot be read: {error}"))
-
-
-def _plain_head(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, context: Context) -> bytes | None:
-    """The first bytes of a member that is neither ELF nor an archive, nor kept whole; None for any other."""
-    if context.keep_text is not None and context.keep_text(name):
-        return None
-    head = first_bytes(archive, info)
-    return head if head is not None and sniff(head) is None else None
 
 
 def _wheel_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, unit: Unit, context: Context) -> None:
