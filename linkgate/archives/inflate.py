@@ -51,6 +51,7 @@ class Inflater:
 
 
 _chosen: list[Inflater] = []
+_stdlib: list[Inflater] = []
 
 
 def fastest() -> Inflater:
@@ -58,6 +59,13 @@ def fastest() -> Inflater:
     if not _chosen:
         _chosen.append(_first_installed())
     return _chosen[0]
+
+
+def stdlib_zlib() -> Inflater:
+    """The stdlib's zlib: the one whose behaviour on damage the reports were written against."""
+    if not _stdlib:
+        _stdlib.append(Inflater("zlib", "zlib"))
+    return _stdlib[0]
 
 
 def _first_installed() -> Inflater:

@@ -32,10 +32,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from linkgate.archives.inflate import Decompressor, Inflater, fastest
+from linkgate.archives.inflate import Decompressor, Inflater, fastest, stdlib_zlib
 from linkgate.archives.limits import ArchiveError, Budget
 from linkgate.archives.missing import ZSTD_MISSING
-from linkgate.archives.sniff import Format
+from linkgate.archives.sniff import HEAD, Format
 from linkgate.archives.streams import Metered, Stream, buffered, decoder_failure
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ THREAD_NAME = "linkgate-readahead"
 _GZIP_MAGIC = b"\x1f\x8b"
 _FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 2, 4, 8, 16
 _EARLY_END = "Compressed file ended before the end-of-stream marker was reached"
+_GZIP_READ = 8 << 10  # GzipFile's reads: compressed bytes in, decompressed bytes out, at most
+_TAKEN_MOST = 1 << 20
 
 # A chunk, or the error reading the source raised (raised where the decoder needs the chunk).
 Chunk = bytes | BaseException
@@ -119,30 +121,90 @@ def _queue_empty() -> type[Exception]:
 
 
 def gzip_blocks(inflater: Inflater) -> Producer:
-    """Decompressed blocks of a gzip stream, read as Python's gzip module reads one."""
+    """Decompressed blocks of a gzip stream, read as Python's gzip module reads one.
+
+    Until the stream has given its head, it is decoded by the stdlib's zlib, one call at a time as
+    GzipFile's first reads made them: a stream read only for its head (a compressed file that is no
+    archive) is decoded no further, and no differently, than before, so damage past that point is
+    judged as before (not at all), whichever inflater is installed. The rest goes to `inflater`,
+    which first decodes again what zlib took, to pick up where it stopped.
+    """
+    stdlib = stdlib_zlib()
 
     def produce(feed: _Feed) -> Iterator[bytes]:
         source = _Input(feed)
+        total = 0
         while _gzip_header(source):
-            decoder = inflater.raw_decoder()
-            crc = size = 0
-            while not decoder.eof:
-                data = source.next_chunk()
-                if not data:
-                    raise EOFError(_EARLY_END)
-                for block in _inflated(decoder, data, inflater):
-                    crc = inflater.crc32(block, crc)
-                    size += len(block)
+            member = _Member(stdlib if total < HEAD else inflater)
+            while not member.decoder.eof:
+                if member.taken is not None and total >= HEAD:
+                    blocks: Iterator[bytes] | list[bytes] = member.hand_over(inflater)
+                else:
+                    blocks = member.step(source, first=total < HEAD)
+                for block in blocks:
+                    member.count(block)
+                    total += len(block)
                     yield block
-            source.prepend(decoder.unused_data)
+            source.prepend(member.decoder.unused_data)
             stored_crc, stored_size = struct.unpack("<II", source.exact(8))
-            if stored_crc != crc:
-                raise OSError(f"CRC check failed {hex(stored_crc)} != {hex(crc)}")
-            if stored_size != size & 0xFFFFFFFF:
+            if stored_crc != member.crc:
+                raise OSError(f"CRC check failed {hex(stored_crc)} != {hex(member.crc)}")
+            if stored_size != member.size & 0xFFFFFFFF:
                 raise OSError("Incorrect length of data produced")
             source.skip_zeros()
 
     return produce
+
+
+class _Member:
+    """One gzip member's deflate data being decoded: its decoder, CRC-32 and size so far."""
+
+    def __init__(self, library: Inflater) -> None:
+        self.library = library
+        self.decoder = library.raw_decoder()
+        self.crc = self.size = 0
+        # The compressed bytes the stdlib's decoder took while the stream gave its head (None: not kept).
+        self.taken: list[bytes] | None = [] if library.name == "zlib" else None
+
+    def count(self, block: bytes) -> None:
+        self.crc = self.library.crc32(block, self.crc)
+        self.size += len(block)
+
+    def step(self, source: _Input, first: bool) -> Iterator[bytes] | list[bytes]:
+        """The next decoded bytes: one GzipFile-sized call while `first`, else a whole chunk's worth."""
+        data = source.exact(_GZIP_READ, short=True) if first else source.next_chunk()
+        if not data:
+            held = _decoded(self.decoder, b"", _GZIP_READ, self.library)  # what the decoder still holds
+            if not held:
+                raise EOFError(_EARLY_END)
+            return [held]
+        if not first:
+            return _inflated(self.decoder, data, self.library)
+        block = _decoded(self.decoder, data, _GZIP_READ, self.library)
+        tail = self.decoder.unconsumed_tail
+        source.prepend(tail)
+        if self.taken is not None:
+            self.taken.append(data[: len(data) - len(tail)])
+            if sum(map(len, self.taken)) > _TAKEN_MOST:
+                self.taken = None  # an odd stream (empty blocks): the stdlib's decoder reads all of it
+        return [block]
+
+    def hand_over(self, inflater: Inflater) -> list[bytes]:
+        """The rest of the member to `inflater`: its decoder decodes what the stdlib's took, and gives
+        what lies past the bytes already handed out. If it refuses that, the stdlib's decoder goes on."""
+        taken, self.taken = b"".join(self.taken or ()), None
+        if inflater is self.library:
+            return []
+        fresh = inflater.raw_decoder()
+        try:
+            decoded = b"".join(_inflated(fresh, taken, inflater))
+        except OSError:
+            return []
+        agrees = len(decoded) >= self.size and inflater.crc32(decoded[: self.size], 0) == self.crc
+        if fresh.eof or fresh.unconsumed_tail or not agrees:
+            return []
+        self.library, self.decoder = inflater, fresh
+        return [decoded[self.size :]] if len(decoded) > self.size else []
 
 
 def _gzip_header(source: _Input) -> bool:
@@ -168,17 +230,21 @@ def _gzip_header(source: _Input) -> bool:
 def _inflated(decoder: Decompressor, data: bytes, inflater: Inflater) -> Iterator[bytes]:
     """All `data` decoded, in blocks of at most _BLOCK bytes (a bomb never makes a big one)."""
     while data:
-        try:
-            block = decoder.decompress(data, _BLOCK)
-        except inflater.error:
-            # Each library words a corrupt stream its own way (and may notice it a few bytes
-            # apart): one wording, so a report never depends on which one is installed.
-            raise OSError("invalid deflate data") from None
+        block = _decoded(decoder, data, _BLOCK, inflater)
         if block:
             yield block
         if decoder.eof:
             return
         data = decoder.unconsumed_tail
+
+
+def _decoded(decoder: Decompressor, data: bytes, most: int, inflater: Inflater) -> bytes:
+    try:
+        return decoder.decompress(data, most)
+    except inflater.error:
+        # Each library words a corrupt stream its own way (and may notice it a few bytes
+        # apart): one wording, so a report never depends on which one is installed.
+        raise OSError("invalid deflate data") from None
 
 
 class _Input:
@@ -232,8 +298,11 @@ def zstd_blocks(zstd: Any) -> Producer:
     def produce(feed: _Feed) -> Iterator[bytes]:
         reader = zstd.ZstdFile(feed, mode="rb")  # reads concatenated frames as one stream, like gzip
         try:
-            while block := reader.read(_BLOCK):
+            # The head first, as the caller's first read took it (see gzip_blocks), then large blocks.
+            size = HEAD
+            while block := reader.read(size):
                 yield block
+                size = _BLOCK
         except zstd.ZstdError as error:
             raise OSError(str(error)) from None
 
