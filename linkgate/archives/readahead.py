@@ -42,9 +42,9 @@ if TYPE_CHECKING:
     import queue
     import threading
 
-# Compressed bytes read at a time: multiples of ZstdFile's own reads (8 KiB), so it sees the chunks
-# it saw when it read the source itself.
-_INLINE_CHUNK, _IN_CHUNK = 32 << 10, 256 << 10
+# Compressed bytes read at a time: while decoding in the caller's thread, GzipFile's and ZstdFile's
+# own reads (8 KiB), so an outer member is read as before; then larger chunks for the thread.
+_INLINE_CHUNK, _IN_CHUNK = 8 << 10, 256 << 10
 _INLINE_LIMIT = 2 << 20
 _BLOCK = 1 << 20
 _AHEAD_IN, _AHEAD_OUT = 16, 8
@@ -104,7 +104,12 @@ class _Feed:
             return item
 
     def read(self, size: int = -1, /) -> bytes:
-        """File-like access for ZstdFile: a read never goes past the end of one chunk."""
+        """File-like access (ZstdFile's, GzipFile's first reads): while the decoder runs in the caller's
+        thread, the source is read as that reader read it; then a read never goes past one chunk."""
+        if self.source is not None and not self._left and not self.ended and size >= 0:
+            data = self.source.read(size)
+            self.ended = not data
+            return data
         data = self.chunk()
         if 0 <= size < len(data):
             data, self._left = data[:size], data[size:]
@@ -172,7 +177,7 @@ class _Member:
 
     def step(self, source: _Input, first: bool) -> Iterator[bytes] | list[bytes]:
         """The next decoded bytes: one GzipFile-sized call while `first`, else a whole chunk's worth."""
-        data = source.exact(_GZIP_READ, short=True) if first else source.next_chunk()
+        data = source.file_read(_GZIP_READ) if first else source.next_chunk()
         if not data:
             held = _decoded(self.decoder, b"", _GZIP_READ, self.library)  # what the decoder still holds
             if not held:
@@ -262,6 +267,13 @@ class _Input:
 
     def prepend(self, data: bytes) -> None:
         self._data = data + self._data
+
+    def file_read(self, size: int) -> bytes:
+        """As GzipFile's reads of its file: bytes put back first, the rest read from the source."""
+        if not self._data:
+            return self._feed.read(size)
+        data, self._data = self._data[:size], self._data[size:]
+        return data + self._feed.read(size - len(data)) if len(data) < size else data
 
     def exact(self, count: int, short: bool = False) -> bytes:
         """`count` bytes; fewer only at the end with `short`, else EOFError (gzip's _read_exact)."""
