@@ -44,6 +44,7 @@ from linkgate.archives.members import Context, is_plain, take, take_plain
 from linkgate.archives.readahead import decompressed
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
 from linkgate.archives.streams import (
+    TRUNCATED_MEMBER,
     Bounded,
     Ending,
     Forward,
@@ -105,25 +106,18 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
         # Ending: a member that claims more data than follows ends the read (streams.Ending).
         forward = Forward(Ending(stream))
         with tarfile.open(fileobj=cast(Any, forward), mode="r:", tarinfo=_Watched) as tar:
-            while (info := _next(tar)) is not None:
+            while (info := tar.next()) is not None:
                 cast(Any, tar).members.clear()  # the view never goes back: keep memory flat
                 context.budget.member()
                 _add(tar, info, unit, context, layer, watch_image)
             _check_end(tar)
         forward.drain()
     except (tarfile.TarError, EOFError) as error:
-        raise ArchiveError(f"tar data is corrupt or truncated: {error}") from None
+        # Seekable mode's "unexpected end of data" (before the next header, or inside a member read)
+        # is worded as stream mode's Ending words it.
+        reason = TRUNCATED_MEMBER if str(error) == "unexpected end of data" else str(error)
+        raise ArchiveError(f"tar data is corrupt or truncated: {reason}") from None
     return unit
-
-
-def _next(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
-    """The next member; data that ends inside a member nobody read ends as a quiet end does."""
-    try:
-        return tar.next()
-    except tarfile.ReadError as error:
-        if str(error) == "unexpected end of data":  # seekable mode's check before the next header
-            _check_end(tar)
-        raise
 
 
 def _check_end(tar: tarfile.TarFile) -> None:

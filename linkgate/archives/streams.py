@@ -106,6 +106,10 @@ class Metered:
         self.close()
 
 
+# Why a tar read ends early: Ending's EOFError, and read_tar's words for tarfile's "unexpected end of data".
+TRUNCATED_MEMBER = "the data ends inside a member its header says is longer"
+
+
 class Ending:
     """`stream`, which raises EOFError when it is read again and again at its end.
 
@@ -128,7 +132,7 @@ class Ending:
         elif size:
             self._empty += 1
             if self._empty > self._EMPTY_READS:
-                raise EOFError("the data ends inside a member its header says is longer")
+                raise EOFError(TRUNCATED_MEMBER)
         return data
 
     def skip(self, count: int) -> int:
@@ -140,7 +144,7 @@ class Ending:
         elif count > 0:
             self._empty += 1
             if self._empty > self._EMPTY_READS:
-                raise EOFError("the data ends inside a member its header says is longer")
+                raise EOFError(TRUNCATED_MEMBER)
         return moved
 
     def drain(self) -> None:
@@ -347,7 +351,12 @@ def skip(stream: Stream, count: int) -> int:
         return moved
     if isinstance(stream, io.BufferedReader) and stream.seekable():  # a file, or a member of a tar that seeks
         start = stream.tell()
-        return stream.seek(count, io.SEEK_CUR) - start
+        try:
+            return stream.seek(count, io.SEEK_CUR) - start
+        except (OSError, ValueError, OverflowError):
+            # Further than a file may go (EINVAL past the file system's largest file, ValueError
+            # past 2**63): a header's claimed size, past the end of the data in any case.
+            return stream.seek(0, io.SEEK_END) - start
     moved = 0
     while moved < count and (data := stream.read(min(count - moved, _SKIP))):
         moved += len(data)

@@ -404,6 +404,24 @@ def test_a_truncated_member_that_claims_a_pebibyte_is_refused_at_once(
     assert_cheap_refusal(path, "corrupt or truncated")
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("size", [1 << 50, 1 << 70, 10**30])
+@pytest.mark.parametrize("kind", [b"9", tarfile.REGTYPE])
+def test_a_truncated_member_that_claims_more_than_a_file_can_hold_is_refused_in_words(
+    tmp_path: Path, compressed: bool, size: int, kind: bytes
+) -> None:
+    """Seekable mode skips a member nobody reads by seeking: a plain file refused the seek past the file
+    system's largest file (EINVAL at 2**50 on ext4, ValueError past 2**63 for a PAX size), an `archive
+    cannot be read` error that named no member. The data ends inside that member, and the report says so
+    as it does for a member that is read (tarfile's "unexpected end of data")."""
+    header = tarfile.TarInfo("usr/share/huge")
+    header.size, header.type = size, kind
+    data = header.tobuf(tarfile.PAX_FORMAT) + b"plain text, not ELF\n" * 50
+    path = tmp_path / ("huge.tar.gz" if compressed else "huge.tar")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    assert_cheap_refusal(path, "tar data is corrupt or truncated: the data ends inside a member its header says")
+
+
 def test_a_truncated_elf_member_claiming_gigabytes_reserves_no_memory(tmp_path: Path) -> None:
     """An ELF member is held whole, in memory mapped at its stated size. A cut-off member whose header
     claims 1.9 GiB reserved it before reading a byte: under `ulimit -v 1G` that was a MemoryError
