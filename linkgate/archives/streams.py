@@ -312,15 +312,7 @@ class Forward:
     def read(self, size: int = -1, /) -> bytes:
         """Up to `size` bytes, read in pieces: tarfile asks for a header's claimed size at once (a GNU long
         name, a PAX header), and a buffered file would allocate that much before reading a byte."""
-        if 0 <= size <= _SKIP:
-            data = self._stream.read(size)
-        else:
-            parts: list[bytes] = []
-            left = size if size >= 0 else _FAR
-            while left and (part := self._stream.read(min(left, _SKIP))):
-                parts.append(part)
-                left -= len(part)
-            data = b"".join(parts)
+        data = read_pieces(self._stream, size)
         self._position += len(data)
         return data
 
@@ -339,6 +331,43 @@ class Forward:
 
     def close(self) -> None:
         """The stream belongs to whoever opened it."""
+
+
+def read_pieces(stream: Stream, size: int) -> bytes:
+    """Up to `size` bytes of `stream` (all of it for a negative size), read in pieces of at most 1 MiB:
+    a file's read(size) allocates `size` bytes before reading one."""
+    if 0 <= size <= _SKIP:
+        return stream.read(size)
+    parts: list[bytes] = []
+    left = size if size >= 0 else _FAR
+    while left and (part := stream.read(min(left, _SKIP))):
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+class Pieced:
+    """A seekable file whose reads go in pieces (read_pieces), for tarfile's seekable mode over a file:
+    it reads a GNU long name's or a PAX header's claimed size at once, gigabytes for a hostile header."""
+
+    def __init__(self, handle: io.FileIO) -> None:
+        self._handle = handle
+
+    def read(self, size: int = -1, /) -> bytes:
+        return read_pieces(self._handle, size)
+
+    def seekable(self) -> bool:
+        """A member read through tarfile asks."""
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def close(self) -> None:
+        """The handle belongs to whoever opened it."""
 
 
 def skip(stream: Stream, count: int) -> int:
