@@ -1,13 +1,17 @@
 """Containers read front to back into a Unit: tar, zip (wheel, jar), .deb (ar), .rpm (cpio), .apk.
 
-Tar: Python's tarfile in stream mode does the header work (ustar, GNU and PAX
-long names and sizes); here it is kept from growing (the member list is dropped
-as it goes) and from ending quietly: a stream that stops without the
-end-of-archive block, or at a header that is not one, is truncated or corrupt.
+Tar: Python's tarfile does the header work (ustar, GNU and PAX long names and
+sizes), in seekable mode over a view that only goes forward (streams.Forward):
+a member nobody reads is skipped, not copied. Here it is kept from growing (the
+member list is dropped as it goes) and from ending quietly: a stream that stops
+without the end-of-archive block, or at a header that is not one, is truncated
+or corrupt. After the end, a compressed stream is read to its own end, so its
+last CRC and whatever follows it are still checked.
 
 Zip: the central directory (at the end) lists the members. Members are
 independent, so a member that cannot be read is a problem of that member and
-the others are still read. Zip symlinks (Unix mode in the external attributes)
+the others are still read. A plain member (a jar's class files) is told from its
+first bytes without zipfile.open (zipsniff.py). Zip symlinks (Unix mode in the external attributes)
 are kept as links.
 
 ar (a .deb's outer layer) and cpio "newc" (an .rpm's payload) are a header, then
@@ -36,21 +40,24 @@ from typing import IO, Any, cast
 from linkgate.archives import android, android_manifest
 from linkgate.archives.android_manifest import MinSdk
 from linkgate.archives.limits import ArchiveError, BoundExceededError
-from linkgate.archives.members import Context, take
+from linkgate.archives.members import Context, is_plain, take, take_plain
+from linkgate.archives.readahead import decompressed
 from linkgate.archives.sniff import COMPRESSED, Format, sniff
 from linkgate.archives.streams import (
+    TRUNCATED_MEMBER,
     Bounded,
     Ending,
+    Forward,
     Metered,
     Stream,
     buffered,
-    decompressed,
     read_capped,
     read_head,
     spooled,
 )
 from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Entry, LinkLoopError, Node, Unit, clean_name, printable_name, resolve
+from linkgate.archives.zipsniff import first_bytes
 from linkgate.core.records import record
 
 # --- tar ---
@@ -95,15 +102,21 @@ def read_tar(stream: Stream, unit: Unit, context: Context, layer: bool = False, 
     raise ImageFoundError at a top-level image marker.
     """
     try:
-        # Stream mode only reads: `stream` needs no seek, tell or write.
-        with tarfile.open(fileobj=cast(Any, Ending(stream)), mode="r|", tarinfo=_Watched) as tar:
+        # Seekable mode over a forward-only view: members nobody reads are skipped, not copied.
+        # Ending: a member that claims more data than follows ends the read (streams.Ending).
+        forward = Forward(Ending(stream))
+        with tarfile.open(fileobj=cast(Any, forward), mode="r:", tarinfo=_Watched) as tar:
             while (info := tar.next()) is not None:
-                cast(Any, tar).members.clear()  # stream mode never goes back: keep memory flat
+                cast(Any, tar).members.clear()  # the view never goes back: keep memory flat
                 context.budget.member()
                 _add(tar, info, unit, context, layer, watch_image)
             _check_end(tar)
+        forward.drain()
     except (tarfile.TarError, EOFError) as error:
-        raise ArchiveError(f"tar data is corrupt or truncated: {error}") from None
+        # Seekable mode's "unexpected end of data" (before the next header, or inside a member read)
+        # is worded as stream mode's Ending words it.
+        reason = TRUNCATED_MEMBER if str(error) == "unexpected end of data" else str(error)
+        raise ArchiveError(f"tar data is corrupt or truncated: {reason}") from None
     return unit
 
 
@@ -274,6 +287,10 @@ def _member(
                 unit.nodes[name] = Node(Entry.SYMLINK, link=member.read(_LINK_LIMIT).decode("utf-8", "replace"))
         elif wheel and _WHEEL_FILE.fullmatch(name):
             _wheel_file(archive, info, name, unit, context)
+        elif (head := first_bytes(archive, info)) is not None and is_plain(context, name, head):
+            # Told without zipfile.open (zipsniff.py) from the bytes zipfile's read gives, charged as that read is.
+            context.budget.spend(len(head))
+            take_plain(unit, name, head)
         else:
             with archive.open(info) as member:
                 take(unit, context, name, Metered(member, context.budget, "zip member"), info.file_size)

@@ -68,19 +68,38 @@ def take(unit: Unit, context: Context, name: str, stream: Stream, size: int | No
     """
     head, stream = read_head(stream)
     kind = sniff(head)
+    kept = _kept(context, name)
+    if kind is None and not kept:
+        take_plain(unit, name, head)
+        return
     node = Node(Entry.FILE)
     unit.nodes[name] = node
-    kept = context.keep_text is not None and context.keep_text(name)
     if kind is Format.ELF:
         data = _read_elf(node, context, unit.shown(name), stream, size, kept=kept)
         if zip_in(data):  # a self-extracting archive: unzip and pip read the zip behind the stub
             node.nested = _read_nested(unit, context, name, Format.ZIP, _seekable_view(data))
     elif kind is not None:
         node.nested = _read_nested(unit, context, name, kind, stream)
-    elif kept:
-        node.text = _text(stream)
     else:
-        node.foreign = native_kind(head)
+        node.text = _text(stream)
+
+
+def is_plain(context: Context, name: str, head: bytes) -> bool:
+    """Whether the member `name` whose first HEAD bytes are `head` is neither ELF nor an archive,
+    nor kept whole: all take would do with it is take_plain."""
+    return sniff(head) is None and not _kept(context, name)
+
+
+def take_plain(unit: Unit, name: str, head: bytes) -> None:
+    """Record a member that is neither ELF nor an archive from its first bytes (it may be native code
+    of another format)."""
+    node = Node(Entry.FILE)
+    node.foreign = native_kind(head)
+    unit.nodes[name] = node
+
+
+def _kept(context: Context, name: str) -> bool:
+    return context.keep_text is not None and context.keep_text(name)
 
 
 def _read_elf(

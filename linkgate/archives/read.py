@@ -18,8 +18,9 @@ from linkgate.archives.containers import ImageFoundError, read_compressed, read_
 from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
 from linkgate.archives.limits import ArchiveError, Budget, Limits
 from linkgate.archives.members import Completer, Context
+from linkgate.archives.readahead import Rewinding
 from linkgate.archives.sniff import COMPRESSED, Format
-from linkgate.archives.streams import Rewinding, Stream, buffered
+from linkgate.archives.streams import Pieced, Stream, buffered
 from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Unit
 from linkgate.core.records import record, replace
@@ -99,9 +100,9 @@ def read_layout(directory: str, display: str, reading: Reading) -> Unit:
 def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit | None:
     """A container image in a tar (compressed ones through a view that can seek); None
     when the tar holds no complete image."""
-    stream = handle if kind is Format.TAR else Rewinding(kind, handle, context.budget)
+    stream = Pieced(handle) if kind is Format.TAR else Rewinding(kind, handle, context.budget)
     try:
-        # tarfile only reads, seeks and tells here; a Rewinding view does all three.
+        # tarfile only reads, seeks and tells here; a Pieced or Rewinding view does all three.
         with tarfile.open(fileobj=cast(Any, stream), mode="r:", tarinfo=TarNames) as tar:
             store = TarStore(tar, context)
             return read_image(store, context) if is_image(store) else None

@@ -58,7 +58,8 @@ def sniff(head: bytes) -> Format | None:
     for magic, kind in _MAGICS:
         if head.startswith(magic):
             return kind
-    if _tar_checksum_ok(head) and (head[257:262] == b"ustar" or _v7_tar(head)):
+    # The checksum last: it sums 512 bytes, and most heads (text, data) fail the cheaper tests first.
+    if len(head) >= HEAD and (head[257:262] == b"ustar" or _v7_tar(head)) and _tar_checksum_ok(head):
         return Format.TAR
     return None
 

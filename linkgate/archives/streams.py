@@ -4,30 +4,29 @@ Every reader reads a `Stream` front to back: a file, a member of an archive, a
 decompressor, or a view here (`Prefixed` puts back sniffed bytes, `Bounded` is
 one member of a sequential container, `Metered` charges the archive's Budget).
 Every decompressed byte is charged to that Budget, so a bomb stops at the bound,
-not at the end of memory.
+not at the end of memory. gzip and zstd are decoded ahead of their reader
+(readahead.py). `Forward` lets tarfile skip what nobody reads: a stream with
+`skip` moves on without copying.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
 import lzma
 import mmap
-import sys
+import tarfile
 import zlib
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+from typing import IO, TYPE_CHECKING, Protocol
 
 from linkgate.archives.limits import ENVIRONMENT, ArchiveError, Budget, size_text
-from linkgate.archives.missing import ZSTD_MISSING
-from linkgate.archives.sniff import HEAD, Format
+from linkgate.archives.sniff import HEAD
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 # Bytes read at a time into a held member; bytes skipped at a time.
 _CHUNK, _SKIP = 16 << 20, 1 << 20
+_FAR = 1 << 62  # further than any stream goes
 
 
 class Stream(Protocol):
@@ -58,6 +57,19 @@ class Prefixed:
         data, self._head = self._head[:size], self._head[size:]
         return data
 
+    def skip(self, count: int) -> int:
+        """Move `count` bytes on (Forward skips members so), copying none of the stream's."""
+        head = min(count, len(self._head))
+        self._head = self._head[head:]
+        return head + skip(self._stream, count - head)
+
+    def drain(self) -> None:
+        """A decompressed stream read to its end (Forward.drain); any other is left as it is."""
+        self._head = b""
+        drain = getattr(self._stream, "drain", None)
+        if drain is not None:
+            drain()
+
     def close(self) -> None:
         """The underlying stream belongs to whoever opened it."""
 
@@ -80,7 +92,7 @@ class Metered:
         try:
             data = self._stream.read(size)
         except _DECODER_ERRORS as error:
-            raise ArchiveError(f"{self._what} data is corrupt or truncated: {_reason(error)}") from None
+            raise decoder_failure(self._what, error) from None
         self._budget.spend(len(data))
         return data
 
@@ -94,12 +106,17 @@ class Metered:
         self.close()
 
 
+# Why a tar read ends early: Ending's EOFError, and read_tar's words for tarfile's "unexpected end of data".
+TRUNCATED_MEMBER = "the data ends inside a member its header says is longer"
+
+
 class Ending:
     """`stream`, which raises EOFError when it is read again and again at its end.
 
     tarfile's stream mode skips a member's data by reading block after block, without looking
     for the end: a truncated member whose header claims a petabyte would be "skipped" for days.
-    Past the end, only a few reads are ever legitimate (the end-of-archive blocks).
+    Past the end, only a few reads are ever legitimate (the end-of-archive blocks). Its skip
+    passes a Forward view's skips through, counted as its reads are.
     """
 
     _EMPTY_READS = 64
@@ -115,8 +132,26 @@ class Ending:
         elif size:
             self._empty += 1
             if self._empty > self._EMPTY_READS:
-                raise EOFError("the data ends inside a member its header says is longer")
+                raise EOFError(TRUNCATED_MEMBER)
         return data
+
+    def skip(self, count: int) -> int:
+        """Move `count` bytes on without copying where `stream` can (Forward skips members so); a skip
+        that moves nothing is an empty read."""
+        moved = skip(self._stream, count)
+        if moved:
+            self._empty = 0
+        elif count > 0:
+            self._empty += 1
+            if self._empty > self._EMPTY_READS:
+                raise EOFError(TRUNCATED_MEMBER)
+        return moved
+
+    def drain(self) -> None:
+        """A decompressed stream read to its end (Forward.drain); any other is left as it is."""
+        drain = getattr(self._stream, "drain", None)
+        if drain is not None:
+            drain()
 
     def close(self) -> None:
         """The underlying stream belongs to whoever opened it."""
@@ -127,113 +162,13 @@ def buffered(raw: io.RawIOBase) -> io.BufferedReader:
     return io.BufferedReader(raw, buffer_size=1 << 20)
 
 
-def decompressed(kind: Format, stream: Stream, budget: Budget) -> Stream:
-    """The decompressed bytes of `stream`, metered; ArchiveError when no zstd decoder can be imported."""
-    opener = _OPENERS.get(kind) or _zstd_reader
-    return Metered(opener(stream), budget, kind.value)
-
-
-def _zstd_reader(stream: Stream) -> Stream:
-    zstd = _zstd_module()
-    reader = zstd.ZstdFile(_as_file(stream), mode="rb")  # reads concatenated frames as one stream, like gzip
-    return _Translated(reader, zstd.ZstdError)
-
-
-def _zstd_module() -> Any:
-    """The standard library's compression.zstd (Python 3.14+), else its backport, a dependency below 3.14."""
-    try:
-        if sys.version_info >= (3, 14):
-            from compression import zstd  # noqa: PLC0415 - lazy: start-up
-        else:
-            from backports import zstd  # noqa: PLC0415 - lazy: start-up
-    except ImportError:  # a broken install (--no-deps): say so, never pass what was not read
-        raise ArchiveError(ZSTD_MISSING) from None
-    return zstd
-
-
-class _Translated:
-    """A decoder whose own exception type becomes OSError, which Metered reports."""
-
-    def __init__(self, stream: Stream, error: type[Exception]) -> None:
-        self._stream = stream
-        self._error = error
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._stream.read(size)
-        except self._error as error:
-            raise OSError(str(error)) from None
-
-    def close(self) -> None:
-        self._stream.close()
-
-
-# The stdlib decoders: each reads concatenated streams (gzip members, xz streams) as one.
-_OPENERS: dict[Format, Callable[[Stream], Stream]] = {
-    Format.GZIP: lambda s: gzip.GzipFile(fileobj=_as_file(s), mode="rb"),
-    Format.XZ: lambda s: lzma.LZMAFile(_as_file(s)),  # noqa: SIM115  (closed with the stream)
-    Format.BZIP2: lambda s: bz2.BZ2File(_as_file(s)),
-}
-
-
-def _as_file(stream: Stream) -> IO[bytes]:
-    """`stream` for a decoder typed to take a file: read front to back, the decoders only call read."""
-    return cast(IO[bytes], stream)
-
-
-class Rewinding:
-    """The decompressed bytes of a compressed file, seekable: for a container image tar read out of
-    order. Forward by decoding and dropping, backward by decoding again from the start; every byte
-    decoded is charged to the budget, so going back and forth costs no more than it may decode."""
-
-    def __init__(self, kind: Format, handle: io.FileIO, budget: Budget) -> None:
-        self._kind, self._handle, self._budget = kind, handle, budget
-        self._buffer: io.BufferedReader | None = None
-        self._at = 0
-        self._stream = self._restart()
-
-    def _restart(self) -> Stream:
-        self._let_go()
-        self._handle.seek(0)
-        self._buffer = buffered(self._handle)
-        self._at = 0
-        return decompressed(self._kind, self._buffer, self._budget)
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self._at += len(data)
-        return data
-
-    def tell(self) -> int:
-        return self._at
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
-        target = offset + (self._at if whence == io.SEEK_CUR else 0)
-        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < 0:
-            raise OSError("a decompressed stream seeks only from its start or its position")
-        if target < self._at:
-            self._stream = self._restart()
-        while self._at < target and self.read(min(_SKIP, target - self._at)):
-            pass
-        return self._at
-
-    def close(self) -> None:
-        self._let_go()
-
-    def _let_go(self) -> None:
-        """The buffer is let go of, never closed: the handle is its opener's to close."""
-        if self._buffer is not None:
-            self._buffer.detach()
-            self._buffer = None
-
-
 _DECODER_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError, lzma.LZMAError, zlib.error)
 
 
-def _reason(error: Exception) -> str:
-    if isinstance(error, EOFError):
-        return "the compressed stream ends early"
-    return str(error) or type(error).__name__
+def decoder_failure(what: str, error: Exception) -> ArchiveError:
+    """A decoder's error as the report words it."""
+    reason = "the compressed stream ends early" if isinstance(error, EOFError) else str(error) or type(error).__name__
+    return ArchiveError(f"{what} data is corrupt or truncated: {reason}")
 
 
 def read_head(stream: Stream) -> tuple[bytes, Stream]:
@@ -357,3 +292,101 @@ class Bounded(io.RawIOBase):
     def skip_rest(self) -> None:
         while self.left:
             self.readinto(bytearray(min(self.left, _SKIP)))
+
+
+class Forward:
+    """`stream` with tell() and forward seek() for tarfile's seekable mode; seeking back is refused
+    (tarfile.StreamError, in the words of its stream mode)."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._position = 0
+
+    def seekable(self) -> bool:
+        """Forward only; a tar member read through tarfile asks (and seeks within itself)."""
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` bytes, read in pieces: tarfile asks for a header's claimed size at once (a GNU long
+        name, a PAX header), and a buffered file would allocate that much before reading a byte."""
+        data = read_pieces(self._stream, size)
+        self._position += len(data)
+        return data
+
+    def seek(self, position: int, whence: int = io.SEEK_SET, /) -> int:
+        target = position if whence == io.SEEK_SET else self._position + position
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self._position:
+            raise tarfile.StreamError("seeking backwards is not allowed")
+        self._position += skip(self._stream, target - self._position)
+        return self._position
+
+    def drain(self) -> None:
+        """A decompressed stream read on to its end: the decoder checks the rest (the last CRC, bytes after it)."""
+        drain = getattr(self._stream, "drain", None)
+        if drain is not None:
+            drain()
+
+    def close(self) -> None:
+        """The stream belongs to whoever opened it."""
+
+
+def read_pieces(stream: Stream, size: int) -> bytes:
+    """Up to `size` bytes of `stream` (all of it for a negative size), read in pieces of at most 1 MiB:
+    a file's read(size) allocates `size` bytes before reading one."""
+    if 0 <= size <= _SKIP:
+        return stream.read(size)
+    parts: list[bytes] = []
+    left = size if size >= 0 else _FAR
+    while left and (part := stream.read(min(left, _SKIP))):
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+class Pieced:
+    """A seekable file whose reads go in pieces (read_pieces), for tarfile's seekable mode over a file:
+    it reads a GNU long name's or a PAX header's claimed size at once, gigabytes for a hostile header."""
+
+    def __init__(self, handle: io.FileIO) -> None:
+        self._handle = handle
+
+    def read(self, size: int = -1, /) -> bytes:
+        return read_pieces(self._handle, size)
+
+    def seekable(self) -> bool:
+        """A member read through tarfile asks."""
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def close(self) -> None:
+        """The handle belongs to whoever opened it."""
+
+
+def skip(stream: Stream, count: int) -> int:
+    """Move `stream` `count` bytes on without copying where it can; how many it moved (fewer at its end)."""
+    if count <= 0:
+        return 0
+    skipper = getattr(stream, "skip", None)
+    if skipper is not None:
+        moved: int = skipper(count)
+        return moved
+    if isinstance(stream, io.BufferedReader) and stream.seekable():  # a file, or a member of a tar that seeks
+        start = stream.tell()
+        try:
+            return stream.seek(count, io.SEEK_CUR) - start
+        except (OSError, ValueError, OverflowError):
+            # Further than a file may go (EINVAL past the file system's largest file, ValueError
+            # past 2**63): a header's claimed size, past the end of the data in any case.
+            return stream.seek(0, io.SEEK_END) - start
+    moved = 0
+    while moved < count and (data := stream.read(min(count - moved, _SKIP))):
+        moved += len(data)
+    return moved

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,9 @@ from linkgate.rules.base import Configured, ConfiguredRule
 _KEPT = ("etc/ld.so.conf", "etc/ld.so.conf.d/*", "etc/ld.so.cache", "etc/os-release", "usr/lib/os-release",
          "etc/ld-musl-*.path")  # fmt: skip
 _LIBC = ("libc.so.6", "libc-[0-9]*.so")
+# Each list as one pattern, as fnmatchcase matches each: asked of every member of every archive.
+_KEPT_MATCH = re.compile("|".join(map(fnmatch.translate, _KEPT))).match
+_LIBC_MATCH = re.compile("|".join(map(fnmatch.translate, _LIBC))).match
 # Symbols are joined for glibc needs newer than this: the ones an older image may lack.
 _OLDEST_JOINED = (2, 17)
 
@@ -36,8 +40,7 @@ RulesFor = Callable[[str], Sequence[ConfiguredRule] | None]
 
 def kept_text(name: str) -> bool:
     """Whether the member `name` (`etc/os-release`) is kept for capturing an image's profile."""
-    base = posixpath.basename(name)
-    return any(fnmatch.fnmatchcase(name, p) for p in _KEPT) or any(fnmatch.fnmatchcase(base, p) for p in _LIBC)
+    return _KEPT_MATCH(name) is not None or _LIBC_MATCH(posixpath.basename(name)) is not None
 
 
 def is_image(unit: Unit) -> bool:

@@ -404,6 +404,51 @@ def test_a_truncated_member_that_claims_a_pebibyte_is_refused_at_once(
     assert_cheap_refusal(path, "corrupt or truncated")
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("size", [1 << 50, 1 << 70, 10**30])
+@pytest.mark.parametrize("kind", [b"9", tarfile.REGTYPE])
+def test_a_truncated_member_that_claims_more_than_a_file_can_hold_is_refused_in_words(
+    tmp_path: Path, compressed: bool, size: int, kind: bytes
+) -> None:
+    """Seekable mode skips a member nobody reads by seeking: a plain file refused the seek past the file
+    system's largest file (EINVAL at 2**50 on ext4, ValueError past 2**63 for a PAX size), an `archive
+    cannot be read` error that named no member. The data ends inside that member, and the report says so
+    as it does for a member that is read (tarfile's "unexpected end of data")."""
+    header = tarfile.TarInfo("usr/share/huge")
+    header.size, header.type = size, kind
+    data = header.tobuf(tarfile.PAX_FORMAT) + b"plain text, not ELF\n" * 50
+    path = tmp_path / ("huge.tar.gz" if compressed else "huge.tar")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    assert_cheap_refusal(path, "tar data is corrupt or truncated: the data ends inside a member its header says")
+
+
+def test_an_image_tar_whose_long_name_claims_gigabytes_reserves_no_memory(tmp_path: Path) -> None:
+    """A tar with an image marker is read again as an image, in tarfile's seekable mode over the file:
+    a GNU long-name header claiming 3 GiB made tarfile read that much at once, and a file's read
+    allocates its size first, a MemoryError traceback under `ulimit -v 1G` (found by the image fuzz
+    target). Read in pieces, the name ends with the data: a corrupt tar."""
+    marker = tarfile.TarInfo("oci-layout")
+    layout = b'{"imageLayoutVersion": "1.0.0"}'
+    marker.size = len(layout)
+    long_name = tarfile.TarInfo("././@LongLink")
+    long_name.type, long_name.size = tarfile.GNUTYPE_LONGNAME, 3 << 30
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(
+        marker.tobuf(tarfile.GNU_FORMAT) + layout.ljust(512, b"\0") + long_name.tobuf(tarfile.GNU_FORMAT) + b"x" * 512
+    )
+    limit = 1 << 30
+    result = subprocess.run(
+        [sys.executable, "-m", "linkgate", "check", str(archive)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "[archive-format]" in result.stdout and "container image tar is corrupt or truncated" in result.stdout
+
+
 def test_a_truncated_elf_member_claiming_gigabytes_reserves_no_memory(tmp_path: Path) -> None:
     """An ELF member is held whole, in memory mapped at its stated size. A cut-off member whose header
     claims 1.9 GiB reserved it before reading a byte: under `ulimit -v 1G` that was a MemoryError
