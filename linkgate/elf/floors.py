@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 
 from linkgate.core.records import replace
 from linkgate.elf import gobuild, upx
 from linkgate.elf.facts import ISA_LEVELS, ElfFacts, Isa, KernelFloor, LoadAlignment
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, NT_GO_BUILDID, PT_INTERP, PT_LOAD
-from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, gnu_notes, gnu_properties
+from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, Note, gnu_properties, note_entries
 
 EM_AARCH64 = 183
 _NOTE_TYPES = (PT_NOTE, PT_GNU_PROPERTY)
@@ -51,9 +52,29 @@ def read_floors(image: Image, segments: tuple[Segment, ...], e_machine: int) -> 
     loader does not depend on them; hostile offsets past 2**63 must not stop the read).
     """
     readable = tuple(s for s in segments if s.p_type not in _NOTE_TYPES or _within(image, s))
-    notes = [s for s in readable if s.p_type == PT_NOTE]
-    go_note = any(gnu_notes(image, s, NT_GO_BUILDID, b"Go\x00\x00") for s in notes)
+    notes = _Notes(image, [s for s in readable if s.p_type == PT_NOTE])
+    go_note = notes.any_of(NT_GO_BUILDID, b"Go\x00\x00")
     return _isa(image, readable, e_machine), _abi_tag(image, readable, notes), load_alignment(segments), go_note
+
+
+class _Notes:
+    """The PT_NOTE segments of a file, each walked once however many note types are looked for,
+    and only as far as they are looked through (a damaged segment after the one that answers is
+    not read, as when each type was walked alone)."""
+
+    def __init__(self, image: Image, segments: list[Segment]) -> None:
+        self.image = image
+        self.segments = segments
+        self._walked: dict[int, list[Note]] = {}
+
+    def each(self) -> Iterator[Note]:
+        for index, segment in enumerate(self.segments):
+            if index not in self._walked:
+                self._walked[index] = note_entries(self.image, segment)
+            yield from self._walked[index]
+
+    def any_of(self, wanted: int, owner: bytes) -> bool:
+        return any(kind == wanted and name == owner for kind, name, _ in self.each())
 
 
 def _within(image: Image, segment: Segment) -> bool:
@@ -77,15 +98,16 @@ def _bits(value: int, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for bit, name in enumerate(names) if value & (1 << bit))
 
 
-def _abi_tag(image: Image, segments: tuple[Segment, ...], notes: list[Segment]) -> KernelFloor | None:
+def _abi_tag(image: Image, segments: tuple[Segment, ...], notes: _Notes) -> KernelFloor | None:
     """NT_GNU_ABI_TAG: four words, the OS (0 = Linux) and the kernel version."""
-    for segment in notes:
-        for desc in gnu_notes(image, segment, NT_GNU_ABI_TAG):
-            if len(desc) < 16:
-                raise ElfFormatError(f"NT_GNU_ABI_TAG note of {len(desc)} bytes (16 expected)")
-            os_id, *version = struct.unpack_from(image.endian + "IIII", desc)
-            if os_id == ABI_TAG_LINUX:
-                return KernelFloor(tuple(version), "abi-tag", _checks_at_startup(image, segments))
+    for kind, name, desc in notes.each():
+        if kind != NT_GNU_ABI_TAG or name != b"GNU\x00":
+            continue
+        if len(desc) < 16:
+            raise ElfFormatError(f"NT_GNU_ABI_TAG note of {len(desc)} bytes (16 expected)")
+        os_id, *version = struct.unpack_from(image.endian + "IIII", desc)
+        if os_id == ABI_TAG_LINUX:
+            return KernelFloor(tuple(version), "abi-tag", _checks_at_startup(image, segments))
     return None
 
 
