@@ -71,11 +71,10 @@ def note_entries(image: Image, segment: Segment) -> list[Note]:
     return found
 
 
-def gnu_properties(image: Image, segments: tuple[Segment, ...]) -> dict[int, int]:
-    """Every u32 property of the GNU property note (pr_type -> value), read as ld.so reads it."""
-    preferred = [s for s in segments if s.p_type == PT_GNU_PROPERTY]
+def properties_in(image: Image, segments: list[Segment]) -> dict[int, int]:
+    """Every u32 property of the GNU property notes in `segments`, the first of each type kept."""
     found: dict[int, int] = {}
-    for segment in preferred or [s for s in segments if s.p_type == PT_NOTE]:
+    for segment in segments:
         for desc in _property_notes(image, segment):
             for kind, value in _properties(desc, image):
                 found.setdefault(kind, value)
