@@ -62,7 +62,22 @@ def discover(paths: list[str]) -> list[Candidate]:
             candidates.append(Candidate(path, path))
     # `dist dist/app` or `dist ./dist` names a file twice: judged twice, it would give the same
     # findings twice under one fingerprint. One path cannot repeat itself: skip the work then.
-    return _first_of_each_file(candidates) if len(paths) > 1 else candidates
+    return _first_of_each_file(candidates) if _overlapping(paths) else candidates
+
+
+def _overlapping(paths: list[str]) -> bool:
+    """Whether one named path is another or lies below it (compared normalised, links not followed).
+
+    Only then can a file be found twice: a walk joins names below its root and never follows a
+    link, so roots apart from each other give paths apart from each other. Two trees named side
+    by side (`/usr/lib /usr/bin`) then cost no per-file comparison before the first file is read.
+    """
+    roots = [os.path.abspath(p) for p in paths]  # a handful: every pair is compared
+    return any(
+        inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+        for at, outer in enumerate(roots)
+        for inner in roots[:at] + roots[at + 1 :]
+    )
 
 
 def _first_of_each_file(candidates: list[Candidate]) -> list[Candidate]:
@@ -70,7 +85,7 @@ def _first_of_each_file(candidates: list[Candidate]) -> list[Candidate]:
     seen: set[str] = set()
     unique = []
     for candidate in candidates:
-        key = os.path.normpath(os.path.abspath(candidate.fs_path))
+        key = os.path.abspath(candidate.fs_path)  # normalised too (abspath normalises)
         if key not in seen:
             seen.add(key)
             unique.append(candidate)

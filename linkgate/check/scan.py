@@ -13,6 +13,7 @@ from linkgate.archives.sniff import (
     CENTRAL_DIRECTORY,
     COMPRESSED,
     ZIP_TAIL,
+    FileBytes,
     Format,
     archive_kind,
     inner_head,
@@ -87,7 +88,7 @@ def read_candidate(candidate: Candidate, want_symbols: SymbolSelection = None) -
     return _with_elf_bytes(candidate, partial(parse_elf, want_symbols=want_symbols))
 
 
-def _with_elf_bytes(candidate: Candidate, use: Callable[[Buffer], T]) -> T:
+def _with_elf_bytes(candidate: Candidate, use: Callable[[FileBytes], T]) -> T:
     """`use` of the bytes of one ELF candidate (read whole, or mapped while it runs); NotElfError
     for other files, ElfFormatError for files that cannot be read.
 
@@ -188,7 +189,7 @@ def _check_file(candidate: Candidate, options: ScanOptions) -> tuple[ArtifactRes
     return ArtifactResult(candidate.display, findings), zipped
 
 
-def _judge_with_zip(candidate: Candidate, options: ScanOptions, data: Buffer) -> tuple[tuple[Finding, ...], bool]:
+def _judge_with_zip(candidate: Candidate, options: ScanOptions, data: FileBytes) -> tuple[tuple[Finding, ...], bool]:
     return _judge(candidate, options, data), zip_in(data)
 
 

@@ -8,18 +8,19 @@ build info: `effective_isa` and `effective_kernel_floor` combine both.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
+from collections.abc import Iterator
 
 from linkgate.core.records import replace
 from linkgate.elf import gobuild, upx
 from linkgate.elf.facts import ISA_LEVELS, ElfFacts, Isa, KernelFloor, LoadAlignment
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, NT_GO_BUILDID, PT_INTERP, PT_LOAD
-from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, gnu_notes, gnu_properties
+from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, Note, note_entries, properties_in
 
 EM_AARCH64 = 183
-_NOTE_TYPES = (PT_NOTE, PT_GNU_PROPERTY)
 # binutils include/elf/common.h: GNU_PROPERTY_X86_UINT32_OR_LO + 2, GNU_PROPERTY_X86_UINT32_OR_AND_LO + 2.
 X86_ISA_1_NEEDED, X86_ISA_1_USED = 0xC0008002, 0xC0010002
 X86_FEATURE_1_AND, AARCH64_FEATURE_1_AND = 0xC0000002, 0xC0000000
@@ -49,51 +50,94 @@ def read_floors(image: Image, segments: tuple[Segment, ...], e_machine: int) -> 
 
     Note segments that lie outside the file are passed over (the reader's view of the
     loader does not depend on them; hostile offsets past 2**63 must not stop the read).
+    Every file of a tree pays this: the program headers are sorted in one pass, each note
+    segment is walked once, and equal facts are one shared record.
     """
-    readable = tuple(s for s in segments if s.p_type not in _NOTE_TYPES or _within(image, s))
-    notes = [s for s in readable if s.p_type == PT_NOTE]
-    go_note = any(gnu_notes(image, s, NT_GO_BUILDID, b"Go\x00\x00") for s in notes)
-    return _isa(image, readable, e_machine), _abi_tag(image, readable, notes), load_alignment(segments), go_note
+    notes: list[Segment] = []
+    properties: list[Segment] = []
+    loads: list[Segment] = []
+    interpreted = False
+    for segment in segments:
+        kind = segment.p_type
+        if kind == PT_LOAD:
+            loads.append(segment)
+        elif kind == PT_NOTE and _within(image, segment):
+            notes.append(segment)
+        elif kind == PT_GNU_PROPERTY and _within(image, segment):
+            properties.append(segment)
+        elif kind == PT_INTERP:
+            interpreted = True
+    walked = _Notes(image, notes)
+    go_note = walked.any_of(NT_GO_BUILDID, b"Go\x00\x00")
+    isa = _isa(image, properties or notes, e_machine)
+    return isa, _abi_tag(image, interpreted, loads, walked), _alignment(loads), go_note
+
+
+class _Notes:
+    """The PT_NOTE segments of a file, each walked once however many note types are looked for,
+    and only as far as they are looked through (a damaged segment after the one that answers is
+    not read, as when each type was walked alone)."""
+
+    def __init__(self, image: Image, segments: list[Segment]) -> None:
+        self.image = image
+        self.segments = segments
+        self._walked: dict[int, list[Note]] = {}
+
+    def each(self) -> Iterator[Note]:
+        for index, segment in enumerate(self.segments):
+            if index not in self._walked:
+                self._walked[index] = note_entries(self.image, segment)
+            yield from self._walked[index]
+
+    def any_of(self, wanted: int, owner: bytes) -> bool:
+        return any(kind == wanted and name == owner for kind, name, _ in self.each())
 
 
 def _within(image: Image, segment: Segment) -> bool:
     return segment.p_offset + segment.p_filesz <= image.size
 
 
-def _isa(image: Image, segments: tuple[Segment, ...], e_machine: int) -> Isa | None:
+def _isa(image: Image, property_segments: list[Segment], e_machine: int) -> Isa | None:
+    """`property_segments`: PT_GNU_PROPERTY, else the PT_NOTE segments (where ld.so looks)."""
     if e_machine not in (EM_386, EM_X86_64, EM_AARCH64):
         return None
-    properties = gnu_properties(image, segments)
+    properties = properties_in(image, property_segments)
     if e_machine == EM_AARCH64:
-        return Isa(features=_bits(properties.get(AARCH64_FEATURE_1_AND, 0), _AARCH64_FEATURES))
-    return Isa(
-        needed=_bits(properties.get(X86_ISA_1_NEEDED, 0), ISA_LEVELS),
-        used=_bits(properties.get(X86_ISA_1_USED, 0), ISA_LEVELS),
-        features=_bits(properties.get(X86_FEATURE_1_AND, 0), _X86_FEATURES),
-    )
+        return _isa_record(0, 0, properties.get(AARCH64_FEATURE_1_AND, 0), _AARCH64_FEATURES)
+    needed, used = properties.get(X86_ISA_1_NEEDED, 0), properties.get(X86_ISA_1_USED, 0)
+    return _isa_record(needed, used, properties.get(X86_FEATURE_1_AND, 0), _X86_FEATURES)
+
+
+@functools.lru_cache(maxsize=256)
+def _isa_record(needed: int, used: int, features: int, feature_names: tuple[str, ...]) -> Isa:
+    """One record per distinct set of bits: a tree has a handful (records are immutable)."""
+    return Isa(needed=_bits(needed, ISA_LEVELS), used=_bits(used, ISA_LEVELS), features=_bits(features, feature_names))
 
 
 def _bits(value: int, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for bit, name in enumerate(names) if value & (1 << bit))
 
 
-def _abi_tag(image: Image, segments: tuple[Segment, ...], notes: list[Segment]) -> KernelFloor | None:
+def _abi_tag(image: Image, interpreted: bool, loads: list[Segment], notes: _Notes) -> KernelFloor | None:
     """NT_GNU_ABI_TAG: four words, the OS (0 = Linux) and the kernel version."""
-    for segment in notes:
-        for desc in gnu_notes(image, segment, NT_GNU_ABI_TAG):
-            if len(desc) < 16:
-                raise ElfFormatError(f"NT_GNU_ABI_TAG note of {len(desc)} bytes (16 expected)")
-            os_id, *version = struct.unpack_from(image.endian + "IIII", desc)
-            if os_id == ABI_TAG_LINUX:
-                return KernelFloor(tuple(version), "abi-tag", _checks_at_startup(image, segments))
+    for kind, name, desc in notes.each():
+        if kind != NT_GNU_ABI_TAG or name != b"GNU\x00":
+            continue
+        if len(desc) < 16:
+            raise ElfFormatError(f"NT_GNU_ABI_TAG note of {len(desc)} bytes (16 expected)")
+        os_id, *version = struct.unpack_from(image.endian + "IIII", desc)
+        if os_id == ABI_TAG_LINUX:
+            return _kernel_floor(tuple(version), not interpreted and _checks_at_startup(image, loads))
     return None
 
 
-def _checks_at_startup(image: Image, segments: tuple[Segment, ...]) -> bool:
-    """A program with no interpreter (static, static-pie) whose loaded bytes hold glibc's check."""
-    if any(s.p_type == PT_INTERP for s in segments):
-        return False
-    loads = [s for s in segments if s.p_type == PT_LOAD]
+@functools.lru_cache(maxsize=64)
+def _kernel_floor(version: tuple[int, ...], startup_check: bool) -> KernelFloor:
+    return KernelFloor(version, "abi-tag", startup_check)
+
+
+def _checks_at_startup(image: Image, loads: list[Segment]) -> bool:
+    """For a program with no interpreter (static, static-pie): whether its loaded bytes hold glibc's check."""
     return any(_holds(image, s, KERNEL_TOO_OLD) for s in loads)
 
 
@@ -105,14 +149,25 @@ def _holds(image: Image, segment: Segment, needle: bytes) -> bool:
 def load_alignment(segments: tuple[Segment, ...]) -> LoadAlignment | None:
     """glibc's rule (elf/dl-load.c): each PT_LOAD's p_align, and its p_vaddr - p_offset, must be
     multiples of the page size."""
-    loads = [s for s in segments if s.p_type == PT_LOAD]
+    return _alignment([s for s in segments if s.p_type == PT_LOAD])
+
+
+def _alignment(loads: list[Segment]) -> LoadAlignment | None:
     if not loads:
         return None
-    # The address and offset of a segment must agree modulo the page size too ("address/offset not
-    # page-aligned"), whatever p_align says.
-    deltas = [(s.p_vaddr - s.p_offset) % (1 << 64) for s in loads]
-    asked = [v & -v for v in (*(s.p_align for s in loads), *deltas) if v]  # the largest power of two dividing each
-    return LoadAlignment(smallest=min(s.p_align for s in loads), max_page_size=min(asked, default=None))
+    smallest, asked = loads[0].p_align, 0
+    for segment in loads:
+        smallest = min(smallest, segment.p_align)
+        # The address and offset of a segment must agree modulo the page size too ("address/offset
+        # not page-aligned"), whatever p_align says: the OR of the values has, as its lowest set
+        # bit, the largest power of two dividing each of them.
+        asked |= segment.p_align | ((segment.p_vaddr - segment.p_offset) % (1 << 64))
+    return _load_alignment(smallest, asked & -asked or None)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_alignment(smallest: int, max_page_size: int | None) -> LoadAlignment:
+    return LoadAlignment(smallest=smallest, max_page_size=max_page_size)
 
 
 def go_kernel_floor(version: str, machine: str) -> tuple[int, ...] | None:

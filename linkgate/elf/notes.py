@@ -38,34 +38,43 @@ def _property_notes(image: Image, segment: Segment) -> list[bytes]:
 
 
 def gnu_notes(image: Image, segment: Segment, wanted: int, owner: bytes = b"GNU\x00") -> list[bytes]:
-    """The descriptors of the notes of type `wanted` and owner `owner` in one note segment.
+    """The descriptors of the notes of type `wanted` and owner `owner` in one note segment."""
+    return [desc for note_type, name, desc in note_entries(image, segment) if note_type == wanted and name == owner]
+
+
+# One note: (n_type, the owner's name bytes, the descriptor bytes).
+Note = tuple[int, bytes, bytes]
+
+
+def note_entries(image: Image, segment: Segment) -> list[Note]:
+    """Every note of one note segment, in order; ElfFormatError when one runs past the segment.
 
     Notes are walked with 4-byte alignment: a property note's header plus
     "GNU\\0" is 16 bytes and its descriptor a multiple of the word size, so an
-    8-aligned property note reads the same either way.
+    8-aligned property note reads the same either way. Callers that want several
+    note types walk a segment once (every file of a tree has two or three).
     """
     size = min(segment.p_filesz, _MAX_NOTES_SIZE)
     raw = image.read(segment.p_offset, size)
-    found: list[bytes] = []
+    header = NHDR.layout(image)
+    found: list[Note] = []
     at = 0
     while at + 12 <= len(raw):
-        namesz, descsz, note_type = NHDR.read(image, segment.p_offset + at)
+        namesz, descsz, note_type = header.unpack_from(raw, at)
         name_at = at + 12
         desc_at = name_at + _align(namesz, 4)
         end = desc_at + _align(descsz, 4)
         if end > len(raw):
             raise ElfFormatError(f"note at {segment.p_offset + at:#x} runs past its segment")
-        if note_type == wanted and raw[name_at : name_at + namesz] == owner:
-            found.append(raw[desc_at : desc_at + descsz])
+        found.append((note_type, raw[name_at : name_at + namesz], raw[desc_at : desc_at + descsz]))
         at = end
     return found
 
 
-def gnu_properties(image: Image, segments: tuple[Segment, ...]) -> dict[int, int]:
-    """Every u32 property of the GNU property note (pr_type -> value), read as ld.so reads it."""
-    preferred = [s for s in segments if s.p_type == PT_GNU_PROPERTY]
+def properties_in(image: Image, segments: list[Segment]) -> dict[int, int]:
+    """Every u32 property of the GNU property notes in `segments`, the first of each type kept."""
     found: dict[int, int] = {}
-    for segment in preferred or [s for s in segments if s.p_type == PT_NOTE]:
+    for segment in segments:
         for desc in _property_notes(image, segment):
             for kind, value in _properties(desc, image):
                 found.setdefault(kind, value)
