@@ -436,15 +436,7 @@ def test_an_image_tar_whose_long_name_claims_gigabytes_reserves_no_memory(tmp_pa
     archive.write_bytes(
         marker.tobuf(tarfile.GNU_FORMAT) + layout.ljust(512, b"\0") + long_name.tobuf(tarfile.GNU_FORMAT) + b"x" * 512
     )
-    limit = 1 << 30
-    result = subprocess.run(
-        [sys.executable, "-m", "linkgate", "check", str(archive)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
-    )
+    result = _check_under_one_gib(archive)
     assert result.returncode == 1, result.stderr
     assert "[archive-format]" in result.stdout and "container image tar is corrupt or truncated" in result.stdout
 
@@ -457,8 +449,15 @@ def test_a_truncated_elf_member_claiming_gigabytes_reserves_no_memory(tmp_path: 
     header.size = 1900 << 20
     archive = tmp_path / "cut.tar"
     archive.write_bytes(header.tobuf(tarfile.GNU_FORMAT) + FAILING.read_bytes())
+    result = _check_under_one_gib(archive)
+    assert result.returncode == 1, result.stderr
+    assert "[archive-format]" in result.stdout and "corrupt or truncated" in result.stdout, result.stdout
+
+
+def _check_under_one_gib(archive: Path) -> subprocess.CompletedProcess[str]:
+    """`linkgate check ARCHIVE` in a process of at most 1 GiB of address space (`ulimit -v 1G`)."""
     limit = 1 << 30
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "linkgate", "check", str(archive)],
         capture_output=True,
         text=True,
@@ -466,5 +465,3 @@ def test_a_truncated_elf_member_claiming_gigabytes_reserves_no_memory(tmp_path: 
         env={**os.environ, "PYTHONPATH": str(REPO)},
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
     )
-    assert result.returncode == 1, result.stderr
-    assert "[archive-format]" in result.stdout and "corrupt or truncated" in result.stdout, result.stdout
