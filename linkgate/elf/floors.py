@@ -18,7 +18,7 @@ from linkgate.elf import gobuild, upx
 from linkgate.elf.facts import ISA_LEVELS, ElfFacts, Isa, KernelFloor, LoadAlignment
 from linkgate.elf.image import AddressMap, ElfFormatError, Image, Segment
 from linkgate.elf.layouts import EM_386, EM_X86_64, NT_GO_BUILDID, PT_INTERP, PT_LOAD
-from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, Note, note_entries, properties_in
+from linkgate.elf.notes import PT_GNU_PROPERTY, PT_NOTE, Note, note_entries, properties_in, property_carriers
 
 EM_AARCH64 = 183
 # binutils include/elf/common.h: GNU_PROPERTY_X86_UINT32_OR_LO + 2, GNU_PROPERTY_X86_UINT32_OR_AND_LO + 2.
@@ -69,7 +69,7 @@ def read_floors(image: Image, segments: tuple[Segment, ...], e_machine: int) -> 
             interpreted = True
     walked = _Notes(image, notes)
     go_note = walked.any_of(NT_GO_BUILDID, b"Go\x00\x00")
-    isa = _isa(image, properties or notes, e_machine)
+    isa = _isa(image, property_carriers(properties, notes), e_machine)
     return isa, _abi_tag(image, interpreted, loads, walked), _alignment(loads), go_note
 
 
@@ -98,7 +98,7 @@ def _within(image: Image, segment: Segment) -> bool:
 
 
 def _isa(image: Image, property_segments: list[Segment], e_machine: int) -> Isa | None:
-    """`property_segments`: PT_GNU_PROPERTY, else the PT_NOTE segments (where ld.so looks)."""
+    """`property_segments`: where the property note is read (notes.property_carriers)."""
     if e_machine not in (EM_386, EM_X86_64, EM_AARCH64):
         return None
     properties = properties_in(image, property_segments)

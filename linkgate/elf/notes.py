@@ -23,13 +23,21 @@ _MAX_NOTES_SIZE = 1 << 20
 
 def gnu_property(image: Image, segments: tuple[Segment, ...], pr_type: int) -> int | None:
     """The u32 value of property `pr_type`, or None when no property note carries it."""
-    preferred = [s for s in segments if s.p_type == PT_GNU_PROPERTY]
-    for segment in preferred or [s for s in segments if s.p_type == PT_NOTE]:
+    carriers = property_carriers(
+        [s for s in segments if s.p_type == PT_GNU_PROPERTY], [s for s in segments if s.p_type == PT_NOTE]
+    )
+    for segment in carriers:
         for desc in _property_notes(image, segment):
             value = _find_property(desc, pr_type, image)
             if value is not None:
                 return value
     return None
+
+
+def property_carriers(gnu_property: list[Segment], notes: list[Segment]) -> list[Segment]:
+    """Where the kernel and ld.so read the GNU property note: PT_GNU_PROPERTY when the file has
+    one, else its PT_NOTE segments."""
+    return gnu_property or notes
 
 
 def _property_notes(image: Image, segment: Segment) -> list[bytes]:
