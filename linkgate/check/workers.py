@@ -24,7 +24,6 @@ import contextlib
 import gc
 import mmap
 import os
-import pickle
 import select
 import signal
 import struct
@@ -32,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Generic, NoReturn, TypeVar
 
+from linkgate.core.messages import receive, send
 from linkgate.core.records import record
 
 Item = TypeVar("Item")
@@ -48,11 +48,8 @@ _LARGEST = 128
 # other workers go on while one reads a slow file (a large Go binary).
 _WINDOW_PER_WORKER = 16
 _NOT_STARTED = -1
-# A message: its length, then its pickle.
-_LENGTH = struct.Struct("<Q")
 # A progress slot: the index of the item a worker is on.
 _SLOT = struct.Struct("<q")
-_READ_AT_MOST = 1 << 20
 
 
 class WorkerLostError(Exception):
@@ -127,7 +124,7 @@ def ordered_map(
         for worker in workers:
             # Every answer is in: a worker that died idle since then has lost nothing.
             with contextlib.suppress(OSError):
-                _send(worker.tasks, None)
+                send(worker.tasks, None)
         finished = True
     finally:
         _stop(workers, finished)
@@ -185,40 +182,16 @@ def _stop(workers: list[_Worker], finished: bool) -> None:
 def _serve(slot: int, tasks: int, results: int, work: _Work[Any, Any]) -> None:
     """Worker loop: chunk bounds in, list of results out; None ends it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    while (bounds := _receive(tasks)) is not None:
+    while (bounds := receive(tasks)) is not None:
         answers = []
         for index in range(*bounds):
             _SLOT.pack_into(work.progress, _SLOT.size * slot, index)
             try:
                 answers.append(work.function(work.items[index]))
             except Exception as error:  # re-raised in the parent, with its type
-                _send(results, _Raised(error))
+                send(results, _Raised(error))
                 return
-        _send(results, answers)
-
-
-def _send(descriptor: int, message: object) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
-    while view:
-        view = view[os.write(descriptor, view) :]
-
-
-def _receive(descriptor: int) -> Any:
-    """The next message; EOFError when the other end is gone."""
-    (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size))
-    return pickle.loads(_read_exactly(descriptor, length))  # noqa: S301 - from our own forked worker
-
-
-def _read_exactly(descriptor: int, size: int) -> bytes:
-    parts = []
-    while size:
-        data = os.read(descriptor, min(size, _READ_AT_MOST))
-        if not data:
-            raise EOFError
-        parts.append(data)
-        size -= len(data)
-    return b"".join(parts)
+        send(results, answers)
 
 
 class _Schedule(Generic[Result]):
@@ -253,7 +226,7 @@ class _Schedule(Generic[Result]):
                 len(self.bounds), self.next_result + self.window
             ):
                 try:
-                    _send(worker.tasks, self.bounds[self.next_chunk])
+                    send(worker.tasks, self.bounds[self.next_chunk])
                 except OSError:  # it ended: what it said last (maybe an exception) comes first
                     self._drain(worker)
                 worker.chunks.append(self.next_chunk)
@@ -262,7 +235,7 @@ class _Schedule(Generic[Result]):
     def _receive(self, worker: _Worker) -> None:
         """One answer of `worker` (its pipe is readable); WorkerLostError at its end."""
         try:
-            answer = _receive(worker.results)
+            answer = receive(worker.results)
         except (EOFError, OSError):
             self._lost(worker)
         if isinstance(answer, _Raised):
