@@ -121,6 +121,14 @@ class Budget:
             f"size beyond floor={size_text(self.limits.floor)})"
         )
 
+    def absorb(self, spent_bytes: int, members: int, produced: int) -> bool:
+        """Charge what another process spent reading part of this archive (linkgate.archives.helper)
+        with a copy of this budget; whether every bound still holds."""
+        self.bytes_left -= spent_bytes
+        self.members_left -= members
+        self.produced += produced
+        return self.bytes_left >= 0 and self.members_left >= 0 and self.produced <= self.allowed
+
     def member(self) -> None:
         """One more member: counted, and charged MEMBER_COST against the ratio bound, so a small
         archive of a huge number of empty members is refused as early as a bomb of zeros."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import mmap
 from collections.abc import Callable
+from typing import Protocol
 
 from linkgate.archives.foreign import native_kind
 from linkgate.archives.limits import ArchiveError, BoundExceededError, Budget, Limits
@@ -33,6 +34,16 @@ Reader = Callable[[Format, Stream, str, "Context"], Unit]
 _TEXT_LIMIT = 4 << 20  # a kept member (ld.so.conf, os-release, ld.so.cache) is small
 
 
+class NestedZips(Protocol):
+    """Who reads nested zips while the caller reads on (linkgate.archives.helper.ZipHelper)."""
+
+    def takes(self, context: Context, size: int | None) -> bool:
+        """Whether the zip member of `size` bytes found in `context`'s archive is handed over."""
+
+    def submit(self, unit: Unit, name: str, inner: Context, stream: Stream, size: int | None) -> Unit:
+        """Hand it over: what stands in for its unit until the answers are put in place."""
+
+
 @record
 class Context:
     limits: Limits
@@ -52,6 +63,8 @@ class Context:
     images: bool = True
     # Member names whose text is kept on their node (an image's ld.so.conf, os-release, libc).
     keep_text: Callable[[str], bool] | None = None
+    # A forked process that reads nested zips while this one reads on (linkgate.archives.helper).
+    helper: NestedZips | None = None
 
     def inside(self, member: str) -> Context:
         """The context of an archive found at `member` of this one."""
@@ -79,7 +92,7 @@ def take(unit: Unit, context: Context, name: str, stream: Stream, size: int | No
         if zip_in(data):  # a self-extracting archive: unzip and pip read the zip behind the stub
             node.nested = _read_nested(unit, context, name, Format.ZIP, _seekable_view(data))
     elif kind is not None:
-        node.nested = _read_nested(unit, context, name, kind, stream)
+        node.nested = _read_nested(unit, context, name, kind, stream, size=size)
     else:
         node.text = _text(stream)
 
@@ -139,13 +152,17 @@ def _exports(data: Buffer) -> frozenset[str] | None:
         return None  # unknown: no symbol is taken as bound to it
 
 
-def _read_nested(unit: Unit, context: Context, name: str, kind: Format, stream: Stream) -> Unit | None:
+def _read_nested(
+    unit: Unit, context: Context, name: str, kind: Format, stream: Stream, *, size: int | None = None
+) -> Unit | None:
     shown = unit.shown(name)
     if context.depth >= context.limits.depth:
         unit.problems.append((name, f"archive nested deeper than {context.limits.depth} levels: not read"))
         return None
     inner = context.inside(shown)
     try:
+        if kind is Format.ZIP and context.helper is not None and context.helper.takes(context, size):
+            return context.helper.submit(unit, name, inner, stream, size)
         return context.reader(kind, stream, name, inner)
     except BoundExceededError:
         raise

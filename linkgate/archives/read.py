@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from linkgate.archives.containers import ImageFoundError, read_compressed, read_deb, read_rpm, read_tar, read_zip
+from linkgate.archives.helper import WORTH_A_HELPER, ReadAgainError, start_helper
 from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
-from linkgate.archives.limits import ArchiveError, Budget, Limits
+from linkgate.archives.limits import ArchiveError, BoundExceededError, Budget, Limits
 from linkgate.archives.members import Completer, Context
 from linkgate.archives.readahead import Rewinding
 from linkgate.archives.sniff import COMPRESSED, Format
@@ -53,6 +54,9 @@ class Reading:
     # Read shared-library members' exports (their unit is judged as shipped together).
     exports: bool = False
     keep_text: Callable[[str], bool] | None = None
+    # A large tar may hand its nested zips to a helper process (linkgate.archives.helper): only when
+    # this process has a core to spare (not a worker of a pool that already uses every core).
+    helper: bool = False
 
     def context(self, display: str, size: int = 0) -> Context:
         """The context of one archive given on the command line, `size` bytes long (0: counted as read)."""
@@ -70,7 +74,10 @@ def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading:
     complete (images.is_image), and otherwise once more as the plain tar it then is.
     """
     size = os.fstat(handle.fileno()).st_size
+    helped = reading.helper and kind is not Format.ZIP and size >= WORTH_A_HELPER
     try:
+        if helped:
+            return _read_helped(handle, kind, name, reading.context(display, size))
         return _read_from_start(handle, kind, name, reading.context(display, size))
     except ImageFoundError:
         handle.seek(0)
@@ -89,6 +96,32 @@ def _read_from_start(handle: io.FileIO, kind: Format, name: str, context: Contex
         if isinstance(stream, io.BufferedReader) and not stream.closed:
             # The buffer is let go of, not closed: `handle` is its opener's to close.
             stream.detach()
+
+
+def _read_helped(handle: io.FileIO, kind: Format, name: str, context: Context) -> Unit:
+    """As _read_from_start, nested zips read by a helper process meanwhile; read again in this
+    process alone when the helper's reading cannot stand for that (helper.ReadAgainError)."""
+    helper = start_helper(context)
+    if helper is None:
+        return _read_from_start(handle, kind, name, context)
+    try:
+        unit = _read_from_start(handle, kind, name, replace(context, helper=helper))
+        helper.finish()
+        return unit
+    except (ReadAgainError, BoundExceededError):
+        pass  # a bound, or a helper lost: reading in order says where it stops
+    except ArchiveError:
+        # The archive's own error stands, unless the zips read before it pass a bound once counted.
+        try:
+            helper.finish()
+        except ReadAgainError:
+            pass
+        else:
+            raise
+    finally:
+        helper.close()
+    handle.seek(0)
+    return _read_from_start(handle, kind, name, replace(context, budget=Budget(context.limits, context.budget.size)))
 
 
 def read_layout(directory: str, display: str, reading: Reading) -> Unit:

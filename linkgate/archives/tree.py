@@ -24,6 +24,10 @@ class Entry(str, Enum):
     OTHER = "other"  # devices, FIFOs: names only, never judged
 
 
+# What reading a member found (Node.facts, error, exports, foreign, text), pickled by position.
+_NodeState = tuple[ElfFacts | None, str | None, frozenset[str] | None, str | None, str | None]
+
+
 class Node:
     """One member; what reading it found is filled in as it is read."""
 
@@ -38,6 +42,15 @@ class Node:
         self.exports: frozenset[str] | None = None  # a shared library's defined dynamic symbols, when asked for
         self.foreign: str | None = None  # native code of another format (Mach-O, PE): counted, not judged
         self.text: str | None = None  # a kept member's text; a kept ELF member: the C library release it names
+
+    def __reduce__(self) -> tuple[type[Node], tuple[Entry, str, Unit | None], _NodeState]:
+        # A jar's unit comes back from the helper process as thousands of nodes: fields by
+        # position, not the name -> value dict pickle would make of the slots of each one.
+        state = (self.facts, self.error, self.exports, self.foreign, self.text)
+        return (Node, (self.kind, self.link, self.nested), state)
+
+    def __setstate__(self, state: _NodeState) -> None:
+        self.facts, self.error, self.exports, self.foreign, self.text = state
 
     def copy(self) -> Node:
         """Another name for the same member (a hard link): what was read about it, shared."""

@@ -47,6 +47,8 @@ class ArchiveOptions:
     wheel_tags: bool = False
     # Some rule judges an artifact with the files shipped beside it (linkgate.check.shipping.situated).
     situated: bool = False
+    # Nested zips may be read by a helper process (linkgate.archives.helper).
+    helper: bool = False
 
 
 @record
@@ -119,7 +121,7 @@ def check_archive(candidate: Candidate, kind: Format | None, options: ArchiveOpt
     complete = _completer(lambda display: () if by_tag else fact_readers(policy.rules_for(display)))
     # Wheels nested in the archive are judged by their own tags too: their shared libraries' exports are read.
     exports = options.situated or by_tag or options.wheel_tags
-    reading = Reading(options.limits, wheels.selection(options.policy), complete, exports, kept_text)
+    reading = Reading(options.limits, wheels.selection(options.policy), complete, exports, kept_text, options.helper)
     try:
         unit = _read_unit(candidate, kind, name, reading)
     except (ArchiveError, OSError) as error:

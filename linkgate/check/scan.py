@@ -59,6 +59,9 @@ class ScanOptions:
     archive_limits: Limits | None = None
     # No policy was given: a wheel is judged by its own platform tags.
     wheel_tags: bool = False
+    # A large archive may hand its nested zips to a helper process: set when this process checks
+    # the candidates itself with a core to spare (check_each), never in a worker of the pool.
+    archive_helper: bool = False
 
 
 T = TypeVar("T")
@@ -176,7 +179,9 @@ def _check_archive(candidate: Candidate, kind: Format | None, options: ScanOptio
     from linkgate.check.archive_scan import ArchiveOptions, check_archive  # noqa: PLC0415 - lazy: start-up
 
     limits = options.archive_limits or Limits()
-    archive = ArchiveOptions(options.policy, options.today, limits, options.wheel_tags, situated(options.policy))
+    archive = ArchiveOptions(
+        options.policy, options.today, limits, options.wheel_tags, situated(options.policy), options.archive_helper
+    )
     return check_archive(candidate, kind, archive)
 
 
@@ -228,7 +233,9 @@ def check_each(candidates: list[Candidate], options: ScanOptions) -> Iterator[tu
     workers = options.jobs or min(os.cpu_count() or 1, 8)
     archives = [i for i, c in enumerate(candidates) if c.image_layout or c.fs_path.endswith(ARCHIVE_SUFFIXES)]
     if (len(candidates) < PARALLEL_THRESHOLD and len(archives) < 2) or workers < 2 or not _can_fork():
-        yield from (check_candidate(c, options) for c in candidates)
+        # One archive checked here, a core to spare: its nested zips may go to a helper process.
+        alone = replace(options, archive_helper=workers >= 2 and _can_fork())
+        yield from (check_candidate(c, alone) for c in candidates)
         return
     if archives and options.wheel_tags:
         from linkgate.check.wheel_promise import preload_wheel_profiles  # noqa: PLC0415 - lazy: start-up
