@@ -158,11 +158,13 @@ def commands(directory: Path, yardstick: Path | None = None) -> list[tuple[str, 
     me = Path(__file__).resolve()
     gz, zst, oci = directory / "layer.tar.gz", directory / "layer.tar.zst", directory / "oci"
     unpacked = directory / "unpacked"
+    # Run from the yardstick's own tree: `python -m` puts the current directory first on the path,
+    # so from this checkout it would import this checkout's linkgate whatever PYTHONPATH says.
     other = [] if yardstick is None else [
         (f"linkgate check layer.tar.gz ({yardstick.name})",
-         f"env PYTHONPATH={yardstick} {python} -m linkgate check --policy {POLICY} --format json {gz}"),
+         f"sh -c 'cd {yardstick} && exec {python} -m linkgate check --policy {POLICY} --format json {gz}'"),
         (f"linkgate check layer.tar.zst ({yardstick.name})",
-         f"env PYTHONPATH={yardstick} {python} -m linkgate check --policy {POLICY} --format json {zst}"),
+         f"sh -c 'cd {yardstick} && exec {python} -m linkgate check --policy {POLICY} --format json {zst}'"),
     ]  # fmt: skip
     return [
         ("isal decompress only", f"{python} {me} decompress {gz} isal"),
