@@ -32,7 +32,8 @@ import os
 import signal
 import threading
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from linkgate.archives.limits import ArchiveError, BoundExceededError, Budget
 from linkgate.archives.members import Context
@@ -41,6 +42,8 @@ from linkgate.archives.streams import Stream, read_capped
 from linkgate.archives.tree import Unit
 from linkgate.core.messages import receive, receive_raw, send, send_raw
 from linkgate.core.records import replace
+
+T = TypeVar("T")
 
 # An archive smaller than this is read in one process: forking costs more than it could save.
 WORTH_A_HELPER = 16 << 20
@@ -60,6 +63,33 @@ class Pending(Unit):
     def __init__(self) -> None:
         super().__init__("zip")
         self.answer: Unit | None = None
+
+
+def read_helped(fresh: Callable[[], Context], read_with: Callable[[Context], T]) -> T:
+    """`read_with` in a context whose nested zips a helper process reads meanwhile; `read_with` again
+    in a `fresh()` context, in this process alone, when the helper's reading cannot stand for
+    reading in order (ReadAgainError). `read_with` reads from the start each time it is called."""
+    context = fresh()
+    helper = start_helper(context)
+    if helper is None:
+        return read_with(context)
+    try:
+        found = read_with(replace(context, helper=helper))
+        helper.finish()
+        return found
+    except (ReadAgainError, BoundExceededError):
+        pass  # a bound, or a helper lost: reading in order says where it stops
+    except ArchiveError:
+        # The archive's own error stands, unless the zips read before it pass a bound once counted.
+        try:
+            helper.finish()
+        except ReadAgainError:
+            pass
+        else:
+            raise
+    finally:
+        helper.close()
+    return read_with(fresh())
 
 
 def start_helper(context: Context) -> ZipHelper | None:
@@ -94,6 +124,7 @@ class ZipHelper:
         os.close(task_read)
         os.close(answer_write)
         self._pending: list[_Handed] = []
+        self._placed = 0  # answers put in place so far (settle)
         self._sender = _Sender(task_write)
         self._answers = _Collector(answer_read)
         self._closed = False
@@ -116,19 +147,28 @@ class ZipHelper:
         self._sender.put((name, inner.prefix, inner.depth, inner.budget), data)
         return stand_in
 
-    def finish(self) -> None:
-        """Every answer where reading in place would have put it, and its spending charged;
-        ReadAgainError when the helper's reading cannot stand for that."""
-        self._sender.close()
+    def settle(self) -> None:
+        """Every answer so far where reading in place would have put it, and its spending charged;
+        ReadAgainError when the helper's reading cannot stand for that. An image's layer is settled
+        before it is applied to the filesystem below (its nodes and problems move there)."""
         answers = self._answers.all(len(self._pending))
-        self.close()
         if answers is None:
             raise ReadAgainError("the helper process ended early")
+        batch = list(zip(self._pending[self._placed :], answers[self._placed :], strict=True))
+        self._placed = len(self._pending)
         # In submission order, as the helper answers; problems go in from the last, so indexes stay true.
-        for handed, answer in reversed(list(zip(self._pending, answers, strict=True))):
+        for handed, answer in reversed(batch):
             _place(answer, handed, self.base.budget)
-        for unit in {id(handed[0]): handed[0] for handed in self._pending}.values():
+        for unit in {id(handed[0]): handed[0] for handed, _ in batch}.values():
             _resolve(unit)
+
+    def finish(self) -> None:
+        """settle() once every zip is handed over, then the helper is stopped."""
+        self._sender.close()
+        try:
+            self.settle()
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Stop the helper (idempotent): at the end, or on any error of the caller."""

@@ -174,6 +174,8 @@ def compose(store: Store, layers: list[_Layer], context: Context) -> Unit:
             raise
         except ArchiveError as error:
             final.problems.append(("", f"layer {index + 1} ({blob.name}): {error}"))
+        if context.helper is not None:
+            context.helper.settle()  # the layer's jars in place before its nodes and problems move
         _apply(final, layer, context.limits.links, parents)
         final.problems.extend(layer.problems)
     return final

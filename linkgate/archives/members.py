@@ -43,6 +43,9 @@ class NestedZips(Protocol):
     def submit(self, unit: Unit, name: str, inner: Context, stream: Stream, size: int | None) -> Unit:
         """Hand it over: what stands in for its unit until the answers are put in place."""
 
+    def settle(self) -> None:
+        """Put the answers so far in place (before an image's layer is applied below)."""
+
 
 @record
 class Context:

@@ -7,17 +7,18 @@ another archive is read as a plain tar.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import lzma
 import os
 import tarfile
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from linkgate.archives.containers import ImageFoundError, read_compressed, read_deb, read_rpm, read_tar, read_zip
-from linkgate.archives.helper import WORTH_A_HELPER, ReadAgainError, start_helper
+from linkgate.archives.helper import WORTH_A_HELPER, read_helped
 from linkgate.archives.images import DirectoryStore, TarStore, is_image, read_image
-from linkgate.archives.limits import ArchiveError, BoundExceededError, Budget, Limits
+from linkgate.archives.limits import ArchiveError, Budget, Limits
 from linkgate.archives.members import Completer, Context
 from linkgate.archives.readahead import Rewinding
 from linkgate.archives.sniff import COMPRESSED, Format
@@ -26,6 +27,8 @@ from linkgate.archives.tarnames import TarNames
 from linkgate.archives.tree import Unit
 from linkgate.core.records import record, replace
 from linkgate.elf.versions import SymbolSelection
+
+T = TypeVar("T")
 
 
 def read_stream(kind: Format, stream: Stream, name: str, context: Context) -> Unit:
@@ -74,18 +77,27 @@ def read_file(handle: io.FileIO, kind: Format, name: str, display: str, reading:
     complete (images.is_image), and otherwise once more as the plain tar it then is.
     """
     size = os.fstat(handle.fileno()).st_size
+    # A large tar's nested zips may be read by a helper process meanwhile (archives.helper).
     helped = reading.helper and kind is not Format.ZIP and size >= WORTH_A_HELPER
+
+    def fresh() -> Context:
+        return reading.context(display, size)
+
+    def read(read_with: Callable[[Context], T]) -> T:
+        return read_helped(fresh, read_with) if helped else read_with(fresh())
+
     try:
-        if helped:
-            return _read_helped(handle, kind, name, reading.context(display, size))
-        return _read_from_start(handle, kind, name, reading.context(display, size))
+        return read(lambda context: _read_from_start(_rewound(handle), kind, name, context))
     except ImageFoundError:
-        handle.seek(0)
-        image = _image_tar(handle, kind, reading.context(display, size))
+        image = read(lambda context: _image_tar(_rewound(handle), kind, context))
     if image is not None:
         return image
+    return _read_from_start(_rewound(handle), kind, name, replace(fresh(), images=False))
+
+
+def _rewound(handle: io.FileIO) -> io.FileIO:
     handle.seek(0)
-    return _read_from_start(handle, kind, name, replace(reading.context(display, size), images=False))
+    return handle
 
 
 def _read_from_start(handle: io.FileIO, kind: Format, name: str, context: Context) -> Unit:
@@ -98,36 +110,27 @@ def _read_from_start(handle: io.FileIO, kind: Format, name: str, context: Contex
             stream.detach()
 
 
-def _read_helped(handle: io.FileIO, kind: Format, name: str, context: Context) -> Unit:
-    """As _read_from_start, nested zips read by a helper process meanwhile; read again in this
-    process alone when the helper's reading cannot stand for that (helper.ReadAgainError)."""
-    helper = start_helper(context)
-    if helper is None:
-        return _read_from_start(handle, kind, name, context)
-    try:
-        unit = _read_from_start(handle, kind, name, replace(context, helper=helper))
-        helper.finish()
-        return unit
-    except (ReadAgainError, BoundExceededError):
-        pass  # a bound, or a helper lost: reading in order says where it stops
-    except ArchiveError:
-        # The archive's own error stands, unless the zips read before it pass a bound once counted.
-        try:
-            helper.finish()
-        except ReadAgainError:
-            pass
-        else:
-            raise
-    finally:
-        helper.close()
-    handle.seek(0)
-    return _read_from_start(handle, kind, name, replace(context, budget=Budget(context.limits, context.budget.size)))
-
-
 def read_layout(directory: str, display: str, reading: Reading) -> Unit:
     """An OCI image layout directory."""
-    context = reading.context(display)
-    return read_image(DirectoryStore(directory, context), context)
+
+    def fresh() -> Context:
+        return reading.context(display)
+
+    def read_with(context: Context) -> Unit:
+        return read_image(DirectoryStore(directory, context), context)
+
+    helped = reading.helper and _blobs_size(directory) >= WORTH_A_HELPER
+    return read_helped(fresh, read_with) if helped else read_with(fresh())
+
+
+def _blobs_size(directory: str) -> int:
+    """The bytes of the layout's blobs (its layers): a small image is read in one process."""
+    total = 0
+    for folder, _directories, files in os.walk(os.path.join(directory, "blobs")):
+        for name in files:
+            with contextlib.suppress(OSError):  # reading it reports why
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total
 
 
 def _image_tar(handle: io.FileIO, kind: Format, context: Context) -> Unit | None:

@@ -27,6 +27,8 @@ from linkgate.check.archive_scan import ArchiveOptions, check_archive
 from linkgate.check.discover import Candidate
 from linkgate.commands.shared import compiled_policy
 from linkgate.core.findings import ArtifactResult
+from tests.helpers.archive_builds import oci_layout
+from tests.helpers.archives import docker_archive
 
 TODAY = datetime.date(2027, 1, 15)
 LIBZ = Path("/usr/lib/x86_64-linux-gnu/libz.so.1")
@@ -89,6 +91,8 @@ def write_layer(path: Path, members: list[tuple[str, bytes | str]], cut: int = 0
 
 def judged(archive: Path, *, helped: bool, limits: Limits | None = None) -> tuple[ArtifactResult, ...]:
     options = ArchiveOptions(compiled_policy("default", str(archive.parent)), TODAY, limits or Limits(), helper=helped)
+    if archive.is_dir():  # an OCI image layout
+        return check_archive(Candidate(archive.name, str(archive), image_layout=True), None, options)
     kind = archive_kind(archive.read_bytes()[:512])
     return check_archive(Candidate(archive.name, str(archive)), kind, options)
 
@@ -210,3 +214,49 @@ def test_nested_archives_deeper_than_the_bound_are_refused_the_same_way(tmp_path
     assert helped == judged(archive, helped=False, limits=limits)
     assert handed
     assert any("nested deeper" in f.message for result in helped for f in result.findings)
+
+
+def image_layers() -> list[dict[str, bytes | str]]:
+    """Two layers: jars in the first; in the second, a jar, a hard link to a jar of the first and a
+    whiteout of another (its problem, found in the first layer, stays)."""
+    members = dict(item for item in layer_members() if not isinstance(item[1], str))
+    first = {name: members[name] for name in ("usr/bin/true", "app/lib/main.jar", "app/lib/broken.jar")}
+    first["app/lib/gone.jar"] = members["app/lib/broken.jar"]
+    second: dict[str, bytes | str] = {
+        "app/lib/plain.jar": members["app/lib/plain.jar"],
+        "app/lib/linked.jar": "hard:app/lib/main.jar",
+        "app/lib/.wh.gone.jar": b"",
+        "usr/lib/libz.so.1": LIBZ.read_bytes(),
+    }
+    return [dict(first), second]
+
+
+def test_an_images_layers_are_settled_before_they_are_applied(tmp_path: Path, handed: list[str]) -> None:
+    archive = docker_archive(tmp_path / "image.tar", image_layers())
+    alone = judged(archive, helped=False)
+    helped = judged(archive, helped=True)
+    assert helped == alone
+    # Read as the image (the tar's first, plain reading sees the layers as nested tars: not handed over).
+    assert handed == ["app/lib/main.jar", "app/lib/broken.jar", "app/lib/gone.jar", "app/lib/plain.jar"]
+    shown = {result.path for result in helped}
+    assert "image.tar!/app/lib/linked.jar!native/linux-x86_64/libz.so.1" in shown  # a hard link across layers
+    problems = [(r.path, f.message) for r in helped for f in r.findings if f.rule == "archive-format"]
+    assert any(path.endswith("gone.jar") for path, _ in problems), problems  # found in a layer, then deleted
+
+
+@pytest.mark.parametrize("limits", [Limits(), Limits(members=320)], ids=["whole", "a-bound-passed"])
+def test_an_image_layout_reads_its_jars_on_the_helper(tmp_path: Path, handed: list[str], limits: Limits) -> None:
+    root = tmp_path / "root"
+    for name, data in layer_members():
+        if not isinstance(data, str) and name.startswith("usr/"):
+            continue
+        if isinstance(data, bytes):
+            path = root / "usr/share" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    layout = oci_layout(root, tmp_path)
+    helped = judged(layout, helped=True, limits=limits)
+    assert helped == judged(layout, helped=False, limits=limits)
+    assert "usr/share/app/lib/main.jar" in handed
+    bound = [f.message for r in helped for f in r.findings if "more than 320 members" in f.message]
+    assert bool(bound) == (limits.members == 320)
