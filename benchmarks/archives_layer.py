@@ -165,6 +165,8 @@ def commands(directory: Path, yardstick: Path | None = None) -> list[tuple[str, 
          f"sh -c 'cd {yardstick} && exec {python} -m linkgate check --policy {POLICY} --format json {gz}'"),
         (f"linkgate check layer.tar.zst ({yardstick.name})",
          f"sh -c 'cd {yardstick} && exec {python} -m linkgate check --policy {POLICY} --format json {zst}'"),
+        (f"linkgate check oci (3 gzip layers) ({yardstick.name})",
+         f"sh -c 'cd {yardstick} && exec {python} -m linkgate check --policy {POLICY} --format json {oci}'"),
     ]  # fmt: skip
     return [
         ("isal decompress only", f"{python} {me} decompress {gz} isal"),

@@ -51,6 +51,9 @@ WORTH_A_HELPER = 16 << 20
 LARGEST_HANDED = 64 << 20
 # Bytes handed over and not yet taken by the helper: the caller waits beyond this (memory bound).
 _MOST_WAITING = 64 << 20
+# Seconds between looks at whether a thread the caller waits on is still there: one that could not
+# begin (a MemoryError as it starts, under `ulimit -v`) would otherwise be waited for forever.
+_LOOK_AGAIN = 0.1
 
 
 class ReadAgainError(Exception):
@@ -98,8 +101,8 @@ def start_helper(context: Context) -> ZipHelper | None:
         return None
     try:
         return ZipHelper(context)
-    except OSError:
-        return None  # out of processes or memory: read in this process alone
+    except (OSError, RuntimeError, MemoryError):
+        return None  # out of processes, threads or memory: read in this process alone
 
 
 class ZipHelper:
@@ -109,10 +112,12 @@ class ZipHelper:
         self.base = base  # the context the helper reads in (prefix, depth and budget come with each zip)
         task_read, task_write = os.pipe()
         answer_read, answer_write = os.pipe()
-        gc.freeze()  # the caller's objects, shared copy-on-write: the helper's collector leaves them be
         self.pid = os.fork()
         if self.pid == 0:  # the helper: it never returns into the caller's code
             status = 1
+            # The caller's objects, shared copy-on-write: the helper's collector leaves them be (frozen
+            # here, not before the fork: the caller's own garbage is then still collected as before).
+            gc.freeze()
             try:
                 os.close(task_write)
                 os.close(answer_read)
@@ -120,14 +125,25 @@ class ZipHelper:
                 status = 0
             finally:
                 os._exit(status)
-        gc.unfreeze()
         os.close(task_read)
         os.close(answer_write)
         self._pending: list[_Handed] = []
         self._placed = 0  # answers put in place so far (settle)
-        self._sender = _Sender(task_write)
-        self._answers = _Collector(answer_read)
         self._closed = False
+        try:
+            self._sender = _Sender(task_write)
+        except BaseException:
+            os.close(task_write)
+            os.close(answer_read)
+            self._stop()
+            raise
+        try:
+            self._answers = _Collector(answer_read)
+        except BaseException:
+            os.close(answer_read)
+            self._stop()
+            self._sender.close()
+            raise
 
     def takes(self, context: Context, size: int | None) -> bool:
         """Whether a zip member of `context`'s archive, `size` bytes long, goes to the helper: only
@@ -151,7 +167,7 @@ class ZipHelper:
         """Every answer so far where reading in place would have put it, and its spending charged;
         ReadAgainError when the helper's reading cannot stand for that. An image's layer is settled
         before it is applied to the filesystem below (its nodes and problems move there)."""
-        answers = self._answers.all(len(self._pending))
+        answers = self._answers.all(len(self._pending), self._sender.stalled)
         if answers is None:
             raise ReadAgainError("the helper process ended early")
         batch = list(zip(self._pending[self._placed :], answers[self._placed :], strict=True))
@@ -181,6 +197,13 @@ class ZipHelper:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
         self._answers.close()
+
+    def _stop(self) -> None:
+        """The helper killed and reaped (its threads could not be started)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
 
 
 # One answer: (what: unit, problem, bound or error; the unit or why; what was spent: bytes, members, produced).
@@ -251,13 +274,14 @@ class _Sender:
         self._thread = threading.Thread(target=self._run, name="linkgate-zip-sender", daemon=True)
         self._closed = False
         self._failed = False
+        self._started = False
         self._thread.start()
 
     def put(self, header: object, data: bytes | mmap.mmap) -> None:
         with self._changed:
-            while self._waiting and self._waiting + len(data) > _MOST_WAITING and not self._failed:
-                self._changed.wait()
-            if self._failed:
+            while self._waiting and self._waiting + len(data) > _MOST_WAITING and not self._gone():
+                self._changed.wait(_LOOK_AGAIN)
+            if self._gone():
                 return  # the helper is gone: its answers stop short, and finish reads again in one process
             self._waiting += len(data)
             self._queue.append((header, data))
@@ -272,8 +296,19 @@ class _Sender:
             self._queue.append(None)
             self._changed.notify_all()
         self._thread.join()
+        if not self._started:  # it died before running (out of memory as it began): close for it
+            os.close(self._descriptor)
+
+    def _gone(self) -> bool:
+        """The writing thread failed, or ended without running (nothing it was given is taken)."""
+        return self._failed or not self._thread.is_alive()
+
+    def stalled(self) -> bool:
+        """Zips handed over may never reach the helper: the writing thread is gone before close."""
+        return self._failed or (not self._closed and not self._thread.is_alive())
 
     def _run(self) -> None:
+        self._started = True
         try:
             while (task := self._next()) is not None:
                 header, data = task
@@ -308,11 +343,12 @@ class _Collector:
         self._thread = threading.Thread(target=self._run, name="linkgate-zip-answers", daemon=True)
         self._thread.start()
 
-    def all(self, count: int) -> list[Answer] | None:
-        """The first `count` answers, once there; None when the helper ended before giving them."""
+    def all(self, count: int, stalled: Callable[[], bool]) -> list[Answer] | None:
+        """The first `count` answers, once there; None when the helper ended before giving them, or
+        when what it was to read can no longer reach it (`stalled`)."""
         with self._changed:
-            while len(self._answers) < count and not self._ended:
-                self._changed.wait()
+            while len(self._answers) < count and not self._ended and self._thread.is_alive() and not stalled():
+                self._changed.wait(_LOOK_AGAIN)
             return self._answers[:count] if len(self._answers) >= count else None
 
     def close(self) -> None:

@@ -260,3 +260,37 @@ def test_an_image_layout_reads_its_jars_on_the_helper(tmp_path: Path, handed: li
     assert "usr/share/app/lib/main.jar" in handed
     bound = [f.message for r in helped for f in r.findings if "more than 320 members" in f.message]
     assert bool(bound) == (limits.members == 320)
+
+
+@pytest.mark.parametrize("thread", ["_Sender", "_Collector"])
+def test_a_thread_that_ends_as_it_starts_leaves_the_reading_to_the_caller(
+    tmp_path: Path, handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch, thread: str
+) -> None:
+    """Under `ulimit -v` a new thread can die of a MemoryError before it runs a line: nobody may wait on it."""
+    archive = write_layer(tmp_path / "layer.tar.gz", layer_members())
+    alone = judged(archive, helped=False)
+    reads.clear()
+    monkeypatch.setattr(getattr(helper, thread), "_run", lambda _self: None)
+    monkeypatch.setattr(helper, "_MOST_WAITING", 1)
+    with failing_after(60):
+        assert judged(archive, helped=True) == alone
+    assert handed
+    assert len(reads) == 2
+
+
+def test_a_helper_whose_threads_cannot_start_is_not_used(
+    tmp_path: Path, handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = write_layer(tmp_path / "layer.tar.gz", layer_members())
+    alone = judged(archive, helped=False)
+    reads.clear()
+
+    def cannot(*_: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(helper._Collector, "__init__", cannot)
+    assert judged(archive, helped=True) == alone
+    assert not handed
+    assert len(reads) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the forked helper was reaped: no child is left
