@@ -127,6 +127,15 @@ def handed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
+def layer(tmp_path: Path, reads: list[int]) -> tuple[Path, tuple[ArtifactResult, ...]]:
+    """The layer of layer_members() and its results read in one process (not counted in `reads`)."""
+    archive = write_layer(tmp_path / "layer.tar.gz", layer_members())
+    alone = judged(archive, helped=False)
+    reads.clear()
+    return archive, alone
+
+
+@pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Each time the archive is read from its start (twice: the helper's reading was not used)."""
     started: list[int] = []
@@ -184,11 +193,9 @@ def test_a_bound_passed_reads_again_in_order(
 
 
 def test_a_helper_that_dies_leaves_the_reading_to_the_caller(
-    tmp_path: Path, handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch
+    layer: tuple[Path, tuple[ArtifactResult, ...]], handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    archive = write_layer(tmp_path / "layer.tar.gz", layer_members())
-    alone = judged(archive, helped=False)
-    reads.clear()
+    archive, alone = layer
     dies: Callable[..., None] = lambda *_: os._exit(3)  # noqa: E731 - the helper process ends at once
     monkeypatch.setattr(helper, "_serve", dies)
     monkeypatch.setattr(helper, "_MOST_WAITING", 1)  # every zip waits for the one before: none is taken
@@ -264,12 +271,14 @@ def test_an_image_layout_reads_its_jars_on_the_helper(tmp_path: Path, handed: li
 
 @pytest.mark.parametrize("thread", ["_Sender", "_Collector"])
 def test_a_thread_that_ends_as_it_starts_leaves_the_reading_to_the_caller(
-    tmp_path: Path, handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch, thread: str
+    layer: tuple[Path, tuple[ArtifactResult, ...]],
+    handed: list[str],
+    reads: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    thread: str,
 ) -> None:
     """Under `ulimit -v` a new thread can die of a MemoryError before it runs a line: nobody may wait on it."""
-    archive = write_layer(tmp_path / "layer.tar.gz", layer_members())
-    alone = judged(archive, helped=False)
-    reads.clear()
+    archive, alone = layer
     monkeypatch.setattr(getattr(helper, thread), "_run", lambda _self: None)
     monkeypatch.setattr(helper, "_MOST_WAITING", 1)
     with failing_after(60):
@@ -279,11 +288,9 @@ def test_a_thread_that_ends_as_it_starts_leaves_the_reading_to_the_caller(
 
 
 def test_a_helper_whose_threads_cannot_start_is_not_used(
-    tmp_path: Path, handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch
+    layer: tuple[Path, tuple[ArtifactResult, ...]], handed: list[str], reads: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    archive = write_layer(tmp_path / "layer.tar.gz", layer_members())
-    alone = judged(archive, helped=False)
-    reads.clear()
+    archive, alone = layer
 
     def cannot(*_: object) -> None:
         raise RuntimeError("can't start new thread")
