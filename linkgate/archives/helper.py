@@ -5,21 +5,21 @@ the ELF members and every member of every jar (a jar's central directory, then 4
 class file: about half of its time on a layer of /usr). Pure-Python work on a second thread would
 hold the GIL, so the jars go to a process of their own, forked before any thread starts.
 
-The caller holds a nested zip as reading it in place would (the same `spooled` copy, charged to
-the same Budget, with the same errors), hands its bytes to the helper and goes on with the tar.
-The helper reads it exactly as the caller would (`Context.reader`, from a copy of the caller's
-context and of its Budget as it stood), and answers with the zip's unit, or the problem that
-stopped it, and what it spent. `finish` puts each answer where the caller would have: on the
-member's node (and on every hard link made to it since), or among the unit's problems at the
-place the problem would have had; then it charges what the helper spent.
+The caller holds a nested zip as reading it in place would (the same bytes, charged to the same
+Budget, with the same errors), hands them to the helper and goes on with the tar. The helper reads
+the zip exactly as the caller would (`Context.reader`, in a copy of the caller's context and of
+its Budget as it stood), and answers with the zip's unit, or the problem that stopped it, and what
+it spent. `settle` (for an image, after each layer) and `finish` put each answer where the caller
+would have: on the member's node (and on every hard link made to it since), or among the unit's
+problems at the place the problem would have had; then they charge what the helper spent.
 
-Verdicts are the ones of reading in one process. Spending only grows and the bounds of one
-archive file are fixed (Budget.grow is for image layouts, which never use the helper), so a read
-in which no bound is passed, the final sum of the helper's spending included, is one in which
-reading in order passes none either. Anything else (a bound passed in the helper, in the caller
-or by the sum; a helper that dies; an error the reader does not expect) raises `ReadAgainError`, and
-the caller reads the whole archive again in one process: it then stops where and how reading in
-order stops.
+Verdicts are the ones of reading in one process. Spending only grows, and the bounds are fixed
+while members are read (Budget.grow raises the ratio bound only when an image blob is opened, and
+a layer is settled before the next blob is), so a read in which no bound is passed, the sum of
+the helper's spending included, is one in which reading in order passes none either. Anything
+else (a bound passed in the helper, in the caller or by the sum; a helper that dies; an error the
+reader does not expect; a thread that cannot run) raises `ReadAgainError`, and the caller reads the
+whole archive again in one process: it then stops where and how reading in order stops.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class ReadAgainError(Exception):
 
 
 class Pending(Unit):
-    """A nested zip the helper is reading: stands in `Node.nested` until `finish` puts the answer there."""
+    """A nested zip the helper is reading: stands in `Node.nested` until `settle` puts the answer there."""
 
     def __init__(self) -> None:
         super().__init__("zip")
@@ -154,9 +154,9 @@ class ZipHelper:
 
     def submit(self, unit: Unit, name: str, inner: Context, stream: Stream, size: int | None) -> Pending:
         """Hand the zip member `name` of `unit` (read from `stream`) to the helper: what stands in for
-        its unit until `finish`. ArchiveError as reading it in place raises it while holding it
-        (larger than the member bound, cut short)."""
-        # The bytes read_zip would hold (in a spooled file: its size is within the bound, see takes).
+        its unit until it is settled. ArchiveError as reading it in place raises it while holding
+        it (larger than the member bound, cut short)."""
+        # The bytes read_zip would hold in its spooled file (their size is within the bound: see takes).
         data = read_capped(stream, inner.limits.member, "nested zip", size)
         stand_in = Pending()
         self._pending.append((unit, stand_in, len(unit.problems), name))
