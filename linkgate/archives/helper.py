@@ -279,9 +279,9 @@ class _Sender:
 
     def put(self, header: object, data: bytes | mmap.mmap) -> None:
         with self._changed:
-            while self._waiting and self._waiting + len(data) > _MOST_WAITING and not self._gone():
+            while self._waiting and self._waiting + len(data) > _MOST_WAITING and not self.stalled():
                 self._changed.wait(_LOOK_AGAIN)
-            if self._gone():
+            if self.stalled():
                 return  # the helper is gone: its answers stop short, and finish reads again in one process
             self._waiting += len(data)
             self._queue.append((header, data))
@@ -299,12 +299,9 @@ class _Sender:
         if not self._started:  # it died before running (out of memory as it began): close for it
             os.close(self._descriptor)
 
-    def _gone(self) -> bool:
-        """The writing thread failed, or ended without running (nothing it was given is taken)."""
-        return self._failed or not self._thread.is_alive()
-
     def stalled(self) -> bool:
-        """Zips handed over may never reach the helper: the writing thread is gone before close."""
+        """Zips handed over may never reach the helper: the writing thread failed, or is gone before
+        close (it ended without running: out of memory as it began)."""
         return self._failed or (not self._closed and not self._thread.is_alive())
 
     def _run(self) -> None:

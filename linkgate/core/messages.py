@@ -39,8 +39,8 @@ def receive(descriptor: int) -> Any:
 
 
 def receive_raw(descriptor: int) -> bytes:
-    """The next message, still pickled (unpickled later, where the time is better spent); EOFError
-    when the other end is gone."""
+    """The next message's bytes as they were sent (send_raw's data, or the pickle receive unpickles);
+    EOFError when the other end is gone."""
     (length,) = _LENGTH.unpack(_read_exactly(descriptor, _LENGTH.size))
     return _read_exactly(descriptor, length)
 
